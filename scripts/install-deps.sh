@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Install what strata's test suite needs, when it is missing: a single-user
+# Nix (the fixture store), image tools (skopeo, umoci, podman, a registry),
+# a static busybox (the entrypoint of test images), zstd, python3 and the
+# npm dependencies. Idempotent and quick when everything is there: it only
+# asks dpkg, and prints one line per action it takes.
+#
+# Nothing in /etc is changed: the tests pass podman and skopeo their
+# settings on the command line (see test/helpers/store.ts).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+actions=0
+say() { printf 'install-deps: %s\n' "$*"; }
+act() { actions=$((actions + 1)); say "$@"; }
+
+apt_packages=(nix-bin skopeo umoci podman busybox-static docker-registry zstd python3)
+
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  if [[ "$status" != "install ok installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]} > 0)); then
+  if [[ $(id -u) -ne 0 ]]; then
+    say "missing apt packages (${missing[*]}), and installing them needs root" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  act "apt-get update"
+  apt-get update -qq >/dev/null
+  act "apt-get install ${missing[*]}"
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Single-user Nix as root (NIX_CONFIG in the tests turns off build users,
+# the sandbox and substituters) only needs the store and state directories.
+for dir in /nix/store /nix/var/nix; do
+  if [[ ! -d "$dir" ]]; then
+    act "mkdir -p $dir"
+    mkdir -p "$dir"
+  fi
+done
+
+if [[ ! -d node_modules ]]; then
+  act "npm ci"
+  npm ci --no-audit --no-fund >/dev/null
+fi
+
+if ((actions == 0)); then
+  say "all present"
+fi

@@ -1,0 +1,30 @@
+/** One store path of a closure: what layering and packing need to know. */
+export interface StorePathInfo {
+  path: string;
+  /** NAR size in bytes (from the store, or computed by walking the files). */
+  narSize: number;
+  /** Direct references, possibly including the path itself. */
+  references: string[];
+}
+
+/** A closure: every path it holds, in a stable (sorted) order. */
+export interface Closure {
+  storeDir: string;
+  paths: StorePathInfo[];
+}
+
+/** Index a closure's paths by name. */
+export function byPath(closure: Closure): Map<string, StorePathInfo> {
+  return new Map(closure.paths.map((p) => [p.path, p]));
+}
+
+/** Sort by store path (code-unit order equals byte order for store path names, which are ASCII). */
+export function sortPaths(paths: StorePathInfo[]): StorePathInfo[] {
+  return [...paths].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** The directory holding a store path, e.g. /nix/store for /nix/store/abc-foo. */
+export function storeDirOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i > 0 ? path.slice(0, i) : '/';
+}

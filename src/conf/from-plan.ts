@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+import type { Plan } from '../plan/plan.js';
+import type { PyObject } from '../util/pyjson.js';
+import { type Conf, DEFAULT_TIME, renderConf } from './conf.js';
+
+export interface ConfOptions {
+  /** Image name (lower-cased, as nixpkgs does). */
+  name: string;
+  /** Image tag; by default a hash of the rest of the conf, so it changes when the image does. */
+  tag?: string;
+  config?: PyObject;
+  architecture?: string;
+  created?: string;
+  mtime?: string;
+  uid?: number;
+  gid?: number;
+  uname?: string;
+  gname?: string;
+  /** A ready layer.tar+checksum directory or a tree to pack; none when absent. */
+  customisation?: string;
+  fromImage?: string;
+}
+
+/** The conf.json for a plan. */
+export function confFromPlan(plan: Plan, options: ConfOptions): Conf {
+  const conf: Conf = {
+    architecture: options.architecture ?? goArch(process.arch),
+    config: options.config ?? new Map(),
+    created: options.created ?? DEFAULT_TIME,
+    mtime: options.mtime ?? DEFAULT_TIME,
+    uid: options.uid ?? 0,
+    gid: options.gid ?? 0,
+    uname: options.uname ?? 'root',
+    gname: options.gname ?? 'root',
+    store_dir: plan.storeDir,
+    from_image: options.fromImage ?? null,
+    store_layers: plan.layers.map((l) => l.paths),
+    customisation_layer: options.customisation ?? null,
+    repo_tag: null,
+  };
+  const tag = options.tag ?? createHash('sha256').update(renderConf(conf)).update(options.name).digest('hex').slice(0, 32);
+  return { ...conf, repo_tag: `${options.name.toLowerCase()}:${tag}` };
+}
+
+/** Go's GOARCH names, which image configs use, for Node's process.arch. */
+export function goArch(arch: string): string {
+  const names: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64', mips: 'mips', mipsel: 'mipsle' };
+  return names[arch] ?? arch;
+}

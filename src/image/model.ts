@@ -1,0 +1,32 @@
+import type { TarHeader } from '../tar/header.js';
+
+/**
+ * One layer of an image: an uncompressed tar that can be produced more than
+ * once (sinks that need the digest before the bytes read it twice, unless the
+ * digest is known).
+ */
+export interface Layer {
+  /** What the layer holds, for the image history ("store paths: [...]"). */
+  contents: string[];
+  /** Digest ("sha256:<hex>") and size of the uncompressed tar, when known without reading it. */
+  known?: { digest: string; size: number };
+  /** Attributes of the layer's member in a docker-archive, where they come from a file. */
+  member?: Partial<Pick<TarHeader, 'name' | 'mode' | 'uid' | 'gid' | 'uname' | 'gname' | 'mtime'>>;
+  /** The tar bytes. */
+  open(): AsyncIterable<Buffer>;
+}
+
+/** An image: layers bottom first, and the config that names them. */
+export interface Image {
+  layers: Layer[];
+  /** The image config's exact bytes, given each layer's diff_id. */
+  config(diffIds: string[]): Buffer;
+  repoTags: (string | null)[];
+  /** Modification time of the archive's own members (seconds since the epoch). */
+  mtime: number;
+}
+
+/** Where an image goes: docker-archive, OCI layout, a registry... */
+export interface ImageSink {
+  write(image: Image): Promise<void>;
+}

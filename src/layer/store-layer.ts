@@ -1,0 +1,42 @@
+import { StrataError } from '../errors.js';
+import type { Layer } from '../image/model.js';
+import { TarType, encodeHeader, endOfArchive, tarHeader } from '../tar/header.js';
+import { type EntryAttributes, entryBytes, entryHeader, walk } from '../tar/walk.js';
+
+/**
+ * A layer holding store paths, as nixpkgs' streaming script writes it: the
+ * store directory and its parents first (mode 0755), then each path and
+ * everything under it in pathlib order; every entry gets `attrs`.
+ */
+export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttributes): Layer {
+  for (const p of paths) {
+    if (!p.startsWith(storeDir + '/') || p.slice(storeDir.length + 1).includes('/')) {
+      throw new StrataError(`store path '${p}' is not a direct child of the store directory ${storeDir}; fix the conf's store_layers or --store-dir`);
+    }
+  }
+  return { contents: paths, open: () => storeLayerTar(paths, storeDir, attrs) };
+}
+
+export function storeDirParents(storeDir: string): string[] {
+  const parts = storeDir.split('/').filter(Boolean);
+  return parts.map((_, i) => '/' + parts.slice(0, i + 1).join('/'));
+}
+
+async function* storeLayerTar(paths: string[], storeDir: string, attrs: EntryAttributes): AsyncGenerator<Buffer> {
+  let offset = 0;
+  for (const dir of storeDirParents(storeDir)) {
+    const h = encodeHeader(tarHeader({ name: dir, type: TarType.Directory, mode: 0o755, ...attrs }));
+    offset += h.length;
+    yield h;
+  }
+  for (const root of paths) {
+    for await (const entry of walk(root)) {
+      const header = await entryHeader(entry.path, entry, attrs);
+      for await (const chunk of entryBytes(header, entry.path)) {
+        offset += chunk.length;
+        yield chunk;
+      }
+    }
+  }
+  yield endOfArchive(offset);
+}

@@ -1,0 +1,40 @@
+/**
+ * Python's `repr()` of a str or a list of str, for messages and files that
+ * must read exactly as stream_layered_image.py writes them.
+ */
+
+/**
+ * What `str.isprintable()` rejects: the "Other" and "Separator" general
+ * categories, except the ASCII space. Lone surrogates (Cs) include the
+ * U+DC80..U+DCFF that surrogateescape makes of undecodable bytes.
+ */
+const NON_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
+
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+export function pyRepr(value: string | string[]): string {
+  if (Array.isArray(value)) return '[' + value.map(strRepr).join(', ') + ']';
+  return strRepr(value);
+}
+
+function strRepr(s: string): string {
+  // Python prefers single quotes, unless only they occur in the text.
+  const q = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = q;
+  // for..of walks code points; a lone surrogate comes out as one unit.
+  for (const c of s) {
+    const cp = c.codePointAt(0)!;
+    if (c === q) out += '\\' + q;
+    else if (c in ESCAPES) out += ESCAPES[c];
+    else if (c !== ' ' && NON_PRINTABLE.test(c)) out += hexEscape(cp);
+    else out += c;
+  }
+  return out + q;
+}
+
+function hexEscape(cp: number): string {
+  const hex = cp.toString(16);
+  if (cp <= 0xff) return '\\x' + hex.padStart(2, '0');
+  if (cp <= 0xffff) return '\\u' + hex.padStart(4, '0');
+  return '\\U' + hex.padStart(8, '0');
+}
