@@ -15,10 +15,10 @@ node dist/cli.js plan "$app" --max-layers 4
 echo "== image"
 node dist/cli.js image "$app" --max-layers 4 --name demo --tag latest --entrypoint "$app/bin/hello" -o strata-demo.tar
 sha256sum strata-demo.tar
-skopeo inspect docker-archive:strata-demo.tar | head -20
+skopeo --insecure-policy inspect docker-archive:strata-demo.tar | head -20
 echo "== running the image's entrypoint (umoci unpack + chroot)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-skopeo copy --quiet docker-archive:strata-demo.tar "oci:$work/oci:demo"
+skopeo --insecure-policy copy --quiet docker-archive:strata-demo.tar "oci:$work/oci:demo"
 umoci unpack --image "$work/oci:demo" "$work/bundle" >/dev/null
 chroot "$work/bundle/rootfs" "$app/bin/hello"

@@ -206,7 +206,7 @@ function readTime(at: ByteAt, start: number, end: number): Omit<Fields, 'year' |
   const clock = readClock(at, start, tz);
   if (clock === null) return null;
   const { hour, minute, second, micro } = clock;
-  // Python ignores what follows the clock when an offset comes after it.
+  // Stray text after the clock is an error only when no offset follows it.
   if (tz === end) return clock.trailing ? null : { hour, minute, second, micro, offsetMicros: null };
   if (at(tz) === Z) return at(tz + 1) === 0 ? { hour, minute, second, micro, offsetMicros: 0 } : null;
   const off = readClock(at, tz + 1, end);
