@@ -28,7 +28,8 @@ const closureOptions = <T>(y: Argv<T>) =>
 const planOptions = <T>(y: Argv<T>) =>
   closureOptions(y)
     .option('max-layers', { type: 'number', default: 100, describe: 'layers in the image, counting the customisation layer (nixpkgs maxLayers)' })
-    .option('strategy', { choices: STRATEGIES, default: 'popularity' as Strategy, describe: 'how store paths are grouped into layers' });
+    .option('strategy', { choices: STRATEGIES, default: 'popularity' as Strategy, describe: 'how store paths are grouped into layers' })
+    .option('from', { type: 'string', describe: 'base image (a docker-archive); its layers count against --max-layers' });
 
 const confOptions = <T>(y: Argv<T>) =>
   planOptions(y)
@@ -45,8 +46,7 @@ const confOptions = <T>(y: Argv<T>) =>
     .option('gid', { type: 'number', default: 0 })
     .option('uname', { type: 'string', default: 'root' })
     .option('gname', { type: 'string', default: 'root' })
-    .option('customisation', { type: 'string', describe: 'customisation layer: a layer.tar+checksum directory, or a directory tree to pack' })
-    .option('from', { type: 'string', describe: 'base image: a docker-archive file' });
+    .option('customisation', { type: 'string', describe: 'customisation layer: a layer.tar+checksum directory, or a directory tree to pack' });
 
 type ClosureArgs = { roots?: string[]; graph?: string; 'graph-key'?: string; 'store-dir'?: string };
 
