@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { StrataError } from '../errors.js';
 import type { Layer } from '../image/model.js';
 import { endOfArchive } from '../tar/header.js';
-import { type EntryAttributes, entryBytes, entryHeader, walk } from '../tar/walk.js';
+import { type EntryAttributes, FileFingerprints, entryBytes, entryHeader, walk } from '../tar/walk.js';
 import { groupName, userName } from '../util/passwd.js';
 
 /**
@@ -42,12 +42,15 @@ async function readyLayer(dir: string): Promise<Layer> {
 
 /** A plain tree packed like `tar --sort=name --hard-dereference`, relative names, `attrs` on every entry. */
 function treeLayer(dir: string, root: string, attrs: EntryAttributes): Layer {
+  const fingerprints = new FileFingerprints();
   return {
     contents: [dir],
     async *open() {
+      fingerprints.begin();
       let offset = 0;
       for await (const entry of walk(root)) {
         if (entry.path === root) continue;
+        fingerprints.check(entry);
         const header = await entryHeader(entry.path.slice(root.length + 1), entry, attrs);
         for await (const chunk of entryBytes(header, entry.path)) {
           offset += chunk.length;

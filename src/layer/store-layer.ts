@@ -1,7 +1,7 @@
 import { StrataError } from '../errors.js';
 import type { Layer } from '../image/model.js';
 import { TarType, encodeHeader, endOfArchive, tarHeader } from '../tar/header.js';
-import { type EntryAttributes, entryBytes, entryHeader, walk } from '../tar/walk.js';
+import { type EntryAttributes, FileFingerprints, entryBytes, entryHeader, walk } from '../tar/walk.js';
 
 /**
  * A layer holding store paths, as nixpkgs' streaming script writes it: the
@@ -14,7 +14,8 @@ export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttrib
       throw new StrataError(`store path '${p}' is not a direct child of the store directory ${storeDir}; fix the conf's store_layers or --store-dir`);
     }
   }
-  return { contents: paths, open: () => storeLayerTar(paths, storeDir, attrs) };
+  const fingerprints = new FileFingerprints();
+  return { contents: paths, open: () => storeLayerTar(paths, storeDir, attrs, fingerprints) };
 }
 
 export function storeDirParents(storeDir: string): string[] {
@@ -22,7 +23,8 @@ export function storeDirParents(storeDir: string): string[] {
   return parts.map((_, i) => '/' + parts.slice(0, i + 1).join('/'));
 }
 
-async function* storeLayerTar(paths: string[], storeDir: string, attrs: EntryAttributes): AsyncGenerator<Buffer> {
+async function* storeLayerTar(paths: string[], storeDir: string, attrs: EntryAttributes, fingerprints: FileFingerprints): AsyncGenerator<Buffer> {
+  fingerprints.begin();
   let offset = 0;
   for (const dir of storeDirParents(storeDir)) {
     const h = encodeHeader(tarHeader({ name: dir, type: TarType.Directory, mode: 0o755, ...attrs }));
@@ -31,6 +33,7 @@ async function* storeLayerTar(paths: string[], storeDir: string, attrs: EntryAtt
   }
   for (const root of paths) {
     for await (const entry of walk(root)) {
+      fingerprints.check(entry);
       const header = await entryHeader(entry.path, entry, attrs);
       for await (const chunk of entryBytes(header, entry.path)) {
         offset += chunk.length;

@@ -108,3 +108,28 @@ export async function* entryBytes(header: TarHeader, path: string): AsyncGenerat
     yield padding(header.size);
   }
 }
+
+/**
+ * Remembers what each file looked like on the first read of a layer, so a
+ * later read (the streaming pass) that finds a file changed can name it
+ * instead of only reporting a wrong layer digest.
+ */
+export class FileFingerprints {
+  private readonly first = new Map<string, string>();
+  private pass = 0;
+
+  /** Call at the start of every read of the layer (a file gone missing shows in the digest). */
+  begin(): void {
+    this.pass++;
+  }
+
+  check(entry: WalkedEntry): void {
+    const s = entry.stat;
+    const print = `${s.mode}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.ino}`;
+    if (this.pass === 1) this.first.set(entry.path, print);
+    else if (this.first.get(entry.path) !== print) {
+      const what = this.first.has(entry.path) ? 'changed' : 'appeared';
+      throw new StrataError(`${entry.path}: ${what} while the image was written; is something modifying the store?`, ExitCode.Integrity);
+    }
+  }
+}
