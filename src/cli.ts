@@ -7,6 +7,7 @@ import type { Closure } from './closure/types.js';
 import { type Conf, parseConf, parseRuntimeConfig, renderConf } from './conf/conf.js';
 import { confFromPlan } from './conf/from-plan.js';
 import { ExitCode, StrataError } from './errors.js';
+import { COMPRESSIONS, type Compression } from './image/compression.js';
 import { streamConf } from './image/stream.js';
 import { countBaseLayers } from './layer/base-image.js';
 import { type Plan, STRATEGIES, type Strategy, planLayers } from './plan/plan.js';
@@ -47,6 +48,21 @@ const confOptions = <T>(y: Argv<T>) =>
     .option('uname', { type: 'string', default: 'root' })
     .option('gname', { type: 'string', default: 'root' })
     .option('customisation', { type: 'string', describe: 'customisation layer: a layer.tar+checksum directory, or a directory tree to pack' });
+
+const destinationOptions = <T>(y: Argv<T>) =>
+  y
+    .option('to', { type: 'string', describe: 'destination: docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or - (docker-archive on stdout, the default)' })
+    .option('output', { alias: 'o', type: 'string', describe: 'docker-archive FILE (short for --to docker-archive:FILE)' })
+    .option('compression', { choices: COMPRESSIONS, describe: 'layer compression for OCI destinations (default none)' })
+    .option('compression-level', { type: 'number', describe: 'gzip 0-9 (default 6), zstd 1-19 (default 3)' });
+
+type DestinationArgs = { to?: string; output?: string; compression?: Compression; 'compression-level'?: number };
+
+function destination(a: DestinationArgs): { to: string; compression?: Compression; level?: number; progress: ReturnType<typeof terminalProgress> } {
+  if (a.to !== undefined && a.output !== undefined) throw new StrataError('give --to or -o, not both');
+  const to = a.to ?? (a.output === undefined || a.output === '-' ? '-' : `docker-archive:${a.output}`);
+  return { to, compression: a.compression, level: a['compression-level'], progress: terminalProgress() };
+}
 
 type ClosureArgs = { roots?: string[]; graph?: string; 'graph-key'?: string; 'store-dir'?: string };
 
@@ -143,20 +159,23 @@ export async function main(argv: string[]): Promise<void> {
       'stream <conf>',
       'write the docker-archive a conf.json describes (to stdout by default)',
       (y) =>
-        y
+        destinationOptions(y)
           .positional('conf', { type: 'string', demandOption: true, describe: 'conf.json from strata conf or nixpkgs' })
-          .option('repo-tag', { alias: ['t', 'repo_tag'], type: 'string', describe: 'override the conf\'s repo_tag' })
-          .option('output', { alias: 'o', type: 'string', default: '-', describe: 'FILE, or - for stdout' }),
+          .option('repo-tag', { alias: ['t', 'repo_tag'], type: 'string', describe: 'override the conf\'s repo_tag' }),
       async (a) => {
         const conf = parseConf(await readText(a.conf, 'conf'), a.conf);
-        await streamConf(conf, a.output, { repoTag: a['repo-tag'], progress: terminalProgress() });
+        const d = destination(a);
+        await streamConf(conf, d.to, { ...d, repoTag: a['repo-tag'] });
       },
     )
     .command(
       'image [roots..]',
       'closure, plan, conf and stream in one go: write a layered image of store paths',
-      (y) => confOptions(y).option('output', { alias: 'o', type: 'string', default: '-', describe: 'FILE, or - for stdout' }),
-      async (a) => streamConf(await confFrom(a), a.output, { progress: terminalProgress() }),
+      (y) => destinationOptions(confOptions(y)),
+      async (a) => {
+        const d = destination(a);
+        await streamConf(await confFrom(a), d.to, d);
+      },
     )
     .demandCommand(1, 'name a command; see strata --help')
     .strict()

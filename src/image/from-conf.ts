@@ -32,7 +32,9 @@ export async function imageFromConf(conf: Conf, options: ConfImageOptions = {}):
   return {
     layers,
     mtime,
-    repoTags: [options.repoTag ?? conf.repo_tag],
+    // An empty override falls back to the conf's, as the script's `or` does.
+    repoTags: [options.repoTag || conf.repo_tag],
+    platform: { architecture: conf.architecture, os: 'linux' },
     config: (diffIds) =>
       imageConfigJson({ created, architecture: conf.architecture, config, contents: layers.map((l) => l.contents), diffIds }),
   };

@@ -11,9 +11,29 @@ export interface Layer {
   /** Digest ("sha256:<hex>") and size of the uncompressed tar, when known without reading it. */
   known?: { digest: string; size: number };
   /** Attributes of the layer's member in a docker-archive, where they come from a file. */
-  member?: Partial<Pick<TarHeader, 'name' | 'mode' | 'uid' | 'gid' | 'uname' | 'gname' | 'mtime'>>;
+  member?: Partial<Pick<TarHeader, 'name' | 'mode' | 'uid' | 'gid' | 'uname' | 'gname' | 'mtime' | 'pax'>>;
   /** The tar bytes. */
   open(): AsyncIterable<Buffer>;
+  /**
+   * The layer as a stored blob, when it comes from an image that already
+   * holds it (compressed or not): sinks that keep that media type copy it as
+   * it is instead of packing it again.
+   */
+  blob?: Blob;
+}
+
+/** A content-addressed blob as an OCI descriptor names it. */
+export interface Blob {
+  mediaType: string;
+  digest: string;
+  size: number;
+  open(): AsyncIterable<Buffer>;
+}
+
+export interface Platform {
+  architecture: string;
+  os: string;
+  variant?: string;
 }
 
 /** An image: layers bottom first, and the config that names them. */
@@ -24,6 +44,9 @@ export interface Image {
   repoTags: (string | null)[];
   /** Modification time of the archive's own members (seconds since the epoch). */
   mtime: number;
+  platform: Platform;
+  /** Annotations for the manifest (OCI). */
+  annotations?: Record<string, string>;
 }
 
 /** Where an image goes: docker-archive, OCI layout, a registry... */

@@ -1,18 +1,21 @@
 import { type Conf } from '../conf/conf.js';
-import { openOutput } from '../output.js';
-import { type Progress, silent } from '../progress.js';
-import { DockerArchiveSink } from './docker-archive.js';
 import { type ConfImageOptions, imageFromConf } from './from-conf.js';
+import type { Image } from './model.js';
+import { type SinkOptions, openDestination } from './transports.js';
 
-/** Write the docker-archive a conf describes to `target` ("-" for stdout). */
-export async function streamConf(conf: Conf, target: string, options: ConfImageOptions & { progress?: Progress } = {}): Promise<void> {
-  const image = await imageFromConf(conf, options);
-  const output = openOutput(target);
+/** Write `image` to a destination (`-`, docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF]). */
+export async function writeImage(image: Image, destination: string, options: SinkOptions = {}): Promise<void> {
+  const opened = openDestination(destination, options);
   try {
-    await new DockerArchiveSink(output.sink, options.progress ?? silent).write(image);
-    await output.commit();
+    await opened.sink.write(image);
+    await opened.commit();
   } catch (e) {
-    await output.abort();
+    await opened.abort();
     throw e;
   }
+}
+
+/** Write the image a conf describes. */
+export async function streamConf(conf: Conf, destination: string, options: ConfImageOptions & SinkOptions = {}): Promise<void> {
+  await writeImage(await imageFromConf(conf, options), destination, options);
 }

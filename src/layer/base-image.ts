@@ -53,7 +53,8 @@ export async function readDockerArchive(file: string): Promise<BaseImage> {
     return {
       contents: [m.name],
       known: { digest: diffIds[i] as string, size: m.size },
-      member: { name: m.name, mode: m.mode, uid: m.uid, gid: m.gid, uname: m.uname, gname: m.gname, mtime: m.mtime },
+      // Python re-adds the member as it read it, pax records included.
+      member: { name: m.name, mode: m.mode, uid: m.uid, gid: m.gid, uname: m.uname, gname: m.gname, mtime: m.mtime, pax: m.pax },
       open: () => (m.size === 0 ? emptyStream() : createReadStream(file, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1 << 20 })),
     };
   });

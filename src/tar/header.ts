@@ -36,6 +36,12 @@ export interface TarHeader {
   gname: string;
   devmajor: number;
   devminor: number;
+  /**
+   * Pax records a member read from an archive carries (TarMember.pax). As in
+   * Python, they are written first and in their order, and win over the
+   * records the fields would need.
+   */
+  pax?: ReadonlyMap<string, string>;
 }
 
 export function tarHeader(fields: Partial<TarHeader> & { name: string }): TarHeader {
@@ -46,20 +52,22 @@ export function tarHeader(fields: Partial<TarHeader> & { name: string }): TarHea
 export function encodeHeader(h: TarHeader): Buffer {
   const name = h.type === TarType.Directory && !h.name.endsWith('/') ? h.name + '/' : h.name;
   const info = { ...h, name };
-  const pax: [string, string][] = [];
+  const pax = new Map(h.pax);
   for (const [field, key, limit] of [['name', 'path', 100], ['linkname', 'linkpath', 100], ['uname', 'uname', 32], ['gname', 'gname', 32]] as const) {
     const value = info[field];
-    if (!isAscii(value) || value.length > limit) pax.push([key, value]);
+    if (!pax.has(key) && (!isAscii(value) || value.length > limit)) pax.set(key, value);
   }
   for (const [field, digits] of [['uid', 8], ['gid', 8], ['size', 12], ['mtime', 12]] as const) {
-    const value = info[field];
-    if (!(value >= 0 && value < 8 ** (digits - 1))) {
-      pax.push([field, String(value)]);
+    // A fractional mtime (from a pax record) goes in rounded, as by Python's round().
+    const value = roundHalfEven(info[field]);
+    if (value >= 0 && value < 8 ** (digits - 1)) info[field] = value;
+    else {
+      if (!pax.has(field)) pax.set(field, String(info[field]));
       info[field] = 0;
     }
   }
   const ustar = ustarBlock(info);
-  return pax.length === 0 ? ustar : Buffer.concat([paxHeader(pax), ustar]);
+  return pax.size === 0 ? ustar : Buffer.concat([paxHeader([...pax]), ustar]);
 }
 
 /** NUL bytes completing a member's data of `size` bytes to whole blocks. */
@@ -112,6 +120,11 @@ function ustarBlock(h: TarHeader): Buffer {
   for (let i = 0; i < BLOCK; i++) sum += b[i]!;
   b.write(sum.toString(8).padStart(6, '0') + '\0', 148, 'latin1');
   return b;
+}
+
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 function octal(b: Buffer, offset: number, width: number, value: number): void {

@@ -6,13 +6,18 @@ import { BLOCK, type TarHeader, type TarType } from './header.js';
 /** A member of a tar file on disk, with where its data starts. */
 export interface TarMember extends TarHeader {
   offset: number;
+  /**
+   * The pax records that apply to it, as Python's tarfile keeps them: the
+   * global ones, then its own, a repeated key replacing the value in place.
+   */
+  pax: Map<string, string>;
 }
 
 /**
  * Index an uncompressed tar file: every member's header and data offset, so
  * members can be read in any order without unpacking (tar-stream reads
- * strictly in sequence). Understands ustar prefixes, pax path/linkpath/size
- * records and GNU long names.
+ * strictly in sequence). Understands ustar prefixes, pax records (global
+ * and per member) and GNU long names.
  */
 export async function indexTar(file: string): Promise<TarMember[]> {
   const fh = await openOrFail(file);
@@ -20,7 +25,9 @@ export async function indexTar(file: string): Promise<TarMember[]> {
     const { size } = await fh.stat();
     const members: TarMember[] = [];
     let pos = 0;
-    let pending: Record<string, Buffer> = {};
+    const globals = new Map<string, string>();
+    let pax: Map<string, string> | undefined;
+    let long: { path?: Buffer; linkpath?: Buffer } = {};
     const block = Buffer.alloc(BLOCK);
     while (pos + BLOCK <= size) {
       await readExactly(fh, block, pos, file);
@@ -32,14 +39,20 @@ export async function indexTar(file: string): Promise<TarMember[]> {
       if (h.type === ('x' as TarType) || h.type === ('L' as TarType) || h.type === ('K' as TarType)) {
         const data = Buffer.alloc(h.size);
         await readExactly(fh, data, dataAt, file);
-        if (h.type === ('x' as TarType)) pending = { ...pending, ...parsePax(data) };
-        else pending[h.type === ('L' as TarType) ? 'path' : 'linkpath'] = data.subarray(0, data.indexOf(0) < 0 ? data.length : data.indexOf(0));
-      } else if (h.type !== ('g' as TarType)) {
-        if (pending.path) h.name = decodeName(pending.path);
-        if (pending.linkpath) h.linkname = decodeName(pending.linkpath);
-        if (pending.size) h.size = Number(pending.size.toString());
-        members.push({ ...h, offset: dataAt });
-        pending = {};
+        if (h.type === ('x' as TarType)) pax = parsePax(data, new Map(globals));
+        else long[h.type === ('L' as TarType) ? 'path' : 'linkpath'] = data.subarray(0, data.indexOf(0) < 0 ? data.length : data.indexOf(0));
+      } else if (h.type === ('g' as TarType)) {
+        const data = Buffer.alloc(h.size);
+        await readExactly(fh, data, dataAt, file);
+        parsePax(data, globals);
+      } else {
+        if (long.path) h.name = decodeName(long.path);
+        if (long.linkpath) h.linkname = decodeName(long.linkpath);
+        const records = pax ?? new Map(globals);
+        applyPax(h, records);
+        members.push({ ...h, offset: dataAt, pax: records });
+        pax = undefined;
+        long = {};
       }
       pos = dataAt + Math.ceil(h.size / BLOCK) * BLOCK;
     }
@@ -111,25 +124,45 @@ function parseHeader(b: Buffer, file: string, pos: number): TarHeader {
     mtime: num(b, 136, 12, file, pos),
     type: (String.fromCharCode(b[156]!) === '\0' ? '0' : String.fromCharCode(b[156]!)) as TarType,
     linkname: decodeName(field(b, 157, 100)),
-    uname: field(b, 265, 32).toString('utf8'),
-    gname: field(b, 297, 32).toString('utf8'),
+    uname: decodeName(field(b, 265, 32)),
+    gname: decodeName(field(b, 297, 32)),
     devmajor: num(b, 329, 8, file, pos),
     devminor: num(b, 337, 8, file, pos),
   };
 }
 
-function parsePax(data: Buffer): Record<string, Buffer> {
-  const out: Record<string, Buffer> = {};
-  let i = 0;
-  while (i < data.length) {
-    const space = data.indexOf(0x20, i);
-    if (space < 0) break;
-    const len = Number(data.toString('latin1', i, space));
-    if (!(len > 0)) break;
-    const record = data.subarray(space + 1, i + len - 1);
-    const eq = record.indexOf(0x3d);
-    out[record.toString('utf8', 0, eq)] = record.subarray(eq + 1);
+/**
+ * Add the records of a pax header to `into`, as Python's tarfile reads them:
+ * an hdrcharset record first, then each record in turn; values decoded as
+ * UTF-8 with undecodable bytes kept (surrogateescape).
+ */
+function parsePax(data: Buffer, into: Map<string, string>): Map<string, string> {
+  const text = data.toString('latin1');
+  const charset = /\d+ hdrcharset=([^\n]+)\n/.exec(text);
+  if (charset) into.set('hdrcharset', charset[1]!);
+  const record = /(\d+) ([^=]+)=/y;
+  for (let i = 0; ; ) {
+    record.lastIndex = i;
+    const m = record.exec(text);
+    const len = m ? Number(m[1]) : 0;
+    if (len === 0) return into;
+    const keyAt = i + m![1]!.length + 1;
+    into.set(decodeName(data.subarray(keyAt, keyAt + m![2]!.length)), decodeName(data.subarray(record.lastIndex, i + len - 1)));
     i += len;
   }
-  return out;
+}
+
+/** Python's int() and float() of a pax number, 0 when it is not one. */
+const paxInt = (v: string): number => (/^\s*[-+]?\d+\s*$/.test(v) ? Number(v) : 0);
+const paxFloat = (v: string): number => (/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(v) ? Number(v) : 0);
+
+/** The header fields pax records replace (mtime stays fractional, as in Python). */
+function applyPax(h: TarHeader, pax: Map<string, string>): void {
+  for (const [key, value] of pax) {
+    if (key === 'path') h.name = value.replace(/\/+$/, '');
+    else if (key === 'linkpath') h.linkname = value;
+    else if (key === 'uname' || key === 'gname') h[key] = value;
+    else if (key === 'size' || key === 'uid' || key === 'gid') h[key] = paxInt(value);
+    else if (key === 'mtime') h.mtime = paxFloat(value);
+  }
 }

@@ -1,0 +1,81 @@
+import { StrataError } from '../errors.js';
+import { openOutput } from '../output.js';
+import type { Progress } from '../progress.js';
+import type { Compression } from './compression.js';
+import { DockerArchiveSink } from './docker-archive.js';
+import type { ImageSink } from './model.js';
+import { OciArchiveSink } from './oci-archive.js';
+import { OciLayoutSink } from './oci-layout.js';
+
+/** What a destination needs beyond its name. */
+export interface SinkOptions {
+  compression?: Compression;
+  level?: number;
+  progress?: Progress;
+}
+
+/** A sink that becomes visible under its name only on commit. */
+export interface OpenedSink {
+  sink: ImageSink;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** A kind of destination, named as skopeo names it: `TRANSPORT:REFERENCE`. */
+export interface Transport {
+  name: string;
+  open(reference: string, options: SinkOptions): OpenedSink;
+}
+
+const uncompressedOnly = (name: string, options: SinkOptions): void => {
+  if (options.compression && options.compression !== 'none') {
+    throw new StrataError(`--compression ${options.compression}: ${name} holds uncompressed layers (as docker load expects); use --to oci:DIR or oci-archive:FILE`);
+  }
+};
+
+/** `PATH[:REF]`, split at the first colon as skopeo does. */
+const pathAndRef = (reference: string): [string, string | undefined] => {
+  const i = reference.indexOf(':');
+  return i < 0 ? [reference, undefined] : [reference.slice(0, i), reference.slice(i + 1) || undefined];
+};
+
+const noCommit = async (): Promise<void> => {};
+
+export const TRANSPORTS: Transport[] = [
+  {
+    name: 'docker-archive',
+    open(reference, options) {
+      uncompressedOnly('docker-archive', options);
+      const output = openOutput(reference === '' ? '-' : reference);
+      return { sink: new DockerArchiveSink(output.sink, options.progress), commit: output.commit, abort: output.abort };
+    },
+  },
+  {
+    name: 'oci',
+    open(reference, options) {
+      const [dir, ref] = pathAndRef(reference);
+      if (dir === '') throw new StrataError('--to oci:DIR[:REF] needs a directory');
+      return { sink: new OciLayoutSink(dir, { ...options, ref }), commit: noCommit, abort: noCommit };
+    },
+  },
+  {
+    name: 'oci-archive',
+    open(reference, options) {
+      const [path, ref] = pathAndRef(reference);
+      if (path === '' || path === '-') throw new StrataError('--to oci-archive:FILE[:REF] needs a file name');
+      const output = openOutput(path);
+      return { sink: new OciArchiveSink(output.sink, path, { ...options, ref }), commit: output.commit, abort: output.abort };
+    },
+  },
+];
+
+/** Open a destination such as `docker-archive:img.tar`, `oci:dir:tag`, or `-` (docker-archive on stdout). */
+export function openDestination(name: string, options: SinkOptions = {}): OpenedSink {
+  if (name === '-') return openDestination('docker-archive:-', options);
+  const colon = name.indexOf(':');
+  const transport = TRANSPORTS.find((t) => t.name === name.slice(0, colon));
+  if (colon < 0 || !transport) {
+    throw new StrataError(`--to ${name}: expected TRANSPORT:REFERENCE with a transport of ${TRANSPORTS.map((t) => t.name).join(', ')} (e.g. oci:./layout:latest), or - for stdout`);
+  }
+  return transport.open(name.slice(colon + 1), options);
+}
