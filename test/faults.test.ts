@@ -60,7 +60,17 @@ test('conf.json: invalid JSON, missing or mistyped fields are named', () => {
 
 test('store paths that are missing or outside store_dir', () => {
   refused(writeConf('missing.json', { store_layers: [[join(store, 'zzzz-missing')]] }), 4, /zzzz-missing: no such file/);
-  refused(writeConf('outside.json', { store_layers: [['/etc']] }), 2, /'\/etc' is not a direct child of the store directory/);
+  refused(writeConf('outside.json', { store_layers: [['/etc']] }), 2, /'\/etc' is not inside the store directory/);
+  refused(writeConf('escape.json', { store_layers: [[`${small}/../../etc`]] }), 2, /is not inside the store directory/);
+  // As pathlib spells them, the script accepts a trailing slash and a path inside a store path.
+  const spelled = join(work, 'spelled.tar');
+  const plain = join(work, 'plain.tar');
+  strataOk(['stream', writeConf('spelled.json', { store_layers: [[`${small}//./`]] }), '-o', spelled]);
+  strataOk(['stream', writeConf('plain.json', { store_layers: [[small]] }), '-o', plain]);
+  // Same layer bytes; the history keeps the conf's own spelling, as the script's does.
+  const layers = (f: string): string[] => JSON.parse(runTool('tar', ['-xOf', f, 'manifest.json']).stdout)[0].Layers;
+  assert.deepEqual(layers(spelled), layers(plain));
+  strataOk(['stream', writeConf('inside.json', { store_layers: [[`${small}/bin`]] }), '-o', plain]);
 });
 
 test('a socket cannot go into a layer', async () => {

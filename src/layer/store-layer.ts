@@ -9,13 +9,21 @@ import { type EntryAttributes, FileFingerprints, entryBytes, entryHeader, walk }
  * everything under it in pathlib order; every entry gets `attrs`.
  */
 export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttributes): Layer {
-  for (const p of paths) {
-    if (!p.startsWith(storeDir + '/') || p.slice(storeDir.length + 1).includes('/')) {
-      throw new StrataError(`store path '${p}' is not a direct child of the store directory ${storeDir}; fix the conf's store_layers or --store-dir`);
+  const roots = paths.map((p) => {
+    const normal = pathlibForm(p);
+    if (!normal.startsWith(storeDir + '/') || normal.split('/').includes('..')) {
+      throw new StrataError(`store path '${p}' is not inside the store directory ${storeDir}; fix the conf's store_layers or its store_dir`);
     }
-  }
+    return normal;
+  });
   const fingerprints = new FileFingerprints();
-  return { contents: paths, open: () => storeLayerTar(paths, storeDir, attrs, fingerprints) };
+  return { contents: paths, open: () => storeLayerTar(roots, storeDir, attrs, fingerprints) };
+}
+
+/** A path as pathlib spells it: no repeated or trailing slashes, no "." parts (the names the script writes). */
+function pathlibForm(path: string): string {
+  const parts = path.split('/').filter((part) => part !== '' && part !== '.');
+  return (path.startsWith('/') ? '/' : '') + parts.join('/');
 }
 
 export function storeDirParents(storeDir: string): string[] {
