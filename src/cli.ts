@@ -156,16 +156,18 @@ export async function main(argv: string[]): Promise<void> {
       async (a) => emit(renderConf(await confFrom(a)), a.output),
     )
     .command(
-      'stream <conf>',
-      'write the docker-archive a conf.json describes (to stdout by default)',
+      'stream <conf> [more..]',
+      'write the image a conf.json describes (docker-archive on stdout by default); several confs make a multi-platform OCI index',
       (y) =>
         destinationOptions(y)
           .positional('conf', { type: 'string', demandOption: true, describe: 'conf.json from strata conf or nixpkgs' })
+          .positional('more', { type: 'string', array: true, describe: 'more confs, one per platform, for a multi-platform index' })
           .option('repo-tag', { alias: ['t', 'repo_tag'], type: 'string', describe: 'override the conf\'s repo_tag' }),
       async (a) => {
-        const conf = parseConf(await readText(a.conf, 'conf'), a.conf);
+        const files = [a.conf, ...((a.more as string[] | undefined) ?? [])];
+        const confs = await Promise.all(files.map(async (f) => parseConf(await readText(f, 'conf'), f)));
         const d = destination(a);
-        await streamConf(conf, d.to, { ...d, repoTag: a['repo-tag'] });
+        await streamConf(confs, d.to, { ...d, repoTag: a['repo-tag'] });
       },
     )
     .command(

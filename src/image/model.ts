@@ -52,4 +52,6 @@ export interface Image {
 /** Where an image goes: docker-archive, OCI layout, a registry... */
 export interface ImageSink {
   write(image: Image): Promise<void>;
+  /** Several images as one multi-platform index, for sinks that can hold one. */
+  writeIndex?(images: Image[]): Promise<void>;
 }

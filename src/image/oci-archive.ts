@@ -18,11 +18,19 @@ export class OciArchiveSink implements ImageSink {
     private readonly options: OciOptions = {},
   ) {}
 
-  async write(image: Image): Promise<void> {
+  write(image: Image): Promise<void> {
+    return this.viaLayout((layout) => layout.write(image), image.mtime);
+  }
+
+  writeIndex(images: Image[]): Promise<void> {
+    return this.viaLayout((layout) => layout.writeIndex(images), images[0]?.mtime ?? 0);
+  }
+
+  private async viaLayout(fill: (layout: OciLayoutSink) => Promise<void>, mtime: number): Promise<void> {
     const scratch = await mkdtemp(join(dirname(this.near), `.${basename(this.near)}.layout-`));
     try {
-      await new OciLayoutSink(scratch, this.options).write(image);
-      await archiveDirectory(scratch, this.out, image.mtime);
+      await fill(new OciLayoutSink(scratch, this.options));
+      await archiveDirectory(scratch, this.out, mtime);
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }

@@ -45,6 +45,20 @@ export class OciLayoutSink implements ImageSink {
     const manifest = await writeImageBlobs(this.dir, image, this.options);
     await addToIndex(this.dir, { ...manifest, platform: image.platform }, this.options.ref);
   }
+
+  /** One image index naming a manifest per platform, itself named by the ref. */
+  async writeIndex(images: Image[]): Promise<void> {
+    const seen = new Set<string>();
+    for (const { platform } of images) {
+      const key = [platform.os, platform.architecture, platform.variant ?? ''].join('/');
+      if (seen.has(key)) throw new StrataError(`two images for platform ${key.replace(/\/$/, '')}; a multi-platform index holds one image per platform`);
+      seen.add(key);
+    }
+    const manifests: Descriptor[] = [];
+    for (const image of images) manifests.push({ ...(await writeImageBlobs(this.dir, image, this.options)), platform: image.platform });
+    const index = await putBytes(this.dir, OCI_INDEX, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests })));
+    await addToIndex(this.dir, index, this.options.ref);
+  }
 }
 
 /** Write an image's layers, config and manifest blobs; returns the manifest's descriptor. */

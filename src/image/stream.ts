@@ -1,4 +1,5 @@
 import { type Conf } from '../conf/conf.js';
+import { StrataError } from '../errors.js';
 import { type ConfImageOptions, imageFromConf } from './from-conf.js';
 import type { Image } from './model.js';
 import { type SinkOptions, openDestination } from './transports.js';
@@ -15,7 +16,22 @@ export async function writeImage(image: Image, destination: string, options: Sin
   }
 }
 
-/** Write the image a conf describes. */
-export async function streamConf(conf: Conf, destination: string, options: ConfImageOptions & SinkOptions = {}): Promise<void> {
-  await writeImage(await imageFromConf(conf, options), destination, options);
+/** Write several images (one per platform) as one multi-platform index. */
+export async function writeIndex(images: Image[], destination: string, options: SinkOptions = {}): Promise<void> {
+  const opened = openDestination(destination, options);
+  try {
+    if (!opened.sink.writeIndex) throw new StrataError(`--to ${destination}: several images need an OCI destination (oci:DIR[:REF] or oci-archive:FILE[:REF])`);
+    await opened.sink.writeIndex(images);
+    await opened.commit();
+  } catch (e) {
+    await opened.abort();
+    throw e;
+  }
+}
+
+/** Write the image a conf describes; several confs make a multi-platform index. */
+export async function streamConf(conf: Conf | Conf[], destination: string, options: ConfImageOptions & SinkOptions = {}): Promise<void> {
+  const confs = Array.isArray(conf) ? conf : [conf];
+  const images = await Promise.all(confs.map((c) => imageFromConf(c, options)));
+  await (images.length === 1 ? writeImage(images[0]!, destination, options) : writeIndex(images, destination, options));
 }
