@@ -13,7 +13,12 @@ export interface Layer {
   /** Attributes of the layer's member in a docker-archive, where they come from a file. */
   member?: Partial<Pick<TarHeader, 'name' | 'mode' | 'uid' | 'gid' | 'uname' | 'gname' | 'mtime' | 'pax'>>;
   /** The tar bytes. */
-  open(): AsyncIterable<Buffer>;
+  open(): Bytes;
+  /**
+   * What determines the tar bytes, for layers whose digest can be cached
+   * across runs (see layer/digest-cache.ts).
+   */
+  cacheKey?(): string;
   /**
    * The layer as a stored blob, when it comes from an image that already
    * holds it (compressed or not): sinks that keep that media type copy it as
@@ -27,8 +32,11 @@ export interface Blob {
   mediaType: string;
   digest: string;
   size: number;
-  open(): AsyncIterable<Buffer>;
+  open(): Bytes;
 }
+
+/** Bytes produced lazily, by a stream or a generator. */
+export type Bytes = AsyncIterable<Buffer> | Iterable<Buffer>;
 
 export interface Platform {
   architecture: string;

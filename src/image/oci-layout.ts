@@ -7,7 +7,7 @@ import { ExitCode, StrataError } from '../errors.js';
 import { type Progress, silent } from '../progress.js';
 import { through } from '../util/streams.js';
 import { type Compression, compressionOf, compressor, layerMediaType } from './compression.js';
-import type { Blob, Image, ImageSink, Layer, Platform } from './model.js';
+import type { Blob, Bytes, Image, ImageSink, Layer, Platform } from './model.js';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -151,7 +151,7 @@ async function putBlob(dir: string, blob: Blob): Promise<void> {
 }
 
 /** Stream bytes into blobs/sha256, under a temporary name until their digest is known. */
-async function writeBlob(dir: string, source: AsyncIterable<Buffer>): Promise<{ digest: string; size: number }> {
+async function writeBlob(dir: string, source: Bytes): Promise<{ digest: string; size: number }> {
   const temp = join(dir, 'blobs', 'sha256', `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const hash = createHash('sha256');
   let size = 0;

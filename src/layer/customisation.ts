@@ -3,8 +3,7 @@ import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors.js';
 import type { Layer } from '../image/model.js';
-import { endOfArchive } from '../tar/header.js';
-import { type EntryAttributes, FileFingerprints, entryBytes, entryHeader, walk } from '../tar/walk.js';
+import { ChunkedTar, type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/walk.js';
 import { groupName, userName } from '../util/passwd.js';
 
 /**
@@ -45,19 +44,15 @@ function treeLayer(dir: string, root: string, attrs: EntryAttributes): Layer {
   const fingerprints = new FileFingerprints();
   return {
     contents: [dir],
-    async *open() {
+    *open() {
       fingerprints.begin();
-      let offset = 0;
-      for await (const entry of walk(root)) {
+      const tar = new ChunkedTar();
+      for (const entry of walk(root)) {
         if (entry.path === root) continue;
         fingerprints.check(entry);
-        const header = await entryHeader(entry.path.slice(root.length + 1), entry, attrs);
-        for await (const chunk of entryBytes(header, entry.path)) {
-          offset += chunk.length;
-          yield chunk;
-        }
+        yield* tar.entry(entryHeader(entry.path.slice(root.length + 1), entry, attrs), entry.path);
       }
-      yield endOfArchive(offset);
+      yield* tar.end();
     },
   };
 }

@@ -1,7 +1,8 @@
+import { lstatSync } from 'node:fs';
 import { StrataError } from '../errors.js';
 import type { Layer } from '../image/model.js';
-import { TarType, encodeHeader, endOfArchive, tarHeader } from '../tar/header.js';
-import { type EntryAttributes, FileFingerprints, entryBytes, entryHeader, walk } from '../tar/walk.js';
+import { TarType, encodeHeader, tarHeader } from '../tar/header.js';
+import { ChunkedTar, type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/walk.js';
 
 /**
  * A layer holding store paths, as nixpkgs' streaming script writes it: the
@@ -17,7 +18,21 @@ export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttrib
     return normal;
   });
   const fingerprints = new FileFingerprints();
-  return { contents: paths, open: () => storeLayerTar(roots, storeDir, attrs, fingerprints) };
+  return {
+    contents: paths,
+    open: () => storeLayerTar(roots, storeDir, attrs, fingerprints),
+    cacheKey: () => JSON.stringify({ layer: 'store/1', storeDir, roots, attrs, identity: roots.map(identity) }),
+  };
+}
+
+/** Which file a root is now: a path rebuilt in place gets a new inode and ctime. */
+function identity(path: string): string {
+  try {
+    const st = lstatSync(path);
+    return `${st.ino}:${st.ctimeMs}`;
+  } catch {
+    return 'missing';
+  }
 }
 
 /** A path as pathlib spells it: no repeated or trailing slashes, no "." parts (the names the script writes). */
@@ -31,23 +46,17 @@ export function storeDirParents(storeDir: string): string[] {
   return parts.map((_, i) => '/' + parts.slice(0, i + 1).join('/'));
 }
 
-async function* storeLayerTar(paths: string[], storeDir: string, attrs: EntryAttributes, fingerprints: FileFingerprints): AsyncGenerator<Buffer> {
+function* storeLayerTar(paths: string[], storeDir: string, attrs: EntryAttributes, fingerprints: FileFingerprints): Generator<Buffer> {
   fingerprints.begin();
-  let offset = 0;
+  const tar = new ChunkedTar();
   for (const dir of storeDirParents(storeDir)) {
-    const h = encodeHeader(tarHeader({ name: dir, type: TarType.Directory, mode: 0o755, ...attrs }));
-    offset += h.length;
-    yield h;
+    yield* tar.write(encodeHeader(tarHeader({ name: dir, type: TarType.Directory, mode: 0o755, ...attrs })));
   }
   for (const root of paths) {
-    for await (const entry of walk(root)) {
+    for (const entry of walk(root)) {
       fingerprints.check(entry);
-      const header = await entryHeader(entry.path, entry, attrs);
-      for await (const chunk of entryBytes(header, entry.path)) {
-        offset += chunk.length;
-        yield chunk;
-      }
+      yield* tar.entry(entryHeader(entry.path, entry, attrs), entry.path);
     }
   }
-  yield endOfArchive(offset);
+  yield* tar.end();
 }

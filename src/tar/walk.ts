@@ -1,9 +1,8 @@
-import { lstat, readdir, readlink, open } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { type Stats, closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { ExitCode, StrataError } from '../errors.js';
 import { compareCodePoints } from '../util/compare.js';
 import { decodeName, encodeName } from '../util/surrogateescape.js';
-import { type TarHeader, TarType, encodeHeader, padding } from './header.js';
+import { type TarHeader, TarType, encodeHeader, endOfArchive, padding } from './header.js';
 
 /** Ownership and time every entry of a generated layer gets. */
 export interface EntryAttributes {
@@ -20,18 +19,22 @@ export interface WalkedEntry {
   stat: Stats;
 }
 
+// Layers are read with synchronous calls: a store holds many small files, and
+// one thread-pool round trip per lstat/open/read/close cost more than the
+// reading itself. Writers that must not block run layers in a worker.
+
 /**
  * `root` and everything under it, in the order Python sorts pathlib paths
  * (component by component, by code point): depth first, children by name.
  * Symlinks are not followed; a root that is a symlink is yielded alone.
  */
-export async function* walk(root: string): AsyncGenerator<WalkedEntry> {
-  const stat = await lstatOrFail(root);
+export function* walk(root: string): Generator<WalkedEntry> {
+  const stat = lstatOrFail(root);
   yield { path: root, stat };
   if (!stat.isDirectory()) return;
   let names: Buffer[];
   try {
-    names = await readdir(encodeName(root), { encoding: 'buffer' });
+    names = readdirSync(encodeName(root), { encoding: 'buffer' });
   } catch (e) {
     throw new StrataError(`${root}: cannot list directory (${(e as NodeJS.ErrnoException).code})`, ExitCode.Integrity);
   }
@@ -39,9 +42,9 @@ export async function* walk(root: string): AsyncGenerator<WalkedEntry> {
   for (const child of children) yield* walk(`${root}/${child}`);
 }
 
-async function lstatOrFail(path: string): Promise<Stats> {
+function lstatOrFail(path: string): Stats {
   try {
-    return await lstat(encodeName(path));
+    return lstatSync(encodeName(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new StrataError(
@@ -52,12 +55,12 @@ async function lstatOrFail(path: string): Promise<Stats> {
 }
 
 /** The tar header for a walked entry, named `name` in the archive. */
-export async function entryHeader(name: string, entry: WalkedEntry, attrs: EntryAttributes): Promise<TarHeader> {
+export function entryHeader(name: string, entry: WalkedEntry, attrs: EntryAttributes): TarHeader {
   const st = entry.stat;
   const base = { name, mode: st.mode & 0o7777, size: 0, linkname: '', devmajor: 0, devminor: 0, ...attrs };
   if (st.isFile()) return { ...base, type: TarType.File, size: st.size };
   if (st.isDirectory()) return { ...base, type: TarType.Directory };
-  if (st.isSymbolicLink()) return { ...base, type: TarType.Symlink, linkname: decodeName(await readlink(encodeName(entry.path), { encoding: 'buffer' })) };
+  if (st.isSymbolicLink()) return { ...base, type: TarType.Symlink, linkname: decodeName(readlinkSync(encodeName(entry.path), { encoding: 'buffer' })) };
   if (st.isFIFO()) return { ...base, type: TarType.Fifo };
   if (st.isCharacterDevice() || st.isBlockDevice()) {
     // Linux dev_t: major in bits 8-19 and 32-43, minor in bits 0-7 and 20-31.
@@ -72,40 +75,68 @@ export async function entryHeader(name: string, entry: WalkedEntry, attrs: Entry
 const CHUNK = 1 << 20;
 
 /**
- * A regular file's bytes, exactly `size` of them: a file that is shorter now
- * than when it was listed stops the layer, so no archive holds a lie.
+ * A tar stream built in 1 MiB chunks: headers and small files are packed
+ * together, file contents are read straight into the chunk. A chunk handed
+ * out is never written again.
  */
-export async function* fileContent(path: string, size: number): AsyncGenerator<Buffer> {
-  let fh;
-  try {
-    fh = await open(encodeName(path), 'r');
-  } catch (e) {
-    throw new StrataError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code})`, ExitCode.Integrity);
-  }
-  try {
-    let left = size;
-    while (left > 0) {
-      const buf = Buffer.allocUnsafe(Math.min(left, CHUNK));
-      let filled = 0;
-      while (filled < buf.length) {
-        const { bytesRead } = await fh.read(buf, filled, buf.length - filled, null);
-        if (bytesRead === 0) throw new StrataError(`${path}: file shrank while being read (expected ${size} bytes); is something modifying the store?`, ExitCode.Integrity);
-        filled += bytesRead;
-      }
-      left -= buf.length;
-      yield buf;
-    }
-  } finally {
-    await fh.close();
-  }
-}
+export class ChunkedTar {
+  private buf = Buffer.allocUnsafe(CHUNK);
+  private pos = 0;
+  /** Bytes of the archive so far. */
+  offset = 0;
 
-/** Header, content and padding of one walked entry. */
-export async function* entryBytes(header: TarHeader, path: string): AsyncGenerator<Buffer> {
-  yield encodeHeader(header);
-  if (header.type === TarType.File && header.size > 0) {
-    yield* fileContent(path, header.size);
-    yield padding(header.size);
+  *write(bytes: Buffer): Generator<Buffer> {
+    let from = 0;
+    while (from < bytes.length) {
+      const n = bytes.copy(this.buf, this.pos, from);
+      from += n;
+      yield* this.advance(n);
+    }
+  }
+
+  /** A member: its header, then for regular files exactly `size` bytes of content and the padding. */
+  *entry(header: TarHeader, path: string): Generator<Buffer> {
+    yield* this.write(encodeHeader(header));
+    if (header.type !== TarType.File || header.size === 0) return;
+    yield* this.content(path, header.size);
+    yield* this.write(padding(header.size));
+  }
+
+  *end(): Generator<Buffer> {
+    yield* this.write(endOfArchive(this.offset));
+    if (this.pos > 0) yield this.buf.subarray(0, this.pos);
+    this.pos = 0;
+  }
+
+  private *content(path: string, size: number): Generator<Buffer> {
+    let fd: number;
+    try {
+      fd = openSync(encodeName(path), 'r');
+    } catch (e) {
+      throw new StrataError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code})`, ExitCode.Integrity);
+    }
+    try {
+      let left = size;
+      while (left > 0) {
+        const n = readSync(fd, this.buf, this.pos, Math.min(left, CHUNK - this.pos), null);
+        if (n === 0) throw new StrataError(`${path}: file shrank while being read (expected ${size} bytes); is something modifying the store?`, ExitCode.Integrity);
+        left -= n;
+        yield* this.advance(n);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private *advance(n: number): Generator<Buffer> {
+    this.pos += n;
+    this.offset += n;
+    if (this.pos === CHUNK) {
+      const full = this.buf;
+      this.buf = Buffer.allocUnsafe(CHUNK);
+      this.pos = 0;
+      yield full;
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import { Readable, type Transform } from 'node:stream';
 
 /** `source` passed through `transform`, errors on either side ending the iteration. */
-export async function* through(source: AsyncIterable<Buffer>, transform: Transform): AsyncGenerator<Buffer> {
+export async function* through(source: AsyncIterable<Buffer> | Iterable<Buffer>, transform: Transform): AsyncGenerator<Buffer> {
   const readable = Readable.from(source, { objectMode: false });
   readable.on('error', (e) => transform.destroy(e));
   readable.pipe(transform);

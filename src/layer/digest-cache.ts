@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { measure } from '../image/docker-archive.js';
+import type { Layer } from '../image/model.js';
+
+/**
+ * Layer digests kept across runs. Store paths never change, so a layer's
+ * digest follows from its paths and the options that shape its bytes; the
+ * key also holds each root's inode and ctime, so a path rebuilt in place (or
+ * a plain directory used as a store) misses instead of lying. Entries are
+ * written whole under a temporary name; an unreadable entry is a miss.
+ */
+export class DigestCache {
+  constructor(readonly dir: string = defaultCacheDir()) {}
+
+  async get(key: string): Promise<{ digest: string; size: number } | undefined> {
+    try {
+      const entry = JSON.parse(await readFile(this.file(key), 'utf8')) as { digest?: unknown; size?: unknown };
+      if (typeof entry.digest === 'string' && /^sha256:[0-9a-f]{64}$/.test(entry.digest) && Number.isSafeInteger(entry.size)) {
+        return { digest: entry.digest, size: entry.size as number };
+      }
+    } catch {
+      // Missing or corrupt: computed again and rewritten.
+    }
+    return undefined;
+  }
+
+  async put(key: string, value: { digest: string; size: number }): Promise<void> {
+    try {
+      await mkdir(this.dir, { recursive: true });
+      const temp = `${this.file(key)}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+      await writeFile(temp, JSON.stringify(value));
+      await rename(temp, this.file(key));
+    } catch {
+      // A cache that cannot be written only costs time.
+    }
+  }
+
+  private file(key: string): string {
+    return join(this.dir, `${createHash('sha256').update(key).digest('hex')}.json`);
+  }
+}
+
+export function defaultCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'strata', 'layer-digests');
+}
+
+/** A layer's digest and size: known up front, from the cache, or by reading it (then cached). */
+export async function layerDigest(layer: Layer, cache?: DigestCache): Promise<{ digest: string; size: number }> {
+  if (layer.known) return layer.known;
+  const key = cache && layer.cacheKey ? layer.cacheKey() : undefined;
+  const hit = key === undefined ? undefined : await cache!.get(key);
+  if (hit) return hit;
+  const measured = await measure(layer);
+  if (key !== undefined) await cache!.put(key, measured);
+  return measured;
+}
