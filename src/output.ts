@@ -15,6 +15,11 @@ export class ByteSink {
     });
   }
 
+  /** True once the stream holds no more of what was written (it was written through). */
+  get flushed(): boolean {
+    return this.stream.writableLength === 0;
+  }
+
   async write(chunk: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
     this.bytes += chunk.length;

@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { StrataError, ExitCode } from '../errors.js';
 import { parseRegistration } from './registration.js';
 import { type Closure, sortPaths, storeDirOf } from './types.js';
@@ -17,6 +16,8 @@ export async function queryNixClosure(roots: string[], storeDir?: string): Promi
 
 async function nixStore(args: string[]): Promise<string> {
   try {
+    // Loaded on use: execa costs a tenth of a second at start-up.
+    const { execa } = await import('execa');
     const { stdout } = await execa('nix-store', args, { maxBuffer: 1 << 30, stripFinalNewline: false });
     return stdout;
   } catch (e) {

@@ -1,7 +1,10 @@
 import { Transform } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
-import zstd from 'zstd-napi';
+import { createRequire } from 'node:module';
 import { StrataError } from '../errors.js';
+
+// Loaded on first use, so commands without zstd do not pay for the native module.
+const zstd = (): typeof import('zstd-napi') => createRequire(import.meta.url)('zstd-napi');
 
 export const COMPRESSIONS = ['none', 'gzip', 'zstd'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -41,13 +44,13 @@ export function compressor(c: Compression, level?: number): Transform {
   }
   if (c === 'zstd') {
     if (level !== undefined && !(level >= 1 && level <= 19)) throw new StrataError(`--compression-level ${level}: zstd takes 1 to 19`);
-    return new zstd.CompressStream({ compressionLevel: level ?? 3, checksumFlag: false });
+    return new (zstd().CompressStream)({ compressionLevel: level ?? 3, checksumFlag: false });
   }
   return new Transform({ transform: (chunk, _enc, done) => done(null, chunk) });
 }
 
 export function decompressor(c: Compression): Transform {
   if (c === 'gzip') return createGunzip();
-  if (c === 'zstd') return new zstd.DecompressStream();
+  if (c === 'zstd') return new (zstd().DecompressStream)();
   return new Transform({ transform: (chunk, _enc, done) => done(null, chunk) });
 }

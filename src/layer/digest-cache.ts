@@ -2,8 +2,6 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { measure } from '../image/docker-archive.js';
-import type { Layer } from '../image/model.js';
 
 /**
  * Layer digests kept across runs. Store paths never change, so a layer's
@@ -45,15 +43,4 @@ export class DigestCache {
 
 export function defaultCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'strata', 'layer-digests');
-}
-
-/** A layer's digest and size: known up front, from the cache, or by reading it (then cached). */
-export async function layerDigest(layer: Layer, cache?: DigestCache): Promise<{ digest: string; size: number }> {
-  if (layer.known) return layer.known;
-  const key = cache && layer.cacheKey ? layer.cacheKey() : undefined;
-  const hit = key === undefined ? undefined : await cache!.get(key);
-  if (hit) return hit;
-  const measured = await measure(layer);
-  if (key !== undefined) await cache!.put(key, measured);
-  return measured;
 }

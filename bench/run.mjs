@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// strata's benchmark: stream speed against `tar | openssl` measured in the
+// same run, peak memory, and planner time on generated graphs.
+//   npm run bench [-- --roots postgresql-15 --runs 3]
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateGraph } from './gen-graph.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'dist', 'cli.js');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const roots = arg('roots', 'postgresql-15');
+const runs = Number(arg('runs', '3'));
+const env = { ...process.env, NIX_CONFIG: process.env.NIX_CONFIG ?? 'build-users-group =\nsandbox = false\nsubstituters =' };
+const work = mkdtempSync(join(tmpdir(), 'strata-bench-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+
+/** Run a shell command `runs` times; the median wall time and the largest peak RSS of its processes. */
+async function measure(command, extraEnv = {}) {
+  const times = [];
+  let peak = 0;
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    const child = spawn('bash', ['-c', `${command} >/dev/null`], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'inherit'] });
+    // Peak resident set: VmHWM of every process of the command, polled.
+    const poll = setInterval(() => (peak = Math.max(peak, treePeak(child.pid))), 20);
+    const status = await new Promise((resolve) => child.on('close', resolve));
+    clearInterval(poll);
+    if (status !== 0) throw new Error(`${command} exited ${status}`);
+    times.push(Number(process.hrtime.bigint() - start) / 1e9);
+  }
+  times.sort((a, b) => a - b);
+  return { seconds: times[Math.floor(times.length / 2)], peakMB: peak / 1024 };
+}
+
+function treePeak(pid) {
+  let total = 0;
+  for (const p of [pid, ...children(pid)]) {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) total = Math.max(total, Number(m[1]));
+    } catch {}
+  }
+  return total;
+}
+
+function children(pid) {
+  try {
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return kids.flatMap((k) => [k, ...children(k)]);
+  } catch {
+    return [];
+  }
+}
+
+const corpus = JSON.parse(execFileSync('python3', [join(root, '..', 'shared', 'corpus', 'debian-store.py'), '--roots', roots, '--json'], { env, encoding: 'utf8' }));
+const rootPaths = Object.values(corpus.roots);
+const paths = execFileSync('nix-store', ['--query', '--requisites', ...rootPaths], { env, encoding: 'utf8' }).trim().split('\n');
+const bytes = Number(execFileSync('du', ['-sbc', ...paths], { encoding: 'utf8' }).trim().split('\n').pop().split('\t')[0]);
+const conf = join(work, 'conf.json');
+const confDigests = join(work, 'conf-digests.json');
+execFileSync(process.execPath, [cli, 'conf', ...rootPaths, '-o', conf], { env });
+execFileSync(process.execPath, [cli, 'conf', ...rootPaths, '--digests', '-o', confDigests], { env });
+const pathList = join(work, 'paths');
+writeFileSync(pathList, paths.join('\n'));
+const cache = join(work, 'cache');
+
+console.log(`closure: ${roots} (${paths.length} store paths, ${(bytes / 2 ** 20).toFixed(0)} MiB); median of ${runs} runs, page cache warm`);
+const tarArgs = `tar -cf - --files-from ${pathList} 2>/dev/null`;
+await measure(`${tarArgs} | cat`); // warm the page cache
+const rows = [
+  ['baseline: tar | openssl dgst -sha256', await measure(`${tarArgs} | openssl dgst -sha256`)],
+  ['baseline: tar | cat', await measure(`${tarArgs} | cat`)],
+  ['strata stream, cold (no digests, no cache)', await measure(`node ${cli} stream --no-cache ${conf} | cat`)],
+  ['strata stream, digests in the conf', await measure(`node ${cli} stream --no-cache ${confDigests} | cat`)],
+];
+await measure(`node ${cli} stream ${conf} | cat`, { XDG_CACHE_HOME: cache });
+rows.push(['strata stream, cached digests', await measure(`node ${cli} stream ${conf} | cat`, { XDG_CACHE_HOME: cache })]);
+const base = rows[0][1].seconds;
+for (const [name, r] of rows) {
+  console.log(`${name.padEnd(46)} ${r.seconds.toFixed(3).padStart(7)} s  ${(r.seconds / base).toFixed(2).padStart(5)}x  peak RSS ${r.peakMB.toFixed(0).padStart(4)} MB`);
+}
+
+const { popularityOrder } = await import(join(root, 'dist', 'plan', 'popularity.js'));
+for (const n of [1000, 10000, 30000]) {
+  const closure = { storeDir: '/nix/store', paths: generateGraph(n) };
+  const start = performance.now();
+  popularityOrder(closure);
+  console.log(`popularity plan of ${String(n).padStart(5)} paths: ${(performance.now() - start).toFixed(0).padStart(5)} ms`);
+}
