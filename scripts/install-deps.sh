@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what strata's test suite needs, when it is missing: a single-user
-# Nix (the fixture store), image tools (skopeo, umoci, podman, a registry),
+# Nix (the fixture store), image tools (skopeo, umoci, podman, a registry,
+# openssl and htpasswd for its TLS and basic-auth tests),
 # a static busybox (the entrypoint of test images), zstd, python3 and the
 # npm dependencies. Idempotent and quick when everything is there: it only
 # asks dpkg, and prints one line per action it takes.
@@ -15,7 +16,7 @@ actions=0
 say() { printf 'install-deps: %s\n' "$*"; }
 act() { actions=$((actions + 1)); say "$@"; }
 
-apt_packages=(nix-bin skopeo umoci podman busybox-static docker-registry zstd python3)
+apt_packages=(nix-bin skopeo umoci podman busybox-static docker-registry openssl apache2-utils zstd python3)
 
 missing=()
 for pkg in "${apt_packages[@]}"; do

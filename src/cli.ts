@@ -4,16 +4,25 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadClosure } from './closure/load.js';
 import type { Closure } from './closure/types.js';
-import { type Conf, parseConf, parseRuntimeConfig, renderConf } from './conf/conf.js';
-import { confFromPlan } from './conf/from-plan.js';
+import { inspectCommand } from './commands/inspect.js';
+import { verifyCommand } from './commands/verify.js';
+import { type Conf, checkInherit, parseConf, parseRuntimeConfig, renderConf } from './conf/conf.js';
+import { confFromPlan, goArch } from './conf/from-plan.js';
 import { ExitCode, StrataError } from './errors.js';
 import { COMPRESSIONS, type Compression } from './image/compression.js';
+import { withLayerDigests } from './image/from-conf.js';
 import { streamConf } from './image/stream.js';
+import type { SinkOptions } from './image/transports.js';
+import { DigestCache } from './layer/digest-cache.js';
 import { countBaseLayers } from './layer/base-image.js';
+import { type PermRule, parsePerms } from './layer/perms.js';
 import { type Plan, STRATEGIES, type Strategy, planLayers } from './plan/plan.js';
 import { planToJson, planToText, readPlanFile } from './plan/plan-file.js';
 import { terminalProgress } from './progress.js';
-import type { PyObject } from './util/pyjson.js';
+import { MANIFEST_FORMATS, type ManifestFormat } from './registry/manifest.js';
+import { pushImage } from './registry/push.js';
+import { pushReport } from './registry/report.js';
+import { type PyObject, parsePyJson } from './util/pyjson.js';
 
 // The CLI only parses arguments and calls the library.
 
@@ -30,7 +39,7 @@ const planOptions = <T>(y: Argv<T>) =>
   closureOptions(y)
     .option('max-layers', { type: 'number', default: 100, describe: 'layers in the image, counting the customisation layer (nixpkgs maxLayers)' })
     .option('strategy', { choices: STRATEGIES, default: 'popularity' as Strategy, describe: 'how store paths are grouped into layers' })
-    .option('from', { type: 'string', describe: 'base image (a docker-archive); its layers count against --max-layers' });
+    .option('from', { type: 'string', describe: 'base image: docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path (plain or compressed archive, layout directory); its layers count against --max-layers' });
 
 const confOptions = <T>(y: Argv<T>) =>
   planOptions(y)
@@ -40,28 +49,79 @@ const confOptions = <T>(y: Argv<T>) =>
     .option('config', { type: 'string', describe: 'image runtime config: a JSON file, or JSON text such as \'{"Cmd":["/bin/sh"]}\'' })
     .option('entrypoint', { type: 'string', array: true, describe: 'set config.Entrypoint (repeat for arguments)' })
     .option('env', { type: 'string', array: true, describe: 'add KEY=VALUE to config.Env' })
+    .option('label', { type: 'string', array: true, describe: 'add KEY=VALUE to config.Labels' })
+    .option('annotation', { type: 'string', array: true, describe: 'add KEY=VALUE to the OCI manifest\'s annotations' })
+    .option('author', { type: 'string', describe: 'the image config\'s author' })
     .option('architecture', { type: 'string', describe: 'GOARCH of the image (default: this machine\'s)' })
+    .option('variant', { type: 'string', describe: 'CPU variant of the architecture, such as v8 for arm64 or v7 for arm' })
+    .option('os', { type: 'string', describe: 'GOOS of the image (default linux)' })
+    .option('perms', { type: 'string', describe: 'ownership and mode rules: a JSON file, or JSON text such as \'[{"path":"/nix/store/...-app","regex":"/bin/","mode":"0755","uid":1000}]\'' })
     .option('created', { type: 'string', describe: 'image creation time, ISO 8601 or "now"', default: '1970-01-01T00:00:01Z' })
     .option('mtime', { type: 'string', describe: 'time of every file in the layers, ISO 8601 or "now"', default: '1970-01-01T00:00:01Z' })
     .option('uid', { type: 'number', default: 0 })
     .option('gid', { type: 'number', default: 0 })
     .option('uname', { type: 'string', default: 'root' })
     .option('gname', { type: 'string', default: 'root' })
-    .option('customisation', { type: 'string', describe: 'customisation layer: a layer.tar+checksum directory, or a directory tree to pack' });
+    .option('customisation', { type: 'string', describe: 'customisation layer: a layer.tar+checksum directory, or a directory tree to pack' })
+    .option('inherit', { type: 'string', describe: 'with --from: base config keys kept where yours does not set them, comma-separated (Entrypoint,Cmd,WorkingDir,User,ExposedPorts,Volumes,Labels,StopSignal)' });
+
+/** How layers are written, and the registry options (push takes no --to). */
+const layerOptions = <T>(y: Argv<T>) =>
+  y
+    .option('compression', { choices: COMPRESSIONS, describe: 'layer compression for OCI destinations (default none) and registries (default gzip)' })
+    .option('compression-level', { type: 'number', describe: 'gzip 0-9 (default 6), zstd 1-19 (default 3)' })
+    .option('cache', { type: 'boolean', default: true, describe: 'keep layer digests across runs in $XDG_CACHE_HOME/strata (--no-cache to read every layer twice)' })
+    .group(['creds', 'tls-verify', 'cert-dir', 'mount-from', 'manifest-format', 'digestfile', 'json', 'retry-times', 'retry-delay'], 'Registry destinations (docker://):')
+    .option('creds', { type: 'string', describe: 'USER:PASS (default: the registry\'s entry in $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json or ~/.docker/config.json)' })
+    .option('tls-verify', { type: 'boolean', default: true, describe: 'verify the registry\'s certificate; --tls-verify=false also allows plain HTTP' })
+    .option('cert-dir', { type: 'string', describe: 'directory of *.crt CAs and a NAME.cert/NAME.key client certificate' })
+    .option('mount-from', { type: 'string', describe: 'repository of the same registry to mount missing blobs from' })
+    .option('manifest-format', { choices: MANIFEST_FORMATS, default: 'oci' as ManifestFormat, describe: 'docker: Docker schema 2 media types' })
+    .option('digestfile', { type: 'string', describe: 'write the pushed manifest\'s digest to FILE' })
+    .option('json', { type: 'boolean', describe: 'print the push report as JSON on stdout (default: the digest alone)' })
+    .option('retry-times', { type: 'number', default: 5, describe: 'retries of a request or upload that the network or a busy registry broke' })
+    .option('retry-delay', { type: 'number', describe: 'seconds between retries (default: 0.5, doubled each time)' });
 
 const destinationOptions = <T>(y: Argv<T>) =>
-  y
-    .option('to', { type: 'string', describe: 'destination: docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or - (docker-archive on stdout, the default)' })
-    .option('output', { alias: 'o', type: 'string', describe: 'docker-archive FILE (short for --to docker-archive:FILE)' })
-    .option('compression', { choices: COMPRESSIONS, describe: 'layer compression for OCI destinations (default none)' })
-    .option('compression-level', { type: 'number', describe: 'gzip 0-9 (default 6), zstd 1-19 (default 3)' });
+  layerOptions(y)
+    .option('to', { type: 'string', describe: 'destination: docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry), or - (docker-archive on stdout, the default)' })
+    .option('output', { alias: 'o', type: 'string', describe: 'docker-archive FILE (short for --to docker-archive:FILE)' });
 
-type DestinationArgs = { to?: string; output?: string; compression?: Compression; 'compression-level'?: number };
+type DestinationArgs = {
+  to?: string;
+  output?: string;
+  compression?: Compression;
+  'compression-level'?: number;
+  cache?: boolean;
+  creds?: string;
+  'tls-verify': boolean;
+  'cert-dir'?: string;
+  'mount-from'?: string;
+  'manifest-format': ManifestFormat;
+  digestfile?: string;
+  json?: boolean;
+  'retry-times': number;
+  'retry-delay'?: number;
+};
 
-function destination(a: DestinationArgs): { to: string; compression?: Compression; level?: number; progress: ReturnType<typeof terminalProgress> } {
+function destination(a: DestinationArgs): SinkOptions & { to: string } {
   if (a.to !== undefined && a.output !== undefined) throw new StrataError('give --to or -o, not both');
   const to = a.to ?? (a.output === undefined || a.output === '-' ? '-' : `docker-archive:${a.output}`);
-  return { to, compression: a.compression, level: a['compression-level'], progress: terminalProgress() };
+  const cache = a.cache === false ? undefined : new DigestCache();
+  const times = a['retry-times'];
+  if (!(Number.isInteger(times) && times >= 0)) throw new StrataError(`--retry-times ${times}: expected a whole number, 0 or more`);
+  if (a['retry-delay'] !== undefined && !(a['retry-delay'] >= 0)) throw new StrataError(`--retry-delay ${a['retry-delay']}: expected seconds, 0 or more`);
+  const registry = {
+    creds: a.creds,
+    tlsVerify: a['tls-verify'],
+    certDir: a['cert-dir'],
+    mountFrom: a['mount-from'],
+    manifestFormat: a['manifest-format'],
+    retries: { times, delay: a['retry-delay'] ?? 0.5, fixed: a['retry-delay'] !== undefined },
+    warn,
+    ...pushReport({ json: a.json, digestfile: a.digestfile }),
+  };
+  return { to, compression: a.compression, level: a['compression-level'], progress: terminalProgress(), cache, registry };
 }
 
 type ClosureArgs = { roots?: string[]; graph?: string; 'graph-key'?: string; 'store-dir'?: string };
@@ -70,25 +130,45 @@ async function closureFrom(a: ClosureArgs): Promise<Closure> {
   return loadClosure({ roots: a.roots, graph: a.graph, graphKey: a['graph-key'], storeDir: a['store-dir'], warn });
 }
 
-async function planFrom(a: ClosureArgs & { 'max-layers': number; strategy: Strategy; from?: string; plan?: string }): Promise<Plan> {
+type BaseArgs = { from?: string; os?: string; architecture?: string; variant?: string };
+
+async function planFrom(a: ClosureArgs & BaseArgs & { 'max-layers': number; strategy: Strategy; plan?: string }): Promise<Plan> {
   if (a.plan !== undefined) return readPlanFile(a.plan);
-  const baseLayers = a.from === undefined ? 0 : await countBaseLayers(a.from);
+  const platform = { os: a.os ?? 'linux', architecture: a.architecture ?? goArch(process.arch), ...(a.variant === undefined ? {} : { variant: a.variant }) };
+  const baseLayers = a.from === undefined ? 0 : await countBaseLayers(a.from, platform);
   return planLayers(await closureFrom(a), { maxLayers: a['max-layers'], strategy: a.strategy, baseLayers });
 }
 
-async function runtimeConfig(a: { config?: string; entrypoint?: string[]; env?: string[] }): Promise<PyObject> {
+/** An option holding JSON text or naming a JSON file: the text, and the name errors give. */
+async function jsonOption(value: string, option: string): Promise<[string, string]> {
+  return /^\s*[[{]/.test(value) ? [value, option] : [await readText(value, option), value];
+}
+
+function keyValue(option: string, entry: string): [string, string] {
+  const i = entry.indexOf('=');
+  if (i < 1) throw new StrataError(`${option} ${entry}: expected KEY=VALUE`);
+  return [entry.slice(0, i), entry.slice(i + 1)];
+}
+
+async function runtimeConfig(a: { config?: string; entrypoint?: string[]; env?: string[]; label?: string[] }): Promise<PyObject> {
   let config: PyObject = new Map();
-  if (a.config !== undefined) {
-    const text = a.config.trimStart().startsWith('{') ? a.config : await readText(a.config, '--config');
-    config = parseRuntimeConfig(text, a.config.trimStart().startsWith('{') ? '--config' : a.config);
-  }
+  if (a.config !== undefined) config = parseRuntimeConfig(...(await jsonOption(a.config, '--config')));
   if (a.entrypoint) config.set('Entrypoint', a.entrypoint);
   for (const e of a.env ?? []) {
-    if (!e.includes('=')) throw new StrataError(`--env ${e}: expected KEY=VALUE`);
+    keyValue('--env', e);
     const env = config.get('Env');
     config.set('Env', [...(Array.isArray(env) ? env : []), e]);
   }
+  // A Labels of the wrong type is left for the config check to name.
+  const labels = config.get('Labels') ?? new Map();
+  if (a.label && labels instanceof Map) config.set('Labels', new Map([...labels, ...a.label.map((l) => keyValue('--label', l))]));
   return config;
+}
+
+async function permsFrom(option: string | undefined): Promise<PermRule[] | undefined> {
+  if (option === undefined) return undefined;
+  const [text, source] = await jsonOption(option, '--perms');
+  return parsePerms(parsePyJson(text, source), source);
 }
 
 async function confFrom(a: Parameters<typeof planFrom>[0] & Parameters<typeof runtimeConfig>[0] & Record<string, unknown>): Promise<Conf> {
@@ -107,7 +187,20 @@ async function confFrom(a: Parameters<typeof planFrom>[0] & Parameters<typeof ru
     gname: a.gname as string,
     customisation: a.customisation as string | undefined,
     fromImage: a.from as string | undefined,
+    os: a.os as string | undefined,
+    author: a.author as string | undefined,
+    variant: a.variant as string | undefined,
+    annotations: a.annotation === undefined ? undefined : new Map((a.annotation as string[]).map((e) => keyValue('--annotation', e))),
+    perms: await permsFrom(a.perms as string | undefined),
+    inherit: inheritFrom(a),
+    warn,
   });
+}
+
+function inheritFrom(a: { from?: string; inherit?: unknown }): string[] | undefined {
+  if (a.inherit === undefined) return undefined;
+  if (a.from === undefined) throw new StrataError('--inherit needs --from, the base image to inherit from');
+  return checkInherit(String(a.inherit).split(',').map((k) => k.trim()), '--inherit');
 }
 
 async function readText(file: string, what: string): Promise<string> {
@@ -152,8 +245,14 @@ export async function main(argv: string[]): Promise<void> {
     .command(
       'conf [roots..]',
       'write the conf.json of the streaming builder (nixpkgs compatible)',
-      (y) => confOptions(y).option('output', { alias: 'o', type: 'string', describe: 'write to FILE instead of stdout' }),
-      async (a) => emit(renderConf(await confFrom(a)), a.output),
+      (y) =>
+        confOptions(y)
+          .option('output', { alias: 'o', type: 'string', describe: 'write to FILE instead of stdout' })
+          .option('digests', { type: 'boolean', describe: 'record each store layer\'s digest and size, so stream reads every layer once' }),
+      async (a) => {
+        const conf = await confFrom(a);
+        await emit(renderConf(a.digests ? await withLayerDigests(conf) : conf), a.output);
+      },
     )
     .command(
       'stream <conf> [more..]',
@@ -165,7 +264,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('repo-tag', { alias: ['t', 'repo_tag'], type: 'string', describe: 'override the conf\'s repo_tag' }),
       async (a) => {
         const files = [a.conf, ...((a.more as string[] | undefined) ?? [])];
-        const confs = await Promise.all(files.map(async (f) => parseConf(await readText(f, 'conf'), f)));
+        const confs = await Promise.all(files.map(async (f) => parseConf(await readText(f, 'conf'), f, { warn })));
         const d = destination(a);
         await streamConf(confs, d.to, { ...d, repoTag: a['repo-tag'] });
       },
@@ -177,6 +276,19 @@ export async function main(argv: string[]): Promise<void> {
       async (a) => {
         const d = destination(a);
         await streamConf(await confFrom(a), d.to, d);
+      },
+    )
+    .command(inspectCommand)
+    .command(verifyCommand)
+    .command(
+      'push <source> <destination>',
+      'push an image (docker-archive, oci:DIR[:REF], oci-archive:FILE[:REF]) to a registry, sending only the blobs it lacks',
+      (y) =>
+        layerOptions(y)
+          .positional('source', { type: 'string', demandOption: true, describe: 'the image: a docker-archive file, oci:DIR[:REF] or oci-archive:FILE[:REF]' })
+          .positional('destination', { type: 'string', demandOption: true, describe: 'docker://HOST[:PORT]/REPO[:TAG|@DIGEST]' }),
+      async (a) => {
+        await pushImage(a.source, a.destination, destination(a));
       },
     )
     .demandCommand(1, 'name a command; see strata --help')

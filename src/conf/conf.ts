@@ -1,5 +1,7 @@
 import { StrataError } from '../errors.js';
+import { type PermRule, parsePerms, permsToPy } from '../layer/perms.js';
 import { PyInt, type PyObject, type PyValue, dumpPyJson, parsePyJson } from '../util/pyjson.js';
+import { validateImageConfig } from './image-config.js';
 
 /**
  * The configuration of the streaming builder, field for field the conf.json
@@ -19,19 +21,50 @@ export interface Conf {
   uname: string;
   gname: string;
   store_dir: string;
-  /** A docker-archive to build on, or null. */
+  /** An image to build on (docker-archive, OCI layout or archive; see source/open.ts), or null. */
   from_image: string | null;
   /** Store layers, bottom first. */
   store_layers: string[][];
   /** A directory with layer.tar and checksum, or a tree strata packs; null for none. */
   customisation_layer: string | null;
   repo_tag: string | null;
+  // Fields nixpkgs does not write (its script ignores unknown fields): each
+  // is written only when set, so confs without them keep their bytes.
+  /** The image's OS (nixpkgs always has "linux", the default). */
+  os?: string;
+  /** The image config's author. */
+  author?: string;
+  /** The CPU variant (v8 for arm64, v7 for arm): image config and OCI platform. */
+  variant?: string;
+  /** OCI manifest annotations. */
+  annotations?: Map<string, string>;
+  /** Ownership and permission rules for the layers strata packs (layer/perms.ts). */
+  perms?: PermRule[];
+  /** Keys of from_image's config (of INHERITABLE) kept where `config` does not set them. */
+  inherit?: string[];
+  /** Each store layer's tar digest and size, computed ahead (strata conf --digests). */
+  store_layer_digests?: { digest: string; size: number }[];
+}
+
+/** The config keys a base image can pass on (Env always is, as in nixpkgs). */
+export const INHERITABLE = ['Entrypoint', 'Cmd', 'WorkingDir', 'User', 'ExposedPorts', 'Volumes', 'Labels', 'StopSignal'];
+
+/** Check a list of keys to inherit; `source` names where it came from. */
+export function checkInherit(keys: string[], source: string): string[] {
+  const bad = keys.find((k) => !INHERITABLE.includes(k));
+  if (bad !== undefined) throw new StrataError(`${source}: '${bad}' cannot be inherited; expected some of ${INHERITABLE.join(', ')}`);
+  return keys;
+}
+
+/** What parseConf and confFromPlan report besides errors. */
+export interface ConfWarnings {
+  warn?: (message: string) => void;
 }
 
 export const DEFAULT_TIME = '1970-01-01T00:00:01Z';
 
 /** Parse and check a conf.json; a bad field gets an error naming it and what was expected. */
-export function parseConf(text: string, source: string): Conf {
+export function parseConf(text: string, source: string, options: ConfWarnings = {}): Conf {
   const data = parsePyJson(text, source);
   if (!(data instanceof Map)) throw new StrataError(`${source}: expected a JSON object (a conf.json as strata conf or nixpkgs writes it)`);
   const bad = (field: string, expected: string): never => {
@@ -61,10 +94,17 @@ export function parseConf(text: string, source: string): Conf {
   if (!Array.isArray(layers) || layers.some((l) => !Array.isArray(l) || l.some((p) => typeof p !== 'string'))) {
     bad('store_layers', 'a list of lists of store paths');
   }
+  const annotations = data.get('annotations');
+  if (annotations !== undefined && !(annotations instanceof Map && [...annotations.values()].every((v) => typeof v === 'string'))) {
+    bad('annotations', 'an object of strings');
+  }
+  const optional = (field: string): string | undefined => (data.has(field) ? str(field) : undefined);
+  const inheritField = (v: PyValue): string[] =>
+    Array.isArray(v) && v.every((k) => typeof k === 'string') ? checkInherit(v as string[], `${source}: field 'inherit'`) : bad('inherit', 'a list of config keys');
   const created = str('created', DEFAULT_TIME);
   return {
     architecture: str('architecture'),
-    config: config as PyObject,
+    config: validateImageConfig(config as PyObject, { source, warn: options.warn }),
     created,
     mtime: str('mtime', created),
     uid: id('uid'),
@@ -76,7 +116,26 @@ export function parseConf(text: string, source: string): Conf {
     store_layers: layers as string[][],
     customisation_layer: strOrNull('customisation_layer'),
     repo_tag: strOrNull('repo_tag'),
+    os: optional('os'),
+    author: optional('author'),
+    variant: optional('variant'),
+    annotations: annotations as Map<string, string> | undefined,
+    perms: data.has('perms') ? parsePerms(data.get('perms')!, source) : undefined,
+    inherit: data.has('inherit') ? inheritField(data.get('inherit')!) : undefined,
+    store_layer_digests: data.has('store_layer_digests') ? layerDigests(data.get('store_layer_digests')!, (layers as string[][]).length, bad) : undefined,
   };
+}
+
+/** One {digest, size} per store layer. */
+function layerDigests(v: PyValue, count: number, bad: (field: string, expected: string) => never): { digest: string; size: number }[] {
+  const expected = `a list of ${count} {"digest": "sha256:<hex>", "size": bytes}, one per store layer (strata conf --digests writes it)`;
+  if (!Array.isArray(v) || v.length !== count) return bad('store_layer_digests', expected);
+  return v.map((d) => {
+    const digest = d instanceof Map ? d.get('digest') : undefined;
+    const size = d instanceof Map ? d.get('size') : undefined;
+    if (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest) || !(size instanceof PyInt) || size.value < 0n) return bad('store_layer_digests', expected);
+    return { digest, size: Number(size.value) };
+  });
 }
 
 /** conf.json text, keys in the order nixpkgs writes them. */
@@ -84,7 +143,7 @@ export function renderConf(conf: Conf): string {
   const ordered = new Map<string, PyValue>([
     ['architecture', conf.architecture],
     ['config', conf.config],
-    ['os', 'linux'],
+    ['os', conf.os ?? 'linux'],
     ['store_dir', conf.store_dir],
     ['from_image', conf.from_image],
     ['store_layers', conf.store_layers],
@@ -97,6 +156,15 @@ export function renderConf(conf: Conf): string {
     ['uname', conf.uname],
     ['gname', conf.gname],
   ]);
+  if (conf.author !== undefined) ordered.set('author', conf.author);
+  if (conf.variant !== undefined) ordered.set('variant', conf.variant);
+  if (conf.annotations !== undefined) ordered.set('annotations', conf.annotations);
+  if (conf.perms !== undefined) ordered.set('perms', permsToPy(conf.perms));
+  if (conf.inherit !== undefined) ordered.set('inherit', conf.inherit);
+  if (conf.store_layer_digests !== undefined) {
+    const digests = conf.store_layer_digests.map((d) => new Map<string, PyValue>([['digest', d.digest], ['size', new PyInt(BigInt(d.size))]]));
+    ordered.set('store_layer_digests', digests);
+  }
   return dumpPyJson(ordered, 2) + '\n';
 }
 

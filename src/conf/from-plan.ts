@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { PermRule } from '../layer/perms.js';
 import type { Plan } from '../plan/plan.js';
 import type { PyObject } from '../util/pyjson.js';
-import { type Conf, DEFAULT_TIME, renderConf } from './conf.js';
+import { type Conf, type ConfWarnings, DEFAULT_TIME, renderConf } from './conf.js';
+import { validateImageConfig } from './image-config.js';
 
-export interface ConfOptions {
+export interface ConfOptions extends ConfWarnings {
   /** Image name (lower-cased, as nixpkgs does). */
   name: string;
   /** Image tag; by default a hash of the rest of the conf, so it changes when the image does. */
@@ -19,13 +21,21 @@ export interface ConfOptions {
   /** A ready layer.tar+checksum directory or a tree to pack; none when absent. */
   customisation?: string;
   fromImage?: string;
+  /** The image's OS; "linux" when absent, as in nixpkgs. */
+  os?: string;
+  author?: string;
+  variant?: string;
+  annotations?: Map<string, string>;
+  perms?: PermRule[];
+  /** Base config keys to keep where `config` does not set them (conf.ts INHERITABLE). */
+  inherit?: string[];
 }
 
 /** The conf.json for a plan. */
 export function confFromPlan(plan: Plan, options: ConfOptions): Conf {
   const conf: Conf = {
     architecture: options.architecture ?? goArch(process.arch),
-    config: options.config ?? new Map(),
+    config: validateImageConfig(options.config ?? new Map(), { warn: options.warn }),
     created: options.created ?? DEFAULT_TIME,
     mtime: options.mtime ?? DEFAULT_TIME,
     uid: options.uid ?? 0,
@@ -37,6 +47,12 @@ export function confFromPlan(plan: Plan, options: ConfOptions): Conf {
     store_layers: plan.layers.map((l) => l.paths),
     customisation_layer: options.customisation ?? null,
     repo_tag: null,
+    os: options.os,
+    author: options.author,
+    variant: options.variant,
+    annotations: options.annotations,
+    perms: options.perms,
+    inherit: options.inherit,
   };
   const tag = options.tag ?? createHash('sha256').update(renderConf(conf)).update(options.name).digest('hex').slice(0, 32);
   return { ...conf, repo_tag: `${options.name.toLowerCase()}:${tag}` };

@@ -4,23 +4,40 @@ import type { ByteSink } from '../output.js';
 import { type Progress, silent } from '../progress.js';
 import { encodeHeader, endOfArchive, padding, tarHeader } from '../tar/header.js';
 import { dumpPyJson, type PyValue } from '../util/pyjson.js';
+import type { DigestCache } from '../layer/digest-cache.js';
+import { LayerHasher } from '../layer/hasher.js';
+import { HashThread } from '../util/hash-thread.js';
 import type { Image, ImageSink, Layer } from './model.js';
 
 /**
  * Docker Image Spec v1.2 archive (what `docker load`, `podman load` and
  * `skopeo copy docker-archive:` read), written as a stream in the member
  * order and format of nixpkgs' stream_layered_image.py. A layer whose digest
- * is unknown is read twice: once to hash, once to send, and the second read
- * must match the first.
+ * is neither known nor cached is read twice: hashed ahead in a worker thread
+ * while earlier layers are sent, then sent, the second read checked against
+ * the first.
  */
 export class DockerArchiveSink implements ImageSink {
   constructor(
     private readonly out: ByteSink,
     private readonly progress: Progress = silent,
+    private readonly cache?: DigestCache,
   ) {}
 
   async write(image: Image): Promise<void> {
+    const hasher = new LayerHasher(this.cache);
+    const hash = new HashThread();
+    try {
+      await this.writeWith(image, hasher.digests(image.layers), hash);
+    } finally {
+      hasher.close();
+      hash.close();
+    }
+  }
+
+  private async writeWith(image: Image, digests: Promise<{ digest: string; size: number; measured?: boolean }>[], hash: HashThread): Promise<void> {
     let offset = 0;
+    const checks: (() => Promise<void>)[] = [];
     const put = async (chunk: Buffer): Promise<void> => {
       offset += chunk.length;
       await this.out.write(chunk);
@@ -29,14 +46,18 @@ export class DockerArchiveSink implements ImageSink {
     const diffIds: string[] = [];
     for (const [i, layer] of image.layers.entries()) {
       this.progress.step(`layer ${i + 1}/${image.layers.length}: ${layer.contents.join(' ')}`);
-      const { digest, size } = layer.known ?? (await measure(layer));
+      const { digest, size, measured } = await digests[i]!;
       const name = layer.member?.name ?? `${digest.slice('sha256:'.length)}/layer.tar`;
       await put(encodeHeader(tarHeader({ mtime: image.mtime, ...layer.member, name, size })));
-      await sendVerified(layer, digest, size, name, put);
+      // Hashed again unless this run measured it from files that check themselves.
+      const verify = measured && layer.fingerprints ? undefined : hash;
+      checks.push(await sendVerified(layer, digest, size, name, put, verify, () => this.out.flushed));
       await put(padding(size));
       names.push(name);
       diffIds.push(digest);
     }
+    // Every layer checked before the config and manifest make the archive whole.
+    for (const check of checks) await check();
     const config = image.config(diffIds);
     const configName = `${sha256(config)}.json`;
     const manifest: PyValue = [new Map<string, PyValue>([['Config', configName], ['RepoTags', image.repoTags], ['Layers', names]])];
@@ -64,18 +85,27 @@ export async function measure(layer: Layer): Promise<{ digest: string; size: num
   return { digest: `sha256:${hash.digest('hex')}`, size };
 }
 
-async function sendVerified(layer: Layer, digest: string, size: number, name: string, put: (b: Buffer) => Promise<void>): Promise<void> {
-  const hash = createHash('sha256');
+/**
+ * Send a layer, counting its bytes as they go and hashing them on another
+ * thread; the returned promise checks the digest, so the next layer can be
+ * sent meanwhile. Too many bytes stop the layer before they are written.
+ */
+async function sendVerified(layer: Layer, digest: string, size: number, name: string, put: (b: Buffer) => Promise<void>, hash: HashThread | undefined, flushed: () => boolean): Promise<() => Promise<void>> {
   let sent = 0;
   const changed = (what: string): StrataError =>
     new StrataError(`layer ${name} (${layer.contents.join(' ')}): ${what}; its files changed while the image was written, or the recorded digest is wrong`, ExitCode.Integrity);
   for await (const chunk of layer.open()) {
     if (sent + chunk.length > size) throw changed(`more than the ${size} bytes measured`);
-    hash.update(chunk);
     sent += chunk.length;
     await put(chunk);
+    // Written through (stdout pipes and files are synchronous on Linux): the chunk can move to the hashing thread.
+    hash?.update(chunk, flushed());
   }
   if (sent !== size) throw changed(`${sent} bytes instead of the ${size} measured`);
-  const got = `sha256:${hash.digest('hex')}`;
-  if (got !== digest) throw changed(`content digest ${got} instead of ${digest}`);
+  if (!hash) return async () => {};
+  const got = hash.digest();
+  return async () => {
+    const hex = `sha256:${await got}`;
+    if (hex !== digest) throw changed(`content digest ${hex} instead of ${digest}`);
+  };
 }

@@ -128,7 +128,7 @@ async function putLayer(dir: string, layer: Layer, compression: Compression, lev
   const source = compression === 'none' ? hashed() : through(hashed(), compressor(compression, level));
   const { digest, size } = await writeBlob(dir, source);
   const diffId = `sha256:${tar.digest('hex')}`;
-  if (layer.known && (layer.known.digest !== diffId || layer.known.size !== tarSize)) {
+  if (layer.known && (layer.known.digest !== diffId || (layer.known.size !== undefined && layer.known.size !== tarSize))) {
     throw new StrataError(`layer (${layer.contents.join(' ')}): content digest ${diffId} instead of ${layer.known.digest}; its files changed or the recorded digest is wrong`, ExitCode.Integrity);
   }
   return { descriptor: { mediaType, digest, size }, diffId };

@@ -33,5 +33,9 @@ export async function writeIndex(images: Image[], destination: string, options: 
 export async function streamConf(conf: Conf | Conf[], destination: string, options: ConfImageOptions & SinkOptions = {}): Promise<void> {
   const confs = Array.isArray(conf) ? conf : [conf];
   const images = await Promise.all(confs.map((c) => imageFromConf(c, options)));
-  await (images.length === 1 ? writeImage(images[0]!, destination, options) : writeIndex(images, destination, options));
+  try {
+    await (images.length === 1 ? writeImage(images[0]!, destination, options) : writeIndex(images, destination, options));
+  } finally {
+    await Promise.all(images.map((i) => i.close?.()));
+  }
 }

@@ -1,6 +1,9 @@
 import { StrataError } from '../errors.js';
 import { openOutput } from '../output.js';
+import type { DigestCache } from '../layer/digest-cache.js';
 import type { Progress } from '../progress.js';
+import { parseRegistryReference } from '../registry/reference.js';
+import { type RegistryOptions, RegistrySink } from '../registry/sink.js';
 import type { Compression } from './compression.js';
 import { DockerArchiveSink } from './docker-archive.js';
 import type { ImageSink } from './model.js';
@@ -9,9 +12,13 @@ import { OciLayoutSink } from './oci-layout.js';
 
 /** What a destination needs beyond its name. */
 export interface SinkOptions {
+  /** Layer digests kept across runs (docker-archive reads each layer once when they hit). */
+  cache?: DigestCache;
   compression?: Compression;
   level?: number;
   progress?: Progress;
+  /** Credentials, TLS, mounts, manifest format and reporting of docker:// destinations. */
+  registry?: RegistryOptions;
 }
 
 /** A sink that becomes visible under its name only on commit. */
@@ -34,7 +41,7 @@ const uncompressedOnly = (name: string, options: SinkOptions): void => {
 };
 
 /** `PATH[:REF]`, split at the first colon as skopeo does. */
-const pathAndRef = (reference: string): [string, string | undefined] => {
+export const pathAndRef = (reference: string): [string, string | undefined] => {
   const i = reference.indexOf(':');
   return i < 0 ? [reference, undefined] : [reference.slice(0, i), reference.slice(i + 1) || undefined];
 };
@@ -47,7 +54,7 @@ export const TRANSPORTS: Transport[] = [
     open(reference, options) {
       uncompressedOnly('docker-archive', options);
       const output = openOutput(reference === '' ? '-' : reference);
-      return { sink: new DockerArchiveSink(output.sink, options.progress), commit: output.commit, abort: output.abort };
+      return { sink: new DockerArchiveSink(output.sink, options.progress, options.cache), commit: output.commit, abort: output.abort };
     },
   },
   {
@@ -65,6 +72,14 @@ export const TRANSPORTS: Transport[] = [
       if (path === '' || path === '-') throw new StrataError('--to oci-archive:FILE[:REF] needs a file name');
       const output = openOutput(path);
       return { sink: new OciArchiveSink(output.sink, path, { ...options, ref }), commit: output.commit, abort: output.abort };
+    },
+  },
+  {
+    // A registry: the manifest is put last, so there is nothing to commit or undo.
+    name: 'docker',
+    open(reference, options) {
+      const sink = new RegistrySink(parseRegistryReference(reference), { ...options.registry, compression: options.compression, level: options.level, progress: options.progress, cache: options.cache });
+      return { sink, commit: noCommit, abort: noCommit };
     },
   },
 ];

@@ -5,13 +5,14 @@ import { StrataError } from '../errors.js';
 import type { Layer } from '../image/model.js';
 import { ChunkedTar, type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/walk.js';
 import { groupName, userName } from '../util/passwd.js';
+import type { LayerPerms, Perms } from './perms.js';
 
 /**
  * The customisation layer of a conf: a directory holding a ready `layer.tar`
  * and its `checksum` (what nixpkgs builds), or any other directory tree,
- * which strata packs itself.
+ * which strata packs itself (applying the `perms` rules for it).
  */
-export async function customisationLayer(dir: string, attrs: EntryAttributes): Promise<Layer> {
+export async function customisationLayer(dir: string, attrs: EntryAttributes, perms?: Perms): Promise<Layer> {
   let st;
   try {
     st = await stat(dir);
@@ -20,8 +21,15 @@ export async function customisationLayer(dir: string, attrs: EntryAttributes): P
   }
   if (!st.isDirectory()) throw new StrataError(`customisation_layer '${dir}' is not a directory`);
   const ready = await Promise.all(['layer.tar', 'checksum'].map((f) => stat(join(dir, f)).then(() => true, () => false)));
-  if (ready[0] && ready[1]) return readyLayer(dir);
-  return treeLayer(dir, await realpath(dir), attrs);
+  const root = await realpath(dir);
+  const rules = perms?.forLayer([root]);
+  if (ready[0] && ready[1]) {
+    if (rules) {
+      throw new StrataError(`perms[${rules.first.index}].path '${rules.first.path}': ${dir} is a ready layer.tar, which strata cannot change; set modes and owners where it is built, or give a directory tree to pack`);
+    }
+    return readyLayer(dir);
+  }
+  return treeLayer(dir, root, attrs, rules);
 }
 
 async function readyLayer(dir: string): Promise<Layer> {
@@ -39,18 +47,21 @@ async function readyLayer(dir: string): Promise<Layer> {
   };
 }
 
-/** A plain tree packed like `tar --sort=name --hard-dereference`, relative names, `attrs` on every entry. */
-function treeLayer(dir: string, root: string, attrs: EntryAttributes): Layer {
+/** A plain tree packed like `tar --sort=name --hard-dereference`, relative names, `attrs` (then `rules`) on every entry. */
+function treeLayer(dir: string, root: string, attrs: EntryAttributes, rules?: LayerPerms): Layer {
   const fingerprints = new FileFingerprints();
   return {
     contents: [dir],
+    fingerprints,
     *open() {
       fingerprints.begin();
       const tar = new ChunkedTar();
       for (const entry of walk(root)) {
         if (entry.path === root) continue;
         fingerprints.check(entry);
-        yield* tar.entry(entryHeader(entry.path.slice(root.length + 1), entry, attrs), entry.path);
+        const name = entry.path.slice(root.length + 1);
+        const header = entryHeader(name, entry, attrs);
+        yield* tar.entry(rules ? rules.apply(header, entry.path, `/${name}`) : header, entry.path, entry.stat);
       }
       yield* tar.end();
     },

@@ -7,7 +7,9 @@ import { type LayerRecipe, layerFromRecipe } from './recipe.js';
 // thread can stream one layer while the next is measured.
 parentPort!.on('message', async ({ id, recipe }: { id: number; recipe: LayerRecipe }) => {
   try {
-    parentPort!.postMessage({ id, result: await measure(layerFromRecipe(recipe)) });
+    const layer = layerFromRecipe(recipe);
+    const result = await measure(layer);
+    parentPort!.postMessage({ id, result, first: layer.fingerprints?.export() });
   } catch (e) {
     const exitCode = e instanceof StrataError ? e.exitCode : undefined;
     parentPort!.postMessage({ id, error: { message: (e as Error).message, exitCode } });

@@ -14,7 +14,7 @@ type Digest = { digest: string; size: number; measured?: boolean };
  */
 export class LayerHasher {
   private worker: Worker | undefined;
-  private readonly pending = new Map<number, { resolve: (d: Digest) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { layer: Layer; resolve: (d: Digest) => void; reject: (e: Error) => void }>();
   private next = 0;
 
   constructor(private readonly cache?: DigestCache) {}
@@ -47,11 +47,16 @@ export class LayerHasher {
     if (!this.worker) {
       this.worker = new Worker(new URL('./hash-worker.js', import.meta.url));
       this.worker.unref();
-      this.worker.on('message', ({ id, result, error }: { id: number; result?: Digest; error?: { message: string; exitCode?: number } }) => {
+      type Reply = { id: number; result?: Digest; first?: [string, string][]; error?: { message: string; exitCode?: number } };
+      this.worker.on('message', ({ id, result, first, error }: Reply) => {
         const waiter = this.pending.get(id);
         this.pending.delete(id);
         if (error) waiter?.reject(error.exitCode === undefined ? new Error(error.message) : new StrataError(error.message, error.exitCode));
-        else waiter?.resolve(result!);
+        else {
+          // The worker's read counts as the first: the streaming read is checked against it.
+          if (first) waiter?.layer.fingerprints?.adopt(first);
+          waiter?.resolve(result!);
+        }
       });
       this.worker.on('error', (e) => {
         for (const w of this.pending.values()) w.reject(e);
@@ -60,7 +65,7 @@ export class LayerHasher {
     }
     const id = this.next++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { layer, resolve, reject });
       this.worker!.postMessage({ id, recipe: layer.recipe });
     });
   }

@@ -3,13 +3,15 @@ import { StrataError } from '../errors.js';
 import type { Layer } from '../image/model.js';
 import { TarType, encodeHeader, tarHeader } from '../tar/header.js';
 import { ChunkedTar, type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/walk.js';
+import type { LayerPerms, Perms } from './perms.js';
 
 /**
  * A layer holding store paths, as nixpkgs' streaming script writes it: the
  * store directory and its parents first (mode 0755), then each path and
- * everything under it in pathlib order; every entry gets `attrs`.
+ * everything under it in pathlib order; every entry gets `attrs`, then
+ * what the `perms` rules for its paths set.
  */
-export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttributes): Layer {
+export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttributes, perms?: Perms): Layer {
   const roots = paths.map((p) => {
     const normal = pathlibForm(p);
     if (!normal.startsWith(storeDir + '/') || normal.split('/').includes('..')) {
@@ -18,10 +20,14 @@ export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttrib
     return normal;
   });
   const fingerprints = new FileFingerprints();
+  const rules = perms?.forLayer(roots);
   return {
     contents: paths,
-    open: () => storeLayerTar(roots, storeDir, attrs, fingerprints),
-    cacheKey: () => JSON.stringify({ layer: 'store/1', storeDir, roots, attrs, identity: roots.map(identity) }),
+    fingerprints,
+    open: () => storeLayerTar(roots, storeDir, attrs, fingerprints, rules),
+    // Rules are objects a worker thread cannot receive; such layers are hashed here.
+    ...(rules ? {} : { recipe: { kind: 'store' as const, args: [paths, storeDir, attrs] as [string[], string, EntryAttributes] } }),
+    cacheKey: () => JSON.stringify({ layer: 'store/1', storeDir, roots, attrs, identity: roots.map(identity), perms: rules?.key }),
   };
 }
 
@@ -36,7 +42,7 @@ function identity(path: string): string {
 }
 
 /** A path as pathlib spells it: no repeated or trailing slashes, no "." parts (the names the script writes). */
-function pathlibForm(path: string): string {
+export function pathlibForm(path: string): string {
   const parts = path.split('/').filter((part) => part !== '' && part !== '.');
   return (path.startsWith('/') ? '/' : '') + parts.join('/');
 }
@@ -46,7 +52,7 @@ export function storeDirParents(storeDir: string): string[] {
   return parts.map((_, i) => '/' + parts.slice(0, i + 1).join('/'));
 }
 
-function* storeLayerTar(paths: string[], storeDir: string, attrs: EntryAttributes, fingerprints: FileFingerprints): Generator<Buffer> {
+function* storeLayerTar(paths: string[], storeDir: string, attrs: EntryAttributes, fingerprints: FileFingerprints, rules?: LayerPerms): Generator<Buffer> {
   fingerprints.begin();
   const tar = new ChunkedTar();
   for (const dir of storeDirParents(storeDir)) {
@@ -55,7 +61,8 @@ function* storeLayerTar(paths: string[], storeDir: string, attrs: EntryAttribute
   for (const root of paths) {
     for (const entry of walk(root)) {
       fingerprints.check(entry);
-      yield* tar.entry(entryHeader(entry.path, entry, attrs), entry.path);
+      const header = entryHeader(entry.path, entry, attrs);
+      yield* tar.entry(rules ? rules.apply(header, entry.path, entry.path) : header, entry.path, entry.stat);
     }
   }
   yield* tar.end();

@@ -32,7 +32,7 @@ export async function indexTar(file: string): Promise<TarMember[]> {
     while (pos + BLOCK <= size) {
       await readExactly(fh, block, pos, file);
       if (block.every((b) => b === 0)) break;
-      if (!checksumOk(block)) throw new StrataError(`${file}: not a tar archive (bad header checksum at byte ${pos}); expected an uncompressed docker-archive`);
+      if (!checksumOk(block)) throw new StrataError(`${file}: not a tar archive (bad header checksum at byte ${pos}); expected a docker-archive or an OCI archive, plain or gzip/zstd-compressed`);
       const h = parseHeader(block, file, pos);
       const dataAt = pos + BLOCK;
       if (dataAt + h.size > size) throw new StrataError(`${file}: truncated: member '${h.name}' needs ${h.size} bytes at byte ${dataAt}, the file has ${size}`);

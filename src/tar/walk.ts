@@ -1,4 +1,4 @@
-import { type Stats, closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
+import { type Stats, closeSync, fstatSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { ExitCode, StrataError } from '../errors.js';
 import { compareCodePoints } from '../util/compare.js';
 import { decodeName, encodeName } from '../util/surrogateescape.js';
@@ -94,11 +94,15 @@ export class ChunkedTar {
     }
   }
 
-  /** A member: its header, then for regular files exactly `size` bytes of content and the padding. */
-  *entry(header: TarHeader, path: string): Generator<Buffer> {
+  /**
+   * A member: its header, then for regular files exactly `size` bytes of
+   * content and the padding. With `listed` (the file's stat when it was
+   * listed), a file modified while read stops the layer.
+   */
+  *entry(header: TarHeader, path: string, listed?: Stats): Generator<Buffer> {
     yield* this.write(encodeHeader(header));
     if (header.type !== TarType.File || header.size === 0) return;
-    yield* this.content(path, header.size);
+    yield* this.content(path, header.size, listed);
     yield* this.write(padding(header.size));
   }
 
@@ -108,7 +112,7 @@ export class ChunkedTar {
     this.pos = 0;
   }
 
-  private *content(path: string, size: number): Generator<Buffer> {
+  private *content(path: string, size: number, listed?: Stats): Generator<Buffer> {
     let fd: number;
     try {
       fd = openSync(encodeName(path), 'r');
@@ -122,6 +126,9 @@ export class ChunkedTar {
         if (n === 0) throw new StrataError(`${path}: file shrank while being read (expected ${size} bytes); is something modifying the store?`, ExitCode.Integrity);
         left -= n;
         yield* this.advance(n);
+      }
+      if (listed && !sameFile(listed, fstatSync(fd))) {
+        throw new StrataError(`${path}: changed while the image was written; is something modifying the store?`, ExitCode.Integrity);
       }
     } finally {
       closeSync(fd);
@@ -140,6 +147,10 @@ export class ChunkedTar {
   }
 }
 
+function sameFile(a: Stats, b: Stats): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
+}
+
 /**
  * Remembers what each file looked like on the first read of a layer, so a
  * later read (the streaming pass) that finds a file changed can name it
@@ -152,6 +163,17 @@ export class FileFingerprints {
   /** Call at the start of every read of the layer (a file gone missing shows in the digest). */
   begin(): void {
     this.pass++;
+  }
+
+  /** What the first read saw, to hand to the copy of the layer another thread streams. */
+  export(): [string, string][] {
+    return [...this.first];
+  }
+
+  /** Take another thread's first read as this layer's own. */
+  adopt(first: [string, string][]): void {
+    for (const [path, print] of first) this.first.set(path, print);
+    this.pass = Math.max(this.pass, 1);
   }
 
   check(entry: WalkedEntry): void {

@@ -38,3 +38,20 @@ function hexEscape(cp: number): string {
   if (cp <= 0xffff) return '\\u' + hex.padStart(4, '0');
   return '\\U' + hex.padStart(8, '0');
 }
+
+/** A list of str as pyRepr writes it, read back; undefined when `text` is not one. */
+export function parseReprList(text: string): string[] | undefined {
+  if (!text.startsWith('[') || !text.endsWith(']')) return undefined;
+  const body = text.slice(1, -1);
+  const item = /('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")(?:, |$)/y;
+  const items: string[] = [];
+  while (item.lastIndex < body.length) {
+    const m = item.exec(body);
+    if (!m) return undefined;
+    items.push(m[1]!.slice(1, -1).replace(/\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|.)/g, (_, e: string) =>
+      e.length > 1 ? String.fromCodePoint(parseInt(e.slice(1), 16)) : (UNESCAPES[e] ?? e)));
+  }
+  return items;
+}
+
+const UNESCAPES: Record<string, string> = { t: '\t', n: '\n', r: '\r' };

@@ -1,0 +1,13 @@
+import type { CommandModule } from 'yargs';
+import { verifyImage } from '../image/verify.js';
+
+export const verifyCommand: CommandModule<object, { image: string }> = {
+  command: 'verify <image>',
+  describe: 'check every digest, size and reference of an image (exit 4 naming the first mismatch)',
+  builder: (y) =>
+    y.positional('image', { type: 'string', demandOption: true, describe: 'docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path' }),
+  handler: async (a) => {
+    const { layers } = await verifyImage(a.image);
+    process.stdout.write(`ok: ${layers} layers verified\n`);
+  },
+};

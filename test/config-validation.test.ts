@@ -1,0 +1,177 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { strata, strataOk } from './helpers/cli.js';
+import { buildFixture, runTool, skopeoInspect, skopeoInspectConfig, tmpDir } from './helpers/store.js';
+
+// The image runtime config checked against the OCI image-spec config schema
+// (plus Docker's keys), its short forms normalised, and the image metadata
+// options: --author, --os, --variant, --label, --annotation.
+
+const app = buildFixture('app');
+const work = tmpDir('strata-config-validation-');
+
+/** `strata conf APP --config JSON` must fail with exactly `message` (one line, exit 2). */
+function refused(config: string, message: string): void {
+  const r = strata(['conf', app, '--config', config]);
+  assert.equal(r.status, 2, `${config}: ${r.stderr}`);
+  assert.equal(r.stderr, `strata: ${message}\n`, config);
+}
+
+test('every wrong type is a one-line error naming the key path', () => {
+  const cases: [string, string][] = [
+    ['{"User": 0}', 'config.User must be a string'],
+    ['{"ExposedPorts": {"80/tcp": 1}}', 'config.ExposedPorts["80/tcp"] must be an object ({})'],
+    ['{"ExposedPorts": {"http": {}}}', 'config.ExposedPorts: "http" is not a port; write PORT[/PROTO] such as "80/tcp" (PROTO tcp, udp or sctp)'],
+    ['{"ExposedPorts": ["80", "80/icmp"]}', 'config.ExposedPorts[1]: "80/icmp" is not a port; write PORT[/PROTO] such as "80/tcp" (PROTO tcp, udp or sctp)'],
+    ['{"ExposedPorts": [80]}', 'config.ExposedPorts[0] must be a string'],
+    ['{"ExposedPorts": "80/tcp"}', 'config.ExposedPorts must be an object of ports to {} (or a list of ports)'],
+    ['{"Env": "A=1"}', 'config.Env must be a list of "KEY=VALUE" strings'],
+    ['{"Env": ["A=1", 2]}', 'config.Env[1] must be a string'],
+    ['{"Env": ["A=1", "B"]}', 'config.Env[1] "B" must be KEY=VALUE'],
+    ['{"Entrypoint": {"a": 1}}', 'config.Entrypoint must be a list of strings (or a single string, or null)'],
+    ['{"Cmd": ["/bin/sh", 1]}', 'config.Cmd[1] must be a string'],
+    ['{"Volumes": {"/data": true}}', 'config.Volumes["/data"] must be an object ({})'],
+    ['{"Volumes": [""]}', 'config.Volumes[0]: an empty path; write a path in the image such as "/data"'],
+    ['{"Volumes": 1}', 'config.Volumes must be an object of paths to {} (or a list of paths)'],
+    ['{"WorkingDir": ["/"]}', 'config.WorkingDir must be a string'],
+    ['{"Labels": ["a=b"]}', 'config.Labels must be an object of strings (or null)'],
+    ['{"Labels": {"version": 2}}', 'config.Labels["version"] must be a string'],
+    ['{"StopSignal": 15}', 'config.StopSignal must be a string'],
+    ['{"ArgsEscaped": "true"}', 'config.ArgsEscaped must be true or false'],
+    ['{"Healthcheck": []}', 'config.Healthcheck must be an object'],
+    ['{"Healthcheck": {"Test": "curl -f localhost"}}', 'config.Healthcheck.Test must be a list of strings such as ["CMD", "/bin/check"]'],
+    ['{"Healthcheck": {"Test": ["curl", "-f"]}}', 'config.Healthcheck.Test[0] must be "CMD", "CMD-SHELL" or "NONE"'],
+    ['{"Healthcheck": {"Interval": "30s"}}', 'config.Healthcheck.Interval must be a non-negative integer'],
+    ['{"Healthcheck": {"Timeout": -1}}', 'config.Healthcheck.Timeout must be a non-negative integer'],
+    ['{"Healthcheck": {"StartPeriod": 1.5}}', 'config.Healthcheck.StartPeriod must be a non-negative integer'],
+    ['{"Healthcheck": {"StartInterval": null}}', 'config.Healthcheck.StartInterval must be a non-negative integer'],
+    ['{"Healthcheck": {"Retries": "3"}}', 'config.Healthcheck.Retries must be a non-negative integer'],
+    ['{"OnBuild": "RUN x"}', 'config.OnBuild must be a list of strings (or null)'],
+    ['{"Memory": "1g"}', 'config.Memory must be an integer'],
+    ['{"MemorySwap": 1.0}', 'config.MemorySwap must be an integer'],
+    ['{"CpuShares": 9223372036854775808}', 'config.CpuShares must be an integer'],
+    ['{"Shell": "/bin/sh"}', 'config.Shell must be a list of strings'],
+    ['{"StopTimeout": "10"}', 'config.StopTimeout must be an integer'],
+    ['{"Tty": 1}', 'config.Tty must be true or false'],
+  ];
+  for (const [config, message] of cases) refused(config, message);
+});
+
+test('the input is named: a conf file, --label, --annotation, annotations in a conf', () => {
+  const conf = join(work, 'bad-config.json');
+  strataOk(['conf', app, '-o', conf]);
+  const data = JSON.parse(readFileSync(conf, 'utf8'));
+  writeFileSync(conf, JSON.stringify({ ...data, config: { Labels: { a: 1 } } }));
+  let r = strata(['stream', conf, '-o', join(work, 'never.tar')]);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, `strata: ${conf}: config.Labels["a"] must be a string\n`);
+  writeFileSync(conf, JSON.stringify({ ...data, annotations: { a: 1 } }));
+  r = strata(['stream', conf, '-o', join(work, 'never.tar')]);
+  assert.equal(r.stderr, `strata: ${conf}: field 'annotations' must be an object of strings\n`);
+  for (const [option, value] of [['--label', 'nolabel'], ['--annotation', '=x'], ['--env', 'NOVALUE']]) {
+    r = strata(['conf', app, option!, value!]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, `strata: ${option} ${value}: expected KEY=VALUE\n`);
+  }
+});
+
+test('unknown keys: one warning line, kept as they are', () => {
+  const r = strataOk(['conf', app, '--config', '{"entrypoint": ["/x"], "Healthcheck": {"Test": ["NONE"], "Foo": 1}, "X-Custom": [1.5]}']);
+  assert.equal(r.stderr, 'strata: warning: keys not in the OCI image config, kept as they are: config.entrypoint (did you mean Entrypoint?), config.Healthcheck.Foo, config.X-Custom\n');
+  assert.match(r.stdout, /"config": \{\n    "entrypoint": \[\n      "\/x"\n    \],\n    "Healthcheck": \{\n      "Test": \[\n        "NONE"\n      \],\n      "Foo": 1\n    \},\n    "X-Custom": \[\n      1\.5\n    \]\n  \}/);
+  // Streaming a conf warns once, naming the file.
+  const conf = join(work, 'unknown.json');
+  writeFileSync(conf, r.stdout);
+  const streamed = strataOk(['stream', conf, '-o', join(work, 'unknown.tar')]);
+  assert.equal(streamed.stderr, `strata: warning: ${conf}: keys not in the OCI image config, kept as they are: config.entrypoint (did you mean Entrypoint?), config.Healthcheck.Foo, config.X-Custom\n`);
+  assert.deepEqual(skopeoInspectConfig(join(work, 'unknown.tar')).config['X-Custom'], [1.5]);
+});
+
+test('list forms become the object forms, a single-string Cmd a one-element list; key order kept', () => {
+  const out = join(work, 'normalised.tar');
+  const config = {
+    User: 'app', Cmd: `${app}/bin/hello`, ExposedPorts: ['80', '53/udp', '8000-8010/tcp'], Env: ['A=1'], Volumes: ['/data', '/cache'],
+    Labels: { a: '1' }, OnBuild: null, Healthcheck: { Test: ['CMD-SHELL', 'true'], Interval: 30000000000, Retries: 3 }, Memory: 1024,
+  };
+  strataOk(['image', app, '--config', JSON.stringify(config), '--label', 'b=2', '--label', 'a=3', '-o', out]);
+  const got = skopeoInspectConfig(out).config;
+  assert.deepEqual(Object.keys(got), Object.keys(config));
+  assert.deepEqual(got.ExposedPorts, { '80/tcp': {}, '53/udp': {}, '8000-8010/tcp': {} });
+  assert.deepEqual(got.Volumes, { '/data': {}, '/cache': {} });
+  assert.deepEqual(got.Cmd, [`${app}/bin/hello`]);
+  assert.deepEqual(got.Labels, { a: '3', b: '2' });
+  assert.deepEqual(got.Healthcheck, config.Healthcheck);
+  assert.equal(got.Memory, 1024);
+  const inspect = skopeoInspect(out);
+  assert.deepEqual(inspect.Labels, { a: '3', b: '2' });
+  // The conf holds the normalised forms, so streaming it gives the same bytes.
+  const conf = join(work, 'normalised.json');
+  strataOk(['conf', app, '--config', JSON.stringify(config), '--label', 'b=2', '--label', 'a=3', '-o', conf]);
+  assert.deepEqual(JSON.parse(readFileSync(conf, 'utf8')).config.ExposedPorts, { '80/tcp': {}, '53/udp': {}, '8000-8010/tcp': {} });
+  assert.deepEqual(strataOk(['stream', conf]).stdoutBytes, readFileSync(out));
+});
+
+test('a config already in the object forms keeps its bytes: Python\'s json.dumps of the conf\'s own config', () => {
+  // Written by hand as nixpkgs would: key order, number forms, non-ASCII, a null Volumes.
+  const configText = '{"Labels":{"\u00fc":"\u65e5\u672c","10":"ten","2":"two"},"ExposedPorts":{"8080":{},"53/udp":{"x":1}},"Volumes":null,' +
+    '"Env":["A=\u00e4"],"Healthcheck":{"Test":["NONE"],"Interval":0},"Entrypoint":null,"Cmd":[],"x":[1.5,1e+16,-0.0,3.0,100000000000000000000]}';
+  const conf = join(work, 'nixpkgs-like.json');
+  strataOk(['conf', app, '-o', conf]);
+  writeFileSync(conf, readFileSync(conf, 'utf8').replace(/"config": \{\}/, `"config": ${configText}`));
+  const out = join(work, 'nixpkgs-like.tar');
+  strataOk(['stream', conf, '-o', out]);
+  const manifest = JSON.parse(runTool('tar', ['-xOf', out, 'manifest.json']).stdout);
+  const blob = runTool('tar', ['-xOf', out, manifest[0].Config]).stdout;
+  // Python puts the conf's config into the blob strata wrote and dumps it as the script does.
+  writeFileSync(join(work, 'blob.json'), blob);
+  const python = 'import json,sys\nblob = json.load(open(sys.argv[1]))\nblob["config"] = json.loads(sys.argv[2])\nsys.stdout.write(json.dumps(blob, indent=4))';
+  assert.equal(blob, runTool('python3', ['-c', python, join(work, 'blob.json'), configText]).stdout);
+});
+
+test('metadata: author, variant and os in the image config, labels, annotations in the OCI manifest', () => {
+  const layout = join(work, 'oci');
+  strataOk([
+    'image', app, '--to', `oci:${layout}:meta`, '--author', 'Jane <jane@example.org>', '--variant', 'v8', '--os', 'linux',
+    '--label', 'org.opencontainers.image.source=https://example.org/app', '--annotation', 'a=b', '--annotation', 'org.opencontainers.image.version=1.0',
+  ]);
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+  const entry = index.manifests.find((m: any) => m.annotations?.['org.opencontainers.image.ref.name'] === 'meta');
+  assert.deepEqual(entry.platform, { architecture: 'amd64', os: 'linux', variant: 'v8' });
+  const blob = (digest: string): string => readFileSync(join(layout, 'blobs', 'sha256', digest.slice('sha256:'.length)), 'utf8');
+  const manifest = JSON.parse(blob(entry.digest));
+  assert.deepEqual(manifest.annotations, { a: 'b', 'org.opencontainers.image.version': '1.0' });
+  // Where the OCI spec puts them; nixpkgs' keys keep their order around them.
+  const config = JSON.parse(blob(manifest.config.digest));
+  assert.deepEqual(Object.keys(config), ['created', 'author', 'architecture', 'variant', 'os', 'config', 'rootfs', 'history']);
+  assert.equal(config.author, 'Jane <jane@example.org>');
+  assert.deepEqual(skopeoInspect(`oci:${layout}:meta`).Labels, { 'org.opencontainers.image.source': 'https://example.org/app' });
+  const inspected = skopeoInspectConfig(`oci:${layout}:meta`);
+  assert.deepEqual([inspected.author, inspected.variant], ['Jane <jane@example.org>', 'v8']);
+
+  // conf.json carries them as extra fields, after nixpkgs' own; stream honours them.
+  const conf = join(work, 'meta.json');
+  strataOk(['conf', app, '--author', 'me', '--variant', 'v7', '--architecture', 'arm', '--os', 'freebsd', '--annotation', 'k=v', '-o', conf]);
+  const fields = JSON.parse(readFileSync(conf, 'utf8'));
+  assert.deepEqual(Object.keys(fields).slice(-3), ['author', 'variant', 'annotations']);
+  assert.equal(fields.os, 'freebsd');
+  strataOk(['stream', conf, '--to', `oci:${layout}:arm`]);
+  const arm = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')).manifests.find((m: any) => m.annotations?.['org.opencontainers.image.ref.name'] === 'arm');
+  assert.deepEqual(arm.platform, { architecture: 'arm', os: 'freebsd', variant: 'v7' });
+  const armConfig = JSON.parse(blob(JSON.parse(blob(arm.digest)).config.digest));
+  assert.deepEqual([armConfig.author, armConfig.architecture, armConfig.variant, armConfig.os], ['me', 'arm', 'v7', 'freebsd']);
+
+  // docker-archive: the config has them too (it has no place for annotations).
+  const archive = join(work, 'meta.tar');
+  strataOk(['image', app, '--author', 'me', '--variant', 'v8', '--annotation', 'a=b', '-o', archive]);
+  const dockerConfig = skopeoInspectConfig(archive);
+  assert.deepEqual([dockerConfig.author, dockerConfig.variant], ['me', 'v8']);
+});
+
+test('without the new options, conf.json has only nixpkgs\' fields, in nixpkgs\' order', () => {
+  const fields = Object.keys(JSON.parse(strataOk(['conf', app]).stdout));
+  assert.deepEqual(fields, [
+    'architecture', 'config', 'os', 'store_dir', 'from_image', 'store_layers', 'customisation_layer', 'repo_tag', 'created', 'mtime', 'uid', 'gid', 'uname', 'gname',
+  ]);
+});
