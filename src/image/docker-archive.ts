@@ -99,7 +99,7 @@ async function sendVerified(layer: Layer, digest: string, size: number, name: st
     sent += chunk.length;
     await put(chunk);
     // Written through (stdout pipes and files are synchronous on Linux): the chunk can move to the hashing thread.
-    hash?.update(chunk, flushed());
+    await hash?.update(chunk, flushed());
   }
   if (sent !== size) throw changed(`${sent} bytes instead of the ${size} measured`);
   if (!hash) return async () => {};
