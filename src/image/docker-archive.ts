@@ -7,6 +7,7 @@ import { dumpPyJson, type PyValue } from '../util/pyjson.js';
 import type { DigestCache } from '../layer/digest-cache.js';
 import { LayerHasher } from '../layer/hasher.js';
 import { HashThread } from '../util/hash-thread.js';
+import { recycleChunk } from '../tar/walk.js';
 import type { Image, ImageSink, Layer } from './model.js';
 
 /**
@@ -26,7 +27,7 @@ export class DockerArchiveSink implements ImageSink {
 
   async write(image: Image): Promise<void> {
     const hasher = new LayerHasher(this.cache);
-    const hash = new HashThread();
+    const hash = new HashThread(recycleChunk);
     try {
       await this.writeWith(image, hasher.digests(image.layers), hash);
     } finally {
@@ -81,6 +82,7 @@ export async function measure(layer: Layer): Promise<{ digest: string; size: num
   for await (const chunk of layer.open()) {
     hash.update(chunk);
     size += chunk.length;
+    recycleChunk(chunk);
   }
   return { digest: `sha256:${hash.digest('hex')}`, size };
 }
@@ -99,7 +101,8 @@ async function sendVerified(layer: Layer, digest: string, size: number, name: st
     sent += chunk.length;
     await put(chunk);
     // Written through (stdout pipes and files are synchronous on Linux): the chunk can move to the hashing thread.
-    await hash?.update(chunk, flushed());
+    if (hash) await hash.update(chunk, flushed());
+    else if (flushed()) recycleChunk(chunk);
   }
   if (sent !== size) throw changed(`${sent} bytes instead of the ${size} measured`);
   if (!hash) return async () => {};

@@ -74,13 +74,25 @@ export function entryHeader(name: string, entry: WalkedEntry, attrs: EntryAttrib
 
 const CHUNK = 1 << 20;
 
+// Chunks whose reader is done with them (see util/hash-thread.ts), filled
+// again instead of leaving a megabyte of garbage per chunk.
+const spare: Buffer[] = [];
+
+/** Give back a chunk (or its memory) nothing reads any more; only whole chunks are kept. */
+export function recycleChunk(chunk: Buffer | ArrayBuffer): void {
+  const whole = chunk instanceof ArrayBuffer ? chunk.byteLength === CHUNK : chunk.byteOffset === 0 && chunk.length === CHUNK && chunk.buffer.byteLength === CHUNK;
+  if (whole && spare.length < 32) spare.push(chunk instanceof ArrayBuffer ? Buffer.from(chunk) : chunk);
+}
+
+const newChunk = (): Buffer => spare.pop() ?? Buffer.allocUnsafe(CHUNK);
+
 /**
  * A tar stream built in 1 MiB chunks: headers and small files are packed
  * together, file contents are read straight into the chunk. A chunk handed
  * out is never written again.
  */
 export class ChunkedTar {
-  private buf = Buffer.allocUnsafe(CHUNK);
+  private buf = newChunk();
   private pos = 0;
   /** Bytes of the archive so far. */
   offset = 0;
@@ -140,7 +152,7 @@ export class ChunkedTar {
     this.offset += n;
     if (this.pos === CHUNK) {
       const full = this.buf;
-      this.buf = Buffer.allocUnsafe(CHUNK);
+      this.buf = newChunk();
       this.pos = 0;
       yield full;
     }

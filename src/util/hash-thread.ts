@@ -8,7 +8,12 @@ const { createHash } = require('node:crypto');
 let hash = createHash('sha256');
 parentPort.on('message', (m) => {
   if (m === 'digest') { parentPort.postMessage({ hex: hash.digest('hex') }); hash = createHash('sha256'); }
-  else { hash.update(m); parentPort.postMessage({ done: m.length }); }
+  else {
+    hash.update(m);
+    // A chunk whose memory was handed over goes back, to be filled again.
+    const whole = m.byteOffset === 0 && m.byteLength === m.buffer.byteLength;
+    parentPort.postMessage({ done: m.length, back: whole ? m.buffer : undefined }, whole ? [m.buffer] : []);
+  }
 });`;
 
 /** Bytes sent and not yet hashed before `update` makes its caller wait: memory stays bounded. */
@@ -25,11 +30,13 @@ export class HashThread {
   private inFlight = 0;
   private drained: (() => void) | undefined;
 
-  constructor() {
+  /** `recycle` receives the memory of handed-over chunks once hashed. */
+  constructor(private readonly recycle?: (memory: ArrayBuffer) => void) {
     this.worker.unref();
-    this.worker.on('message', (m: { hex?: string; done?: number }) => {
+    this.worker.on('message', (m: { hex?: string; done?: number; back?: ArrayBuffer }) => {
       if (m.hex !== undefined) this.waiting.shift()?.resolve(m.hex);
       else {
+        if (m.back) this.recycle?.(m.back);
         this.inFlight -= m.done!;
         if (this.inFlight < IN_FLIGHT) this.drained?.();
       }
@@ -49,7 +56,8 @@ export class HashThread {
   async update(chunk: Buffer, handOver = false): Promise<void> {
     const own = handOver && chunk.buffer.byteLength >= 64 * 1024 && chunk.buffer instanceof ArrayBuffer;
     this.inFlight += chunk.length;
-    this.worker.postMessage(chunk, own ? [chunk.buffer as ArrayBuffer] : []);
+    // Copied chunks must not come back: their memory is still someone else's.
+    this.worker.postMessage(own ? chunk : Buffer.from(chunk).subarray(0), own ? [chunk.buffer as ArrayBuffer] : []);
     if (this.inFlight >= IN_FLIGHT) {
       await new Promise<void>((resolve) => (this.drained = resolve));
       this.drained = undefined;
