@@ -18,10 +18,14 @@ import { countBaseLayers } from './layer/base-image.js';
 import { type PermRule, parsePerms } from './layer/perms.js';
 import { type Plan, STRATEGIES, type Strategy, planLayers } from './plan/plan.js';
 import { planToJson, planToText, readPlanFile } from './plan/plan-file.js';
+import { type SimImage, simulate, simulationToText } from './plan/simulate.js';
+import { realpath } from 'node:fs/promises';
 import { terminalProgress } from './progress.js';
 import { MANIFEST_FORMATS, type ManifestFormat } from './registry/manifest.js';
 import { pushImage } from './registry/push.js';
 import { pushReport } from './registry/report.js';
+import { renderGuixCommand } from './render/guix.js';
+import { renderNixCommand } from './render/nix.js';
 import { type PyObject, parsePyJson } from './util/pyjson.js';
 
 // The CLI only parses arguments and calls the library.
@@ -33,12 +37,14 @@ const closureOptions = <T>(y: Argv<T>) =>
     .positional('roots', { type: 'string', array: true, describe: 'store paths (or links to them) whose closure to use' })
     .option('graph', { type: 'string', describe: 'read the closure from a reference graph file (exportReferencesGraph text, .attrs.json, or a JSON list)' })
     .option('graph-key', { type: 'string', describe: 'the .attrs.json key holding the graph, when there are several' })
-    .option('store-dir', { type: 'string', describe: 'the store directory (default: inferred from the paths, else /nix/store)' });
+    .option('store-dir', { type: 'string', describe: 'the store directory (default: inferred from the paths, else /nix/store)' })
+    .option('store', { choices: ['nix', 'guix'] as const, default: 'nix' as const, describe: 'which store to ask for the closure of the roots: nix-store, or guix gc' });
 
 const planOptions = <T>(y: Argv<T>) =>
   closureOptions(y)
     .option('max-layers', { type: 'number', default: 100, describe: 'layers in the image, counting the customisation layer (nixpkgs maxLayers)' })
-    .option('strategy', { choices: STRATEGIES, default: 'popularity' as Strategy, describe: 'how store paths are grouped into layers' })
+    .option('strategy', { choices: STRATEGIES, default: 'popularity' as Strategy, describe: 'how store paths are grouped into layers: popularity (nixpkgs), auto (nixpkgs auto-layer), size (Guix), shared (strata: the application alone on top, the largest paths alone, shared dependencies grouped as auto)' })
+    .option('layer', { type: 'string', array: true, describe: 'an explicit layer (repeatable, bottom first): comma-separated store paths whose closure, less earlier --layer layers, gets one layer below the planned ones' })
     .option('from', { type: 'string', describe: 'base image: docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path (plain or compressed archive, layout directory); its layers count against --max-layers' });
 
 const confOptions = <T>(y: Argv<T>) =>
@@ -124,19 +130,38 @@ function destination(a: DestinationArgs): SinkOptions & { to: string } {
   return { to, compression: a.compression, level: a['compression-level'], progress: terminalProgress(), cache, registry };
 }
 
-type ClosureArgs = { roots?: string[]; graph?: string; 'graph-key'?: string; 'store-dir'?: string };
+type ClosureArgs = { roots?: string[]; graph?: string; 'graph-key'?: string; 'store-dir'?: string; store?: 'nix' | 'guix' };
 
 async function closureFrom(a: ClosureArgs): Promise<Closure> {
-  return loadClosure({ roots: a.roots, graph: a.graph, graphKey: a['graph-key'], storeDir: a['store-dir'], warn });
+  return loadClosure({ roots: a.roots, graph: a.graph, graphKey: a['graph-key'], storeDir: a['store-dir'], store: a.store, warn });
 }
 
 type BaseArgs = { from?: string; os?: string; architecture?: string; variant?: string };
 
-async function planFrom(a: ClosureArgs & BaseArgs & { 'max-layers': number; strategy: Strategy; plan?: string }): Promise<Plan> {
+/** --layer values: comma-separated paths, links resolved, paths inside a store path cut to it. */
+async function layerGroups(values: string[] | undefined, storeDir: string): Promise<string[][]> {
+  const groups: string[][] = [];
+  for (const value of values ?? []) {
+    const group: string[] = [];
+    for (const entry of value.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+      let p = entry.replace(/\/+$/, '');
+      if (!p.startsWith(storeDir + '/')) p = await realpath(entry).catch(() => p);
+      if (p.startsWith(storeDir + '/')) p = storeDir + '/' + p.slice(storeDir.length + 1).split('/')[0];
+      group.push(p);
+    }
+    if (group.length === 0) throw new StrataError(`--layer '${value}': name at least one store path`);
+    groups.push(group);
+  }
+  return groups;
+}
+
+async function planFrom(a: ClosureArgs & BaseArgs & { 'max-layers': number; strategy: Strategy; plan?: string; layer?: string[] }): Promise<Plan> {
   if (a.plan !== undefined) return readPlanFile(a.plan);
   const platform = { os: a.os ?? 'linux', architecture: a.architecture ?? goArch(process.arch), ...(a.variant === undefined ? {} : { variant: a.variant }) };
   const baseLayers = a.from === undefined ? 0 : await countBaseLayers(a.from, platform);
-  return planLayers(await closureFrom(a), { maxLayers: a['max-layers'], strategy: a.strategy, baseLayers });
+  const closure = await closureFrom(a);
+  const layers = await layerGroups(a.layer, closure.storeDir);
+  return planLayers(closure, { maxLayers: a['max-layers'], strategy: a.strategy, baseLayers, layers });
 }
 
 /** An option holding JSON text or naming a JSON file: the text, and the name errors give. */
@@ -276,6 +301,33 @@ export async function main(argv: string[]): Promise<void> {
       async (a) => {
         const d = destination(a);
         await streamConf(await confFrom(a), d.to, d);
+      },
+    )
+    .command('render', 'write a build expression that makes an image: render guix, render nix', (y) => y.command(renderGuixCommand).command(renderNixCommand).demandCommand(1, 'name what to render: guix, nix'))
+    .command(
+      'simulate [roots..]',
+      'compare layering strategies on a fleet of images: registry bytes, and bytes re-pulled on app and library updates',
+      (y) =>
+        y
+          .positional('roots', { type: 'string', array: true, describe: 'store paths, one image each' })
+          .option('graph', { type: 'string', array: true, describe: 'a reference graph file, one image each (repeatable)' })
+          .option('store-dir', { type: 'string', describe: 'the store directory' })
+          .option('store', { choices: ['nix', 'guix'] as const, default: 'nix' as const })
+          .option('max-layers', { type: 'number', array: true, default: [8, 16, 32], describe: 'budgets (counting the customisation layer), a table each' })
+          .option('strategy', { choices: STRATEGIES, array: true, describe: 'strategies to compare (default all)' })
+          .option('library', { type: 'string', array: true, describe: 'library store paths to update (default: --libraries paths sampled from the fleet)' })
+          .option('libraries', { type: 'number', default: 10, describe: 'how many libraries to sample' })
+          .option('json', { type: 'boolean', describe: 'print the results as JSON' }),
+      async (a) => {
+        const images: SimImage[] = [];
+        for (const g of a.graph ?? []) images.push({ name: g, closure: await loadClosure({ graph: g, storeDir: a['store-dir'], warn }) });
+        for (const r of (a.roots as string[] | undefined) ?? []) images.push({ name: r, closure: await loadClosure({ roots: [r], storeDir: a['store-dir'], store: a.store, warn }) });
+        if (images.length === 0) throw new StrataError('simulate: name images as store paths or --graph FILE');
+        const sims = a['max-layers'].map((m) => {
+          if (!Number.isInteger(m) || m <= 1) throw new StrataError(`--max-layers ${m}: must be an integer greater than 1`);
+          return simulate(images, { maxLayers: m, strategies: a.strategy, libraries: a.library, libraryCount: a.libraries });
+        });
+        process.stdout.write(a.json ? JSON.stringify(sims, null, 2) + '\n' : `${images.length} images\n` + sims.map(simulationToText).join('\n'));
       },
     )
     .command(inspectCommand)

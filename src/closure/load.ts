@@ -1,5 +1,6 @@
 import { StrataError } from '../errors.js';
 import { readGraphFile } from './graph-file.js';
+import { queryGuixClosure } from './guix.js';
 import { queryNixClosure } from './nix.js';
 import type { Closure } from './types.js';
 
@@ -10,6 +11,8 @@ export interface ClosureSource {
   graph?: string;
   graphKey?: string;
   storeDir?: string;
+  /** Which store to ask for the closure of `roots` (default nix). */
+  store?: 'nix' | 'guix';
   warn?: (message: string) => void;
 }
 
@@ -20,7 +23,9 @@ export async function loadClosure(source: ClosureSource): Promise<Closure> {
   const closure =
     source.graph !== undefined
       ? await readGraphFile(source.graph, { key: source.graphKey, storeDir: source.storeDir, warn: source.warn })
-      : await queryNixClosure(roots, source.storeDir);
+      : source.store === 'guix'
+        ? await queryGuixClosure(roots, source.storeDir)
+        : await queryNixClosure(roots, source.storeDir);
   const outside = closure.paths.find((p) => !p.path.startsWith(closure.storeDir + '/'));
   if (outside) {
     throw new StrataError(`${outside.path} is outside the store directory ${closure.storeDir}; pass --store-dir to name the store`);

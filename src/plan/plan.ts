@@ -1,6 +1,12 @@
 import { StrataError } from '../errors.js';
 import { type Closure, byPath } from '../closure/types.js';
 import { popularityOrder } from './popularity.js';
+import { autoLayers } from './auto.js';
+import { limitLayers } from './limit.js';
+import { sharedLayers } from './shared.js';
+import { sizeLayers } from './size.js';
+
+export { limitLayers };
 
 export interface PlannedLayer {
   /** Store paths of the layer, in the order they are written. */
@@ -17,7 +23,7 @@ export interface Plan {
   layers: PlannedLayer[];
 }
 
-export const STRATEGIES = ['popularity'] as const;
+export const STRATEGIES = ['popularity', 'auto', 'size', 'shared'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 export interface PlanOptions {
@@ -26,6 +32,12 @@ export interface PlanOptions {
   maxLayers?: number;
   /** Layers already taken by a base image. */
   baseLayers?: number;
+  /**
+   * Explicit layers (nix2container's `layers`), bottom first: each holds the
+   * closure of its paths less what earlier explicit layers hold; the strategy
+   * plans the rest of the closure in the layers left.
+   */
+  layers?: string[][];
 }
 
 export const DEFAULT_MAX_LAYERS = 100;
@@ -42,18 +54,57 @@ export function planLayers(closure: Closure, options: PlanOptions = {}): Plan {
       `--max-layers ${maxLayers}: the base image's ${used - 1} layer(s) and the customisation layer leave no layer for the store paths; raise --max-layers above ${used}`,
     );
   }
-  const order = popularityOrder(closure);
   const info = byPath(closure);
-  const layers = limitLayers(order, maxLayers - used).map((paths) => ({
+  const explicit = explicitLayers(closure, options.layers ?? []);
+  const taken = new Set(explicit.flat());
+  const budget = maxLayers - used - explicit.length;
+  if (budget < (taken.size < closure.paths.length ? 1 : 0)) {
+    throw new StrataError(`--max-layers ${maxLayers}: ${explicit.length} --layer layer(s), the base image's layers and the customisation layer leave no layer for the other store paths; raise --max-layers`);
+  }
+  const rest: Closure = taken.size === 0 ? closure : {
+    storeDir: closure.storeDir,
+    paths: closure.paths.filter((p) => !taken.has(p.path)).map((p) => ({ ...p, references: p.references.filter((r) => !taken.has(r)) })),
+  };
+  const planned = rest.paths.length === 0 ? [] : strategyLayers(strategy, rest, budget);
+  const layers = [...explicit, ...planned].map((paths) => ({
     paths,
     size: paths.reduce((sum, p) => sum + info.get(p)!.narSize, 0),
   }));
   return { storeDir: closure.storeDir, strategy, maxLayers, layers };
 }
 
-/** nixpkgs' limit_layers: the first n-1 paths get a layer each, the rest share the last. */
-export function limitLayers(order: string[], n: number): string[][] {
-  const layers = order.slice(0, n - 1).map((p) => [p]);
-  if (order.length > n - 1) layers.push(order.slice(n - 1));
-  return layers;
+/** The store layers of one strategy for a closure, at most `n` of them. */
+export function strategyLayers(strategy: Strategy, closure: Closure, n: number): string[][] {
+  switch (strategy) {
+    case 'popularity':
+      return limitLayers(popularityOrder(closure), n);
+    case 'auto':
+      return autoLayers(closure, n);
+    case 'size':
+      return sizeLayers(closure, n);
+    case 'shared':
+      return sharedLayers(closure, n);
+  }
+}
+
+/** --layer PATHS: each layer the closure of its paths, less earlier layers; paths in closure order. */
+function explicitLayers(closure: Closure, groups: string[][]): string[][] {
+  if (groups.length === 0) return [];
+  const info = byPath(closure);
+  const taken = new Set<string>();
+  return groups.map((group) => {
+    const found = new Set<string>();
+    const stack = [...group];
+    for (const p of group) if (!info.has(p)) throw new StrataError(`--layer ${p}: not a path of the closure`);
+    while (stack.length) {
+      const p = stack.pop()!;
+      if (found.has(p) || taken.has(p)) continue;
+      found.add(p);
+      stack.push(...info.get(p)!.references);
+    }
+    for (const p of found) taken.add(p);
+    const paths = closure.paths.map((p) => p.path).filter((p) => found.has(p));
+    if (paths.length === 0) throw new StrataError(`--layer ${group.join(',')}: every path is already in an earlier --layer`);
+    return paths;
+  });
 }

@@ -1,0 +1,70 @@
+;;; strata --- layered container images from store closures
+;;;
+;;; The command line with which (strata images) runs strata in a build.
+;;; It is here, in a module that needs nothing but Guile, so that the
+;;; gexp and strata's own tests (test/guix-*.test.ts) use the same code:
+;;; the tests call this procedure with Guile and run strata with its result
+;;; on a real /gnu/store closure.
+
+(define-module (strata argv)
+  #:export (strata-image-arguments))
+
+(define (->string x)
+  (cond ((string? x) x)
+        ((symbol? x) (symbol->string x))
+        ((number? x) (number->string x))
+        (else (error "strata-image-arguments: not a string, symbol or number:" x))))
+
+(define* (strata-image-arguments #:key
+                                 graph output name (tag "latest")
+                                 profile
+                                 (store-directory "/gnu/store")
+                                 (max-layers 100)
+                                 (strategy 'popularity)
+                                 entry-point
+                                 (entry-point-arguments '())
+                                 customisation
+                                 config
+                                 (format 'docker)
+                                 compression)
+  "Return the list of strings that make the argv of 'strata' (without the
+program name) writing an image of the closure in GRAPH, a references-graphs
+file, to OUTPUT.  ENTRY-POINT is a file name relative to PROFILE, as with
+'guix pack --entry-point', or an absolute file name;
+ENTRY-POINT-ARGUMENTS follow it.  CUSTOMISATION is a directory whose
+tree (such as the symlinks of 'guix pack -S') becomes the last layer.
+CONFIG is the image's runtime config as JSON text, or #f.  FORMAT is
+'docker (a docker-archive, as 'docker load' reads it) or 'oci (an OCI
+archive), whose layers COMPRESSION (#f, 'gzip or 'zstd) compresses."
+  (define entry
+    (and entry-point
+         (if (string-prefix? "/" entry-point)
+             entry-point
+             (string-append profile "/" entry-point))))
+  (append
+   (list "image"
+         "--graph" graph
+         "--store-dir" store-directory
+         "--name" name
+         "--tag" tag
+         "--max-layers" (->string max-layers)
+         "--strategy" (->string strategy)
+         ;; The build has no home: no digest cache, no progress.
+         "--no-cache")
+   (if entry
+       ;; One '--entrypoint=ARG' each, so that an argument such as "-c"
+       ;; is not taken for an option.
+       (map (lambda (arg) (string-append "--entrypoint=" arg))
+                    (cons entry entry-point-arguments))
+       '())
+   (if customisation (list "--customisation" customisation) '())
+   (if config (list "--config" config) '())
+   (case format
+     ((docker)
+      (if compression
+          (error "strata-image-arguments: a docker-archive has no layer compression; use #:format 'oci" compression)
+          (list "--to" (string-append "docker-archive:" output))))
+     ((oci)
+      (append (list "--to" (string-append "oci-archive:" output))
+              (if compression (list "--compression" (->string compression)) '())))
+     (else (error "strata-image-arguments: unknown format (docker or oci):" format)))))

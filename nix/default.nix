@@ -1,0 +1,254 @@
+# strata's Nix library: drop-ins for nixpkgs' dockerTools.streamLayeredImage
+# and buildLayeredImage, built by the strata command instead of nixpkgs'
+# stream_layered_image.py.
+#
+#   let strataLib = import ./nix { inherit pkgs; };
+#   in strataLib.streamLayeredImage { name = "app"; contents = [ pkgs.hello ]; config.Cmd = [ "hello" ]; }
+#
+# Of nixpkgs this uses only: runCommand, writeText, symlinkJoin, jq, gzip,
+# runtimeShell, stdenv.hostPlatform (or go.GOARCH) and callPackage (for the
+# default `strata`). The closure is read from exportReferencesGraph
+# (structured attrs) inside the conf derivation: no store query in a build.
+{ pkgs ? import <nixpkgs> { }
+, strata ? pkgs.callPackage ./package.nix { }
+}:
+
+let
+  inherit (builtins) baseNameOf concatStringsSep toJSON substring unsafeDiscardStringContext;
+
+  upper = [ "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W" "X" "Y" "Z" ];
+  lower = [ "a" "b" "c" "d" "e" "f" "g" "h" "i" "j" "k" "l" "m" "n" "o" "p" "q" "r" "s" "t" "u" "v" "w" "x" "y" "z" ];
+  toLower = builtins.replaceStrings upper lower;
+
+  # Single-quoted shell word.
+  shellArg = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString s) + "'";
+
+  toList = x: if builtins.isList x then x else [ x ];
+
+  # GOARCH of a Nix system string, as nixpkgs' go.GOARCH.
+  goArchOf = system:
+    let cpu = builtins.head (builtins.split "-" system);
+    in {
+      x86_64 = "amd64";
+      i686 = "386";
+      aarch64 = "arm64";
+      armv7l = "arm";
+      armv6l = "arm";
+      powerpc64le = "ppc64le";
+      riscv64 = "riscv64";
+      s390x = "s390x";
+      mips64el = "mips64le";
+      loongarch64 = "loong64";
+    }.${cpu} or cpu;
+
+  defaultArchitecture =
+    pkgs.go.GOARCH or (goArchOf (pkgs.stdenv.hostPlatform.system or builtins.currentSystem));
+
+  runtimeShell = pkgs.runtimeShell or "/bin/sh";
+
+  # The arguments common to streamLayeredImage and streamImage: nixpkgs'
+  # streamLayeredImage arguments with its defaults, plus strata's own.
+  mkStream =
+    { name
+    , tag ? null
+    , fromImage ? null
+    , contents ? [ ]
+    , config ? { }
+    , architecture ? defaultArchitecture
+    , created ? "1970-01-01T00:00:01Z"
+    , mtime ? "1970-01-01T00:00:01Z"
+    , uid ? 0
+    , gid ? 0
+    , uname ? "root"
+    , gname ? "root"
+    , maxLayers ? 100
+    , extraCommands ? ""
+    , fakeRootCommands ? ""
+    , enableFakechroot ? false
+    , includeStorePaths ? true
+    , includeNixDB ? false
+    , passthru ? { }
+    , meta ? { }
+    , layeringPipeline ? null
+    , debug ? false
+      # strata's own (streamImage/buildImage)
+    , strategy ? "popularity"
+    , perms ? null
+    , inheritConfig ? null
+    , os ? null
+    , variant ? null
+    , author ? null
+    , annotations ? { }
+    , pushTo ? null
+      # Explicit layers, bottom first: each a list of store paths whose
+      # closure (less earlier ones) gets one layer below the planned ones.
+    , layers ? [ ]
+    , ...
+    }:
+    assert builtins.isInt maxLayers && maxLayers > 1;
+    assert layeringPipeline == null
+      || builtins.throw "strata: layeringPipeline is not supported; use strategy (popularity, ...) instead";
+    let
+      baseName = baseNameOf name;
+      imageName = toLower name;
+
+      # The image config, as a file whose references are the store paths it names.
+      baseJson = pkgs.writeText "${baseName}-config.json" (toJSON config);
+
+      # The customisation layer: `contents` joined, then extraCommands (and
+      # fakeRootCommands, run without fakeroot: owners come from uid/gid
+      # and perms) in it. A plain tree that strata packs deterministically.
+      customisationLayer = pkgs.symlinkJoin {
+        name = "${baseName}-customisation-layer";
+        paths = toList contents;
+        postBuild = ''
+          cd "$out"
+          ${extraCommands}
+          cd "$out"
+          ${fakeRootCommands}
+        '';
+      };
+
+      closureRoots = if includeStorePaths then [ baseJson customisationLayer ] else [ ];
+
+      optionalFlag = flag: v: if v == null then "" else "${flag} ${shellArg v}";
+
+      conf = pkgs.runCommand "${baseName}-conf.json"
+        {
+          __structuredAttrs = true;
+          exportReferencesGraph.closure = closureRoots;
+          inherit baseJson customisationLayer imageName;
+          preferLocalBuild = true;
+          passthru.imageTag =
+            if tag != null then tag
+            else substring 0 32 (baseNameOf (unsafeDiscardStringContext conf.outPath));
+        }
+        ''
+          ${if tag == null then ''
+            outName="$(basename "$out")"
+            imageTag="''${outName%%-*}"
+          '' else ''
+            imageTag=${shellArg tag}
+          ''}
+          attrs="''${NIX_ATTRS_JSON_FILE:-$NIX_BUILD_TOP/.attrs.json}"
+          # The closure of the roots, less the roots themselves (as nixpkgs
+          # drops baseJson and the customisation layer from the store layers).
+          ${pkgs.jq}/bin/jq --arg c "$customisationLayer" --arg b "$baseJson" \
+            '[(.closure // [])[] | select(.path != $c and .path != $b) | .references |= map(select(. != $c and . != $b))]' \
+            "$attrs" > graph.json
+          export HOME="$NIX_BUILD_TOP" XDG_CACHE_HOME="$NIX_BUILD_TOP/cache"
+          ${strata}/bin/strata conf --graph graph.json --digests \
+            --name "$imageName" --tag "$imageTag" \
+            --config "$baseJson" \
+            --customisation "$customisationLayer" \
+            --architecture ${shellArg architecture} \
+            --created ${shellArg created} --mtime ${shellArg mtime} \
+            --uid ${toString uid} --gid ${toString gid} \
+            --uname ${shellArg uname} --gname ${shellArg gname} \
+            --max-layers ${toString maxLayers} \
+            --strategy ${shellArg strategy} \
+            ${optionalFlag "--from" fromImage} \
+            ${optionalFlag "--perms" (if perms == null then null else toJSON perms)} \
+            ${optionalFlag "--inherit" (if inheritConfig == null then null else concatStringsSep "," inheritConfig)} \
+            ${concatStringsSep " " (map (l: "--layer ${shellArg (concatStringsSep "," (map toString (toList l)))}") layers)} \
+            ${optionalFlag "--os" os} ${optionalFlag "--variant" variant} ${optionalFlag "--author" author} \
+            ${concatStringsSep " " (builtins.attrValues (builtins.mapAttrs (k: v: "--annotation ${shellArg "${k}=${v}"}") annotations))} \
+            -o "$out"
+        '';
+
+      streamScript = pkgs.writeText "stream-${baseName}" ''
+        #!${runtimeShell}
+        exec ${strata}/bin/strata stream ${conf} "$@"
+      '';
+
+      result = pkgs.runCommand "stream-${baseName}"
+        {
+          inherit conf imageName;
+          passthru = passthru // {
+            inherit (conf) imageTag;
+            inherit conf streamScript;
+            isExe = true;
+            # Push straight to a registry: `$(nix-build -A image.push) docker://host/repo:tag`.
+            push = pkgs.runCommand "push-${baseName}" { } ''
+              cat > "$out" <<'EOF'
+              #!${runtimeShell}
+              ${if pushTo == null then ''
+                if [ $# -eq 0 ]; then echo "usage: $0 docker://HOST/REPO[:TAG] [strata stream options]" >&2; exit 2; fi
+                dest="$1"; shift
+              '' else ''
+                dest=${shellArg "docker://${pushTo}"}
+                case "$1" in docker://*) dest="$1"; shift ;; esac
+              ''}
+              exec ${strata}/bin/strata stream ${conf} --to "$dest" "$@"
+              EOF
+              chmod +x "$out"
+            '';
+          };
+          inherit meta;
+        }
+        ''
+          cp ${streamScript} "$out"
+          chmod +x "$out"
+        '';
+    in
+    assert !enableFakechroot || builtins.trace "strata: enableFakechroot is ignored (fakeRootCommands run in the tree, owners come from uid/gid/perms)" true;
+    assert !includeNixDB || builtins.trace "strata: includeNixDB is not supported yet; the image has no Nix database" true;
+    result;
+
+  # The stream piped through gzip, as nixpkgs' buildLayeredImage.
+  mkBuild = streamFn: args:
+    let
+      stream = streamFn (removeAttrs args [ "compressor" ]);
+      baseName = baseNameOf args.name;
+    in
+    pkgs.runCommand "${baseName}.tar.gz"
+      {
+        inherit (stream) imageName;
+        passthru = { inherit (stream) imageTag; inherit stream; };
+      }
+      ''
+        ${stream} | ${pkgs.gzip}/bin/gzip -n > "$out"
+      '';
+
+  # strata's buildImage: format "docker-archive" (gzipped, as
+  # buildLayeredImage), "oci-archive" or "oci" (a layout directory), with
+  # layer compression for the OCI formats.
+  buildImage = { format ? "docker-archive", compression ? null, ... }@args:
+    let
+      stream = streamImage (removeAttrs args [ "format" "compression" ]);
+      baseName = baseNameOf args.name;
+      to = {
+        "oci-archive" = "oci-archive:$out:${stream.imageTag}";
+        "oci" = "oci:$out:${stream.imageTag}";
+      }.${format} or (throw "strata buildImage: format ${format}: expected docker-archive, oci-archive or oci");
+    in
+    if format == "docker-archive" then
+      assert compression == null || compression == "gzip" || throw "strata buildImage: a docker-archive is gzipped as a whole; compression is for the OCI formats";
+      mkBuild streamImage (removeAttrs args [ "format" "compression" ])
+    else
+      pkgs.runCommand "${baseName}${if format == "oci" then "-oci" else ".oci.tar"}"
+        {
+          passthru = { inherit (stream) imageTag; inherit stream; };
+        }
+        ''
+          ${stream} --to "${to}" ${if compression == null then "" else "--compression ${shellArg compression}"}
+        '';
+
+  # nixpkgs' streamLayeredImage arguments, and only them, as nixpkgs.
+  nixpkgsArguments = [
+    "name" "tag" "fromImage" "contents" "config" "architecture" "created" "mtime" "uid" "gid" "uname" "gname"
+    "maxLayers" "extraCommands" "fakeRootCommands" "enableFakechroot" "includeStorePaths" "includeNixDB"
+    "passthru" "meta" "layeringPipeline" "debug"
+  ];
+  onlyNixpkgsArguments = fn: args:
+    let unknown = builtins.filter (k: !(builtins.elem k nixpkgsArguments)) (builtins.attrNames args);
+    in if unknown == [ ] then args
+    else throw "${fn}: unexpected argument '${builtins.head unknown}' (strata's own arguments are taken by streamImage/buildImage)";
+
+  streamLayeredImage = args: mkStream (onlyNixpkgsArguments "streamLayeredImage" args);
+  streamImage = mkStream;
+in
+{
+  inherit strata streamLayeredImage streamImage buildImage;
+  buildLayeredImage = args: mkBuild streamLayeredImage (onlyNixpkgsArguments "buildLayeredImage" (removeAttrs args [ "compressor" ]));
+}

@@ -1,0 +1,48 @@
+import { realpath } from 'node:fs/promises';
+import { ExitCode, StrataError } from '../errors.js';
+import { narSize } from './nar-size.js';
+import { type Closure, sortPaths, storeDirOf } from './types.js';
+
+/** Guix's store directory, unless the store was configured otherwise. */
+export const GUIX_STORE_DIR = '/gnu/store';
+
+/**
+ * Ask a Guix store for the closure of `roots`: `guix gc -R` for the
+ * requisites, then `guix gc --references` once per path (the union of
+ * several paths' references would lose who refers to what). Guix prints
+ * no sizes, so each path's NAR size comes from walking its files.
+ */
+export async function queryGuixClosure(roots: string[], storeDir?: string): Promise<Closure> {
+  if (roots.length === 0) throw new StrataError('no roots given: name at least one store path, or use --graph FILE');
+  // Links such as ./result name their target, as they do for nix-store.
+  const resolved = await Promise.all(roots.map((r) => realpath(r).catch(() => r)));
+  const requisites = lines(await guix(['gc', '--requisites', ...resolved]));
+  const paths = [];
+  for (const path of requisites) {
+    const references = lines(await guix(['gc', '--references', path]));
+    paths.push({ path, narSize: await narSize(path), references });
+  }
+  const sorted = sortPaths(paths);
+  if (sorted.length === 0) throw new StrataError(`guix gc --requisites printed no store paths for ${roots.join(' ')}`, ExitCode.Store);
+  return { storeDir: storeDir ?? storeDirOf(sorted[0]!.path), paths: sorted };
+}
+
+function lines(text: string): string[] {
+  return [...new Set(text.split('\n').filter((l) => l !== ''))].sort();
+}
+
+async function guix(args: string[]): Promise<string> {
+  try {
+    // Loaded on use: execa costs a tenth of a second at start-up.
+    const { execa } = await import('execa');
+    const { stdout } = await execa('guix', args, { maxBuffer: 1 << 30, stripFinalNewline: false });
+    return stdout;
+  } catch (e) {
+    const err = e as { code?: string; stderr?: string; shortMessage?: string };
+    if (err.code === 'ENOENT') {
+      throw new StrataError('guix not found: install Guix, or pass --graph FILE (a #:references-graphs file)', ExitCode.Store);
+    }
+    const reason = (err.stderr ?? err.shortMessage ?? String(e)).trim().split('\n').pop();
+    throw new StrataError(`guix ${args.slice(0, 2).join(' ')} failed: ${reason}`, ExitCode.Store);
+  }
+}

@@ -1,0 +1,144 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Argv, CommandModule } from 'yargs';
+import { StrataError } from '../errors.js';
+
+/** What `strata render guix` turns into an image.scm for `guix build -f`. */
+export interface GuixImageSpec {
+  name: string;
+  /** Package specifications, as `guix install` takes them: "guile", "guile@3.0", "glibc:debug". */
+  packages: string[];
+  tag?: string;
+  maxLayers?: number;
+  strategy?: 'popularity';
+  /** A file name relative to the profile (bin/app), as `guix pack --entry-point`, or absolute. */
+  entryPoint?: string;
+  entryPointArguments?: string[];
+  /** Links made in the image, as `guix pack -S SOURCE=TARGET`: SOURCE absolute, TARGET in the profile. */
+  symlinks?: { source: string; target: string }[];
+  /** The image's runtime config as JSON text. */
+  config?: string;
+  format?: 'docker' | 'oci';
+  compression?: 'gzip' | 'zstd';
+}
+
+/**
+ * A string as a Scheme string literal: backslash and double quote escaped,
+ * every other character (newlines, tabs, any Unicode) as it is, which
+ * Guile's reader reads back unchanged.
+ */
+export function schemeString(value: string): string {
+  return '"' + value.replace(/[\\"]/g, (c) => '\\' + c) + '"';
+}
+
+/** A list of strings as a Scheme expression: `(list "a" "b")`. */
+export function schemeStringList(values: readonly string[]): string {
+  return values.length === 0 ? "'()" : `(list ${values.map(schemeString).join(' ')})`;
+}
+
+function templatePath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = join(dir, 'templates', 'image.scm.hbs');
+    if (existsSync(file)) return file;
+    const parent = dirname(dir);
+    if (parent === dir) throw new StrataError('templates/image.scm.hbs not found next to strata');
+    dir = parent;
+  }
+}
+
+/** The text of an image.scm that builds `spec` with the strata channel's `layered-image`. */
+export async function renderGuixImage(spec: GuixImageSpec): Promise<string> {
+  if (spec.name === '') throw new StrataError('--name must not be empty');
+  if (spec.packages.length === 0) throw new StrataError('--packages: name at least one package');
+  const maxLayers = spec.maxLayers ?? 100;
+  if (!(Number.isInteger(maxLayers) && maxLayers >= 1)) throw new StrataError(`--max-layers ${maxLayers}: expected a whole number, 1 or more`);
+  for (const s of spec.symlinks ?? []) {
+    if (!s.source.startsWith('/')) throw new StrataError(`--symlink ${s.source}=${s.target}: the link must be an absolute file name in the image`);
+  }
+  if (spec.config !== undefined) {
+    try {
+      JSON.parse(spec.config);
+    } catch {
+      throw new StrataError('--config: expected JSON text');
+    }
+  }
+  if (spec.compression !== undefined && spec.format !== 'oci') {
+    throw new StrataError('--compression needs --format oci: a docker-archive\'s layers are not compressed');
+  }
+  // Loaded on use, as execa is.
+  const { default: Handlebars } = await import('handlebars');
+  const hb = Handlebars.create();
+  hb.registerHelper('scm', (value: unknown) => schemeString(String(value)));
+  hb.registerHelper('scm-list', (values: unknown) => schemeStringList(Array.isArray(values) ? values.map(String) : []));
+  const template = hb.compile(readFileSync(templatePath(), 'utf8'), { noEscape: false, strict: false });
+  return template({
+    name: spec.name,
+    packages: spec.packages,
+    tag: spec.tag ?? 'latest',
+    maxLayers,
+    strategy: spec.strategy ?? 'popularity',
+    entryPoint: spec.entryPoint,
+    entryPointArguments: spec.entryPointArguments ?? [],
+    symlinks: spec.symlinks ?? [],
+    config: spec.config,
+    format: spec.format ?? 'docker',
+    compression: spec.compression,
+  });
+}
+
+type RenderGuixArgs = {
+  name: string;
+  packages: string[];
+  tag?: string;
+  'max-layers': number;
+  'entry-point'?: string;
+  'entry-point-argument'?: string[];
+  symlink?: string[];
+  config?: string;
+  format: 'docker' | 'oci';
+  compression?: 'gzip' | 'zstd';
+  output?: string;
+};
+
+/** `strata render guix`: write an image.scm for `guix build -f`. */
+export const renderGuixCommand: CommandModule<object, RenderGuixArgs> = {
+  command: 'guix',
+  describe: 'an image.scm for `guix build -f image.scm`: a layered image of Guix packages, built by strata (the strata channel\'s layered-image)',
+  builder: (y) =>
+    y
+      .option('name', { type: 'string', demandOption: true, describe: 'image name' })
+      .option('packages', { type: 'string', array: true, demandOption: true, describe: 'package specifications, as guix install takes them (guile, guile@3.0, glibc:debug)' })
+      .option('tag', { type: 'string', describe: 'image tag (default latest)' })
+      .option('max-layers', { type: 'number', default: 100, describe: 'layers in the image, counting the symlinks layer' })
+      .option('entry-point', { type: 'string', describe: 'the program to run, relative to the profile (bin/app), as guix pack --entry-point' })
+      .option('entry-point-argument', { type: 'string', array: true, describe: 'an argument of the entry point (repeat for more)' })
+      .option('symlink', { alias: 'S', type: 'string', array: true, describe: 'SOURCE=TARGET: a link SOURCE in the image to TARGET in the profile, as guix pack -S' })
+      .option('config', { type: 'string', describe: 'image runtime config as JSON text' })
+      .option('format', { choices: ['docker', 'oci'] as const, default: 'docker' as const, describe: 'docker-archive or OCI archive' })
+      .option('compression', { choices: ['gzip', 'zstd'] as const, describe: 'layer compression (with --format oci)' })
+      .option('output', { alias: 'o', type: 'string', describe: 'write to FILE instead of stdout' }) as unknown as Argv<RenderGuixArgs>,
+  handler: async (a) => {
+    const symlinks = (a.symlink ?? []).map((s) => {
+      const i = s.indexOf('=');
+      if (i <= 0) throw new StrataError(`--symlink ${s}: expected SOURCE=TARGET`);
+      return { source: s.slice(0, i), target: s.slice(i + 1) };
+    });
+    const text = await renderGuixImage({
+      name: a.name,
+      packages: a.packages.map(String),
+      ...(a.tag === undefined ? {} : { tag: a.tag }),
+      maxLayers: a['max-layers'],
+      ...(a['entry-point'] === undefined ? {} : { entryPoint: a['entry-point'] }),
+      entryPointArguments: (a['entry-point-argument'] ?? []).map(String),
+      symlinks,
+      ...(a.config === undefined ? {} : { config: a.config }),
+      format: a.format,
+      ...(a.compression === undefined ? {} : { compression: a.compression }),
+    });
+    if (a.output === undefined || a.output === '-') process.stdout.write(text);
+    else await writeFile(a.output, text);
+  },
+};

@@ -1,0 +1,220 @@
+/**
+ * nix/default.nix built with real nix-build: the library's expressions over
+ * test/fixtures/fake-pkgs.nix (plain derivations standing in for nixpkgs)
+ * and the strata of this working tree (dist/), images of the fixture store.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+
+import { strataOk } from './helpers/cli.js';
+import { TestRegistry } from './helpers/registry.js';
+import { REPO_ROOT, buildFixture, nixEnv, runTool, skopeoInspect, tmpDir, unpackAndRun } from './helpers/store.js';
+
+const IMAGES_NIX = join(REPO_ROOT, 'test', 'fixtures', 'nix-images.nix');
+
+function nixArgs(): string[] {
+  return ['--argstr', 'repo', REPO_ROOT, '--argstr', 'node', process.execPath];
+}
+
+const built = new Map<string, string>();
+
+/** nix-build test/fixtures/nix-images.nix -A attr (retrying Nix's stray SIGKILL, as helpers/store.ts). */
+function buildImage(attr: string): string {
+  let path = built.get(attr);
+  if (path !== undefined) return path;
+  for (let attempt = 1; ; attempt++) {
+    const r = runTool('nix-build', [IMAGES_NIX, ...nixArgs(), '-A', attr, '--no-out-link'], { env: nixEnv(), allowFailure: true });
+    if (r.status === 0) {
+      path = r.stdout.trim().split('\n').pop()!;
+      built.set(attr, path);
+      return path;
+    }
+    if (attempt < 3 && /failed due to signal 9/.test(r.stderr)) continue;
+    throw new Error(`nix-build -A ${attr}: exit ${r.status}\n${r.stderr}`);
+  }
+}
+
+/** nix-instantiate --eval --strict --json of an attribute of nix-images.nix. */
+function evalJson(expr: string): any {
+  const r = runTool('nix-instantiate', ['--eval', '--strict', '--json', IMAGES_NIX, ...nixArgs(), '-A', expr], { env: nixEnv() });
+  return JSON.parse(r.stdout);
+}
+
+/** Run a stream script (with extra arguments), its docker-archive written to a file. */
+function runStream(script: string, args: string[] = []): string {
+  const file = join(tmpDir('strata-nix-'), 'image.tar');
+  writeFileSync(file, execFileSync(script, args, { maxBuffer: 1 << 30, env: nixEnv() }));
+  return file;
+}
+
+function tarMember(archive: string, member: string): Buffer {
+  return execFileSync('tar', ['-xOf', archive, member], { maxBuffer: 1 << 30 });
+}
+
+function manifestOf(archive: string): { Config: string; RepoTags: string[]; Layers: string[] } {
+  return JSON.parse(tarMember(archive, 'manifest.json').toString('utf8'))[0];
+}
+
+describe('nix/default.nix with real nix-build', () => {
+  test('every .nix file of nix/, templates/ and the fixtures parses', () => {
+    const files = [
+      ...readdirSync(join(REPO_ROOT, 'nix')).filter((f) => f.endsWith('.nix')).map((f) => join(REPO_ROOT, 'nix', f)),
+      ...readdirSync(join(REPO_ROOT, 'test', 'fixtures')).filter((f) => f.endsWith('.nix')).map((f) => join(REPO_ROOT, 'test', 'fixtures', f)),
+    ];
+    assert.ok(files.some((f) => f.endsWith('package.nix')));
+    for (const f of files) runTool('nix-instantiate', ['--parse', f], { env: nixEnv() });
+  });
+
+  test('streamLayeredImage: an executable stream script with passthru imageTag, conf, streamScript, isExe', () => {
+    const script = buildImage('app');
+    const passthru = evalJson('app.isExe');
+    assert.equal(passthru, true);
+    const tag = evalJson('app.imageTag');
+    const conf = evalJson('app.conf.outPath');
+    assert.match(tag, /^[0-9a-z]{32}$/);
+    // nixpkgs: a null tag is the hash part of the conf's output path.
+    assert.equal(tag, conf.slice('/nix/store/'.length, '/nix/store/'.length + 32));
+    assert.ok(readFileSync(script, 'utf8').includes(conf));
+    const confJson = JSON.parse(readFileSync(conf, 'utf8'));
+    assert.equal(confJson.repo_tag, `strata-app:${tag}`, 'name lowercased, as nixpkgs');
+    assert.equal(confJson.store_layer_digests.length, confJson.store_layers.length, 'digests computed in the conf derivation');
+    assert.equal(confJson.uid, 1000);
+
+    const archive = runStream(script);
+    const manifest = manifestOf(archive);
+    assert.deepEqual(manifest.RepoTags, [`strata-app:${tag}`], 'passthru.imageTag is the tag in the image');
+    assert.equal(manifest.Layers.length, 3, 'maxLayers = 3');
+    const inspected = skopeoInspect(`docker-archive:${archive}`);
+    assert.equal(inspected.Layers.length, 3);
+    assert.deepEqual(inspected.Env, ['GREETING=hi']);
+
+    const run = unpackAndRun(archive, []);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /hello from strata/);
+    const motd = unpackAndRun(archive, ['/bin/cat', '/etc/motd']);
+    assert.equal(motd.stdout, 'made by extraCommands\n', 'extraCommands ran in the customisation layer; /bin from contents');
+
+    // -t overrides the tag, as the stream script passes "$@" on.
+    assert.deepEqual(manifestOf(runStream(script, ['-t', 'other:tag'])).RepoTags, ['other:tag']);
+  });
+
+  test('the same image, byte for byte, as strata image of the same closure and customisation layer', () => {
+    const script = buildImage('app');
+    const confPath = evalJson('app.conf.outPath');
+    const conf = JSON.parse(readFileSync(confPath, 'utf8'));
+    const archive = runStream(script);
+    const dir = tmpDir('strata-nix-cmp-');
+    const direct = join(dir, 'direct.tar');
+    strataOk([
+      'image', buildFixture('app'), buildFixture('busybox'),
+      '--max-layers', '3', '--customisation', conf.customisation_layer,
+      '--config', JSON.stringify(conf.config), '--name', 'strata-app', '--tag', conf.repo_tag.split(':')[1],
+      '--uid', '1000', '--gid', '100', '--uname', 'app', '--gname', 'users', '--architecture', conf.architecture,
+      '-o', direct,
+    ]);
+    const plan = JSON.parse(strataOk(['plan', buildFixture('app'), buildFixture('busybox'), '--max-layers', '3', '--format', 'json']).stdout);
+    assert.deepEqual(conf.store_layers, plan.layers.map((l: { paths: string[] }) => l.paths), 'popularity plan identical');
+    assert.deepEqual(manifestOf(archive).Layers, manifestOf(direct).Layers, 'same layer digests');
+    const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+    assert.equal(sha(archive), sha(direct));
+  });
+
+  test('buildLayeredImage: a gzipped docker-archive with passthru.stream and imageTag', () => {
+    const gz = buildImage('appGz');
+    assert.ok(gz.endsWith('-strata-app.tar.gz'));
+    assert.equal(evalJson('appGz.imageTag'), '1.0');
+    assert.ok(evalJson('appGz.stream.isExe'));
+    const bytes = readFileSync(gz);
+    assert.equal(bytes[0], 0x1f);
+    assert.equal(bytes[1], 0x8b);
+    // This skopeo does not decompress archives; strata reads them as they are.
+    assert.match(strataOk(['verify', gz]).stdout, /ok: 2 layers verified/);
+    const tar = join(tmpDir('strata-nix-gz-'), 'image.tar');
+    writeFileSync(tar, gunzipSync(bytes));
+    assert.equal(skopeoInspect(`docker-archive:${tar}`).Layers.length, 2);
+    assert.deepEqual(manifestOf(tar).RepoTags, ['strata-app:1.0']);
+    const run = unpackAndRun(tar, []);
+    assert.equal(run.stdout, 'gz\n');
+  });
+
+  test('fromImage: a second image shares the first one\'s layers; created "now"', () => {
+    const baseTar = join(tmpDir('strata-nix-base-'), 'base.tar');
+    writeFileSync(baseTar, gunzipSync(readFileSync(buildImage('appGz'))));
+    const base = manifestOf(baseTar);
+    const archive = runStream(buildImage('onTop'));
+    const m = manifestOf(archive);
+    assert.deepEqual(m.RepoTags, ['on-top:2.0']);
+    assert.deepEqual(m.Layers.slice(0, base.Layers.length), base.Layers, 'base layers first, unchanged');
+    assert.ok(m.Layers.length > base.Layers.length);
+    const created = Date.parse(skopeoInspect(`docker-archive:${archive}`).Created);
+    assert.ok(Date.now() - created < 24 * 3600 * 1000, 'created "now"');
+    const run = unpackAndRun(archive, []);
+    assert.equal(run.status, 0, run.stderr);
+    const libA = evalJson('fx.lib-a.outPath');
+    assert.equal(run.stdout, readFileSync(join(libA, 'share', 'lib-a', 'message'), 'utf8'));
+  });
+
+  test('includeStorePaths = false: only the customisation layer', () => {
+    const m = manifestOf(runStream(buildImage('noStore')));
+    assert.equal(m.Layers.length, 1);
+  });
+
+  test('buildImage (strata\'s own): perms applied, maxLayers respected', () => {
+    const gz = buildImage('own');
+    const tar = join(tmpDir('strata-nix-own-'), 'image.tar');
+    writeFileSync(tar, gunzipSync(readFileSync(gz)));
+    assert.equal(manifestOf(tar).Layers.length, 4);
+    const conf = JSON.parse(readFileSync(evalJson('own.stream.conf.outPath'), 'utf8'));
+    assert.deepEqual(conf.store_layers.slice(0, 2), [[evalJson('fx.data.outPath')], [evalJson('fx.busybox.outPath')]], 'explicit layers first');
+    const listing = runTool('sh', ['-c', `for l in $(tar -tf '${tar}' | grep layer.tar); do tar -xOf '${tar}' "$l" | tar -tvf - ; done`]).stdout;
+    assert.match(listing, /-rwx------ 7\/root .*-app\/bin\/hello\n/);
+  });
+
+  test('buildImage format oci-archive with zstd layers', () => {
+    const archive = buildImage('ownOci');
+    assert.match(strataOk(['verify', `oci-archive:${archive}`]).stdout, /ok: 2 layers verified/);
+    const raw = JSON.parse(runTool('skopeo', ['inspect', '--raw', `oci-archive:${archive}:3.0`]).stdout);
+    assert.ok(raw.layers.every((l: { mediaType: string }) => l.mediaType.endsWith('+zstd')));
+  });
+
+  test('streamLayeredImage refuses an argument nixpkgs\' does not take', () => {
+    const r = runTool('nix-instantiate', ['--eval', IMAGES_NIX, ...nixArgs(), '-A', 'unknownArgument.drvPath'], { env: nixEnv(), allowFailure: true });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /unexpected argument 'strategy'/);
+  });
+
+  test('passthru.push sends the image to a registry', async () => {
+    const registry = await TestRegistry.start();
+    try {
+      const push = evalJson('app.push.outPath');
+      buildImage('app.push');
+      const r = runTool(push, [`docker://${registry.host}/nix/app:pushed`, '--tls-verify=false'], { env: nixEnv() });
+      assert.match(r.stdout, /^sha256:[0-9a-f]{64}/);
+      const inspected = JSON.parse(runTool('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.host}/nix/app:pushed`]).stdout);
+      assert.equal(inspected.Layers.length, 3);
+    } finally {
+      await registry.stop();
+    }
+  });
+  test('nix/package.nix: buildNpmPackage with importNpmLock, mainProgram strata (evaluated with stand-ins)', () => {
+    const expr = `let
+      stub = { lib = { fileset = { toSource = a: "src"; unions = a: a; maybeMissing = a: a; }; licenses.mit = "mit"; platforms.linux = [ ]; };
+               buildNpmPackage = a: a; nodejs_20 = "node";
+               importNpmLock = { __functor = self: a: { lockRoot = toString a.npmRoot; }; npmConfigHook = "hook"; }; };
+      p = import ${join(REPO_ROOT, 'nix', 'package.nix')} stub;
+    in { inherit (p) pname version npmConfigHook npmDeps; mainProgram = p.meta.mainProgram; }`;
+    const r = JSON.parse(runTool('nix-instantiate', ['--eval', '--strict', '--json', '-E', expr], { env: nixEnv() }).stdout);
+    assert.deepEqual(r, {
+      pname: 'strata',
+      version: JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version,
+      npmConfigHook: 'hook',
+      npmDeps: { lockRoot: REPO_ROOT },
+      mainProgram: 'strata',
+    });
+  });
+});

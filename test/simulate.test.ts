@@ -1,0 +1,87 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dependents, rehash, simulate, simulationToText, topLevel } from '../src/plan/simulate.js';
+import type { Closure } from '../src/closure/types.js';
+
+const S = '/nix/store/';
+
+function graph(refs: Record<string, [number, string[]]>): Closure {
+  const paths = Object.entries(refs).map(([p, [size, r]]) => ({ path: S + p, narSize: size, references: r.map((x) => S + x) }));
+  paths.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { storeDir: '/nix/store', paths };
+}
+
+// Two applications on one library on one base.
+const img1 = graph({ 'a1-app1': [10, ['l-lib']], 'l-lib': [100, ['b-base']], 'b-base': [1000, []] });
+const img2 = graph({ 'a2-app2': [20, ['l-lib']], 'l-lib': [100, ['b-base']], 'b-base': [1000, []] });
+const fleet = [{ name: 'one', closure: img1 }, { name: 'two', closure: img2 }];
+
+test('helpers: new hash of the same length, top-level paths, dependents', () => {
+  const r = rehash(S + 'l-lib');
+  assert.notEqual(r, S + 'l-lib');
+  assert.match(r, /^\/nix\/store\/[0-9a-z]-lib$/);
+  assert.equal(rehash(S + 'l-lib'), r);
+  assert.deepEqual(topLevel(img1), [S + 'a1-app1']);
+  assert.deepEqual([...dependents(img1, S + 'l-lib')].sort(), [S + 'a1-app1', S + 'l-lib']);
+  assert.equal(dependents(img1, S + 'zz-none').size, 0);
+});
+
+test('simulate: hand-computed fleet, app and library numbers', () => {
+  // 2 store layers (max-layers 3). size: [base] [lib app] in each image.
+  //   fleet: base once + 110 + 120 = 1230 (bound 1130); app: 110 + 120 (bound 30);
+  //   library (lib, app1, app2 change): 110 + 120 (bound 110 + 120).
+  // shared: [base lib] [app] in each image: fleet 1130; app 10 + 20;
+  //   library: [base lib'] re-pulled in both images with the app: 1110 + 1120.
+  // popularity: base (popularity 3), lib (2), app (1): the same layers as size.
+  const sim = simulate(fleet, { maxLayers: 3, strategies: ['size', 'shared', 'popularity', 'auto'], libraries: [S + 'l-lib'] });
+  const by = Object.fromEntries(sim.results.map((r) => [r.strategy, r]));
+  assert.deepEqual(by.size!.fleet, { bytes: 1230, bound: 1130 });
+  assert.deepEqual(by.size!.app, { bytes: 230, bound: 30 });
+  assert.deepEqual(by.size!.library, { bytes: 230, bound: 230 });
+  assert.equal(by.size!.excess, 100 + 200);
+  assert.deepEqual(by.shared!.fleet, { bytes: 1130, bound: 1130 });
+  assert.deepEqual(by.shared!.app, { bytes: 30, bound: 30 });
+  assert.deepEqual(by.shared!.library, { bytes: 2230, bound: 230 });
+  assert.equal(by.shared!.excess, 2000);
+  assert.deepEqual(by.popularity!.fleet, { bytes: 1230, bound: 1130 });
+  // auto with 2 layers: base alone is taken first: [base] [lib app].
+  assert.deepEqual(by.auto!.fleet, { bytes: 1230, bound: 1130 });
+  const text = simulationToText(sim);
+  assert.match(text, /^max-layers 3, 1 library update\(s\)/);
+  assert.match(text, /\nshared +1130 +0 +30 +0 +2230 +2000 +2000 /);
+});
+
+test('simulate: default libraries are sampled from non-top-level paths', () => {
+  const sim = simulate(fleet, { maxLayers: 4, libraryCount: 5 });
+  assert.deepEqual(sim.libraries, [S + 'b-base', S + 'l-lib']);
+  assert.equal(sim.results.length, 4);
+  for (const r of sim.results) assert.ok(r.fleet.bytes >= r.fleet.bound && r.app.bytes >= r.app.bound && r.library.bytes >= r.library.bound);
+});
+
+test('strata simulate --graph and strata plan --layer, from the command line', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join, dirname } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli.js');
+  const dir = mkdtempSync(join(tmpdir(), 'strata-simulate-'));
+  try {
+    const files = fleet.map((img, k) => {
+      const f = join(dir, `g${k}.json`);
+      writeFileSync(f, JSON.stringify(img.closure.paths));
+      return f;
+    });
+    const out = execFileSync('node', [cli, 'simulate', '--graph', files[0]!, '--graph', files[1]!, '--max-layers', '3', '--library', S + 'l-lib'], { encoding: 'utf8' });
+    assert.match(out, /^2 images\nmax-layers 3, 1 library update\(s\)\n/);
+    assert.match(out, /\nsize +1230 +100 +230 +200 +230 +0 +300 /);
+    assert.match(out, /\nshared +1130 +0 +30 +0 +2230 +2000 +2000 /);
+    const json = JSON.parse(execFileSync('node', [cli, 'simulate', '--graph', files[0]!, '--max-layers', '3', '4', '--strategy', 'size', '--json'], { encoding: 'utf8' }));
+    assert.deepEqual(json.map((s: { maxLayers: number }) => s.maxLayers), [3, 4]);
+    const plan = JSON.parse(execFileSync('node', [cli, 'plan', '--graph', files[0]!, '--layer', S + 'l-lib', '--strategy', 'shared', '--max-layers', '3', '--format', 'json'], { encoding: 'utf8' }));
+    assert.deepEqual(plan.layers.map((l: { paths: string[] }) => l.paths), [[S + 'b-base', S + 'l-lib'], [S + 'a1-app1']]);
+    assert.equal(plan.strategy, 'shared');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

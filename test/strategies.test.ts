@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { STRATEGIES, planLayers } from '../src/plan/plan.js';
+import { autoLayers } from '../src/plan/auto.js';
+import { sizeLayers } from '../src/plan/size.js';
+import { sharedLayers } from '../src/plan/shared.js';
+import type { Closure } from '../src/closure/types.js';
+
+const S = '/nix/store/';
+
+/** A closure from {name: [size, references]}, sorted by path as loaders give it. */
+function graph(refs: Record<string, [number, string[]]>): Closure {
+  const paths = Object.entries(refs).map(([p, [size, r]]) => ({ path: S + p, narSize: size, references: [S + p, ...r.map((x) => S + x)] }));
+  paths.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { storeDir: '/nix/store', paths };
+}
+const names = (layers: string[][]): string[][] => layers.map((l) => l.map((p) => p.slice(S.length)));
+
+// app -> libA, libB, tiny; libA, libB -> core. Hashes run against the names, so name order shows.
+const small = graph({
+  'z1-app': [10, ['y1-libA', 'x1-libB', 'v1-tiny']],
+  'y1-libA': [50, ['w1-core']],
+  'x1-libB': [40, ['w1-core']],
+  'w1-core': [5, []],
+  'v1-tiny': [1, []],
+});
+
+test('size: the n-1 largest paths alone, largest first, the rest in one layer', () => {
+  assert.deepEqual(names(sizeLayers(small, 3)), [['y1-libA'], ['x1-libB'], ['z1-app', 'w1-core', 'v1-tiny']]);
+  assert.deepEqual(names(sizeLayers(small, 1)), [['y1-libA', 'x1-libB', 'z1-app', 'w1-core', 'v1-tiny']]);
+  assert.equal(sizeLayers(small, 9).length, 5);
+});
+
+test('auto: auto-layer.py semantics, hand-computed', () => {
+  // libA: {libA, core}; libB: core -> {libA, libB}; app: tiny -> {app}; core -> {core}; tiny -> {tiny}.
+  assert.deepEqual(names(autoLayers(small, 5)), [['v1-tiny'], ['w1-core'], ['x1-libB'], ['y1-libA'], ['z1-app']]);
+  // Taking tiny would make a 5th layer: it stays with app.
+  assert.deepEqual(names(autoLayers(small, 4)), [['w1-core'], ['x1-libB'], ['y1-libA'], ['z1-app', 'v1-tiny']]);
+  // Taking libB would make 4 layers: libA with core (closure 55), the rest (106).
+  assert.deepEqual(names(autoLayers(small, 3)), [['w1-core', 'y1-libA'], ['z1-app', 'x1-libB', 'v1-tiny']]);
+  assert.deepEqual(names(autoLayers(small, 1)), [['z1-app', 'w1-core', 'y1-libA', 'x1-libB', 'v1-tiny']]);
+});
+
+test('shared: the top-level path alone on top, the largest paths alone, auto-layer grouping between', () => {
+  // n=4: app on top; floor(3/2)=1 largest path (libA) alone; auto-layer on libB, core, tiny in 2 layers.
+  assert.deepEqual(names(sharedLayers(small, 4)), [['y1-libA'], ['v1-tiny'], ['w1-core', 'x1-libB'], ['z1-app']]);
+  assert.deepEqual(names(sharedLayers(small, 3)), [['y1-libA'], ['w1-core', 'x1-libB', 'v1-tiny'], ['z1-app']]);
+  assert.deepEqual(names(sharedLayers(small, 2)), [['w1-core', 'y1-libA', 'x1-libB', 'v1-tiny'], ['z1-app']]);
+  assert.deepEqual(names(sharedLayers(small, 1)), [['v1-tiny', 'w1-core', 'x1-libB', 'y1-libA', 'z1-app']]);
+});
+
+test('--layer: explicit layers first, their closure taken out of the rest', () => {
+  const plan = planLayers(small, { strategy: 'size', maxLayers: 4, layers: [[S + 'x1-libB'], [S + 'y1-libA']] });
+  assert.deepEqual(names(plan.layers.map((l) => l.paths)), [['w1-core', 'x1-libB'], ['y1-libA'], ['z1-app', 'v1-tiny']]);
+  assert.deepEqual(plan.layers.map((l) => l.size), [45, 50, 11]);
+  assert.throws(() => planLayers(small, { maxLayers: 3, layers: [[S + 'x1-libB'], [S + 'y1-libA']] }), /leave no layer/);
+  assert.throws(() => planLayers(small, { maxLayers: 9, layers: [[S + 'nope']] }), /not a path of the closure/);
+});
+
+/** A deterministic synthetic closure of n paths shaped like nixpkgs ones (as bench/gen-graph.mjs). */
+export function generated(n: number, seed = 1): Closure {
+  let s = seed;
+  const rand = (): number => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const hash = (i: number): string => ((i * 2654435761) >>> 0).toString(32).padStart(32, '0').replace(/[eotu]/g, 'a');
+  const paths = Array.from({ length: n }, (_, i) => `${S}${hash(i)}-pkg${i}-1.${i % 7}`);
+  const list = paths.map((path, i) => {
+    const refs = new Set([path]);
+    const count = i === 0 ? 0 : Math.min(i, 1 + Math.floor(rand() * 8));
+    for (let k = 0; k < count; k++) refs.add(paths[Math.floor(Math.pow(rand(), 3) * i)]!);
+    return { path, narSize: 1000 + Math.floor(rand() * 5_000_000), references: [...refs] };
+  });
+  list.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { storeDir: '/nix/store', paths: list };
+}
+
+test('every strategy: each path in exactly one layer, within budget, deterministic', () => {
+  for (const n of [1, 2, 50, 400]) {
+    const closure = generated(n, n);
+    for (const strategy of STRATEGIES) {
+      for (const maxLayers of [2, 3, 8, 32, 500]) {
+        const plan = planLayers(closure, { strategy, maxLayers });
+        const all = plan.layers.flatMap((l) => l.paths);
+        assert.equal(all.length, n, `${strategy} ${n} ${maxLayers}`);
+        assert.equal(new Set(all).size, n);
+        assert.ok(plan.layers.length <= maxLayers - 1, `${strategy} ${n} ${maxLayers}: ${plan.layers.length} layers`);
+        assert.ok(plan.layers.every((l) => l.paths.length > 0));
+        assert.deepEqual(planLayers(closure, { strategy, maxLayers }), plan);
+      }
+    }
+  }
+});
+
+test('30 000 paths: timing per strategy (printed, not asserted)', () => {
+  const closure = generated(30_000);
+  for (const strategy of STRATEGIES) {
+    const t = performance.now();
+    const plan = planLayers(closure, { strategy, maxLayers: 100 });
+    console.log(`# ${strategy}: 30000 paths into ${plan.layers.length} layers in ${(performance.now() - t).toFixed(0)} ms`);
+  }
+});
