@@ -17,7 +17,7 @@ parentPort.on('message', (m) => {
 });`;
 
 /** Bytes sent and not yet hashed before `update` makes its caller wait: memory stays bounded. */
-const IN_FLIGHT = 16 << 20;
+const IN_FLIGHT = 32 << 20;
 
 /**
  * SHA-256 computed on another thread, so a stream can be read, written and
