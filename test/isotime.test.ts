@@ -1,24 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
+import { hasPython, python } from './helpers/python.js';
 import { StrataError } from '../src/errors.js';
 import { isoformat, nowIsoTime, parseIsoTime, unixSeconds } from '../src/util/isotime.js';
 
-const hasPython = (() => {
-  try {
-    execFileSync('python3', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-/** Run a python3 program with `input` as JSON on stdin; it prints its answer as JSON. */
-function python(program: string, input: unknown): unknown {
-  // ASCII only, so that Python's stdin encoding does not matter.
-  const json = JSON.stringify(input).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
-  return JSON.parse(execFileSync('python3', ['-c', program], { input: json, encoding: 'utf8', maxBuffer: 1 << 28 }));
-}
 
 /** isoformat and unix seconds of `s`, or null where we reject it. */
 function ours(s: string): [string, number] | null {
