@@ -2,6 +2,7 @@ import { realpath } from 'node:fs/promises';
 import { ExitCode, StrataError } from '../errors.js';
 import { narSize } from './nar-size.js';
 import { type Closure, sortPaths, storeDirOf } from './types.js';
+import { runStoreTool } from './store-tool.js';
 
 /** Guix's store directory, unless the store was configured otherwise. */
 export const GUIX_STORE_DIR = '/gnu/store';
@@ -31,18 +32,6 @@ function lines(text: string): string[] {
   return [...new Set(text.split('\n').filter((l) => l !== ''))].sort();
 }
 
-async function guix(args: string[]): Promise<string> {
-  try {
-    // Loaded on use: execa costs a tenth of a second at start-up.
-    const { execa } = await import('execa');
-    const { stdout } = await execa('guix', args, { maxBuffer: 1 << 30, stripFinalNewline: false });
-    return stdout;
-  } catch (e) {
-    const err = e as { code?: string; stderr?: string; shortMessage?: string };
-    if (err.code === 'ENOENT') {
-      throw new StrataError('guix not found: install Guix, or pass --graph FILE (a #:references-graphs file)', ExitCode.Store);
-    }
-    const reason = (err.stderr ?? err.shortMessage ?? String(e)).trim().split('\n').pop();
-    throw new StrataError(`guix ${args.slice(0, 2).join(' ')} failed: ${reason}`, ExitCode.Store);
-  }
+function guix(args: string[]): Promise<string> {
+  return runStoreTool('guix', args, args.slice(0, 2).join(' '), 'install Guix, or pass --graph FILE (a #:references-graphs file)');
 }

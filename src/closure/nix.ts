@@ -1,6 +1,7 @@
-import { StrataError, ExitCode } from '../errors.js';
+import { StrataError } from '../errors.js';
 import { parseRegistration } from './registration.js';
 import { type Closure, sortPaths, storeDirOf } from './types.js';
+import { runStoreTool } from './store-tool.js';
 
 /**
  * Ask the Nix store for the closure of `roots` with sizes and references: the
@@ -14,18 +15,6 @@ export async function queryNixClosure(roots: string[], storeDir?: string): Promi
   return { storeDir: storeDir ?? storeDirOf(paths[0]!.path), paths };
 }
 
-async function nixStore(args: string[]): Promise<string> {
-  try {
-    // Loaded on use: execa costs a tenth of a second at start-up.
-    const { execa } = await import('execa');
-    const { stdout } = await execa('nix-store', args, { maxBuffer: 1 << 30, stripFinalNewline: false });
-    return stdout;
-  } catch (e) {
-    const err = e as { code?: string; stderr?: string; shortMessage?: string };
-    if (err.code === 'ENOENT') {
-      throw new StrataError('nix-store not found: install Nix (e.g. apt-get install nix-bin) or pass --graph FILE', ExitCode.Store);
-    }
-    const reason = (err.stderr ?? err.shortMessage ?? String(e)).trim().split('\n').pop();
-    throw new StrataError(`nix-store ${args[0]} failed: ${reason}`, ExitCode.Store);
-  }
+function nixStore(args: string[]): Promise<string> {
+  return runStoreTool('nix-store', args, args[0]!, 'install Nix (e.g. apt-get install nix-bin) or pass --graph FILE');
 }

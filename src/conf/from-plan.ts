@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { PermRule } from '../layer/perms.js';
 import type { Plan } from '../plan/plan.js';
 import type { PyObject } from '../util/pyjson.js';
 import { type Conf, type ConfWarnings, DEFAULT_TIME, renderConf } from './conf.js';
 import { validateImageConfig } from './image-config.js';
 
-export interface ConfOptions extends ConfWarnings {
+/** Options of a conf; the fields strata adds to nixpkgs' conf (documented on Conf) are taken as they are. */
+export interface ConfOptions extends ConfWarnings, Partial<Pick<Conf, 'os' | 'author' | 'variant' | 'annotations' | 'perms' | 'inherit'>> {
   /** Image name (lower-cased, as nixpkgs does). */
   name: string;
   /** Image tag; by default a hash of the rest of the conf, so it changes when the image does. */
@@ -21,14 +21,6 @@ export interface ConfOptions extends ConfWarnings {
   /** A ready layer.tar+checksum directory or a tree to pack; none when absent. */
   customisation?: string;
   fromImage?: string;
-  /** The image's OS; "linux" when absent, as in nixpkgs. */
-  os?: string;
-  author?: string;
-  variant?: string;
-  annotations?: Map<string, string>;
-  perms?: PermRule[];
-  /** Base config keys to keep where `config` does not set them (conf.ts INHERITABLE). */
-  inherit?: string[];
 }
 
 /** The conf.json for a plan. */

@@ -8,6 +8,7 @@ import { type Progress, silent } from '../progress.js';
 import { through } from '../util/streams.js';
 import { type Compression, compressionOf, compressor, layerMediaType } from './compression.js';
 import type { Blob, Bytes, Image, ImageSink, Layer, Platform } from './model.js';
+import { checkedTar } from './checked-tar.js';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -116,22 +117,10 @@ async function putLayer(dir: string, layer: Layer, compression: Compression, lev
     await putBlob(dir, layer.blob);
     return { descriptor: { mediaType, digest: layer.blob.digest, size: layer.blob.size }, diffId: layer.known.digest };
   }
-  const tar = createHash('sha256');
-  let tarSize = 0;
-  async function* hashed(): AsyncGenerator<Buffer> {
-    for await (const chunk of layer.open()) {
-      tar.update(chunk);
-      tarSize += chunk.length;
-      yield chunk;
-    }
-  }
-  const source = compression === 'none' ? hashed() : through(hashed(), compressor(compression, level));
+  const tar = checkedTar(layer);
+  const source = compression === 'none' ? tar.bytes : through(tar.bytes, compressor(compression, level));
   const { digest, size } = await writeBlob(dir, source);
-  const diffId = `sha256:${tar.digest('hex')}`;
-  if (layer.known && (layer.known.digest !== diffId || (layer.known.size !== undefined && layer.known.size !== tarSize))) {
-    throw new StrataError(`layer (${layer.contents.join(' ')}): content digest ${diffId} instead of ${layer.known.digest}; its files changed or the recorded digest is wrong`, ExitCode.Integrity);
-  }
-  return { descriptor: { mediaType, digest, size }, diffId };
+  return { descriptor: { mediaType, digest, size }, diffId: tar.finish().diffId };
 }
 
 async function putBytes(dir: string, mediaType: string, bytes: Buffer): Promise<Descriptor> {

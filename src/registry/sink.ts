@@ -13,6 +13,7 @@ import { DEFAULT_RETRIES, type RetryPolicy } from './http.js';
 import { type ManifestFormat, type MediaTypes, imageManifest, indexManifest, mediaTypes } from './manifest.js';
 import { type RegistryReference, formatReference, parseRepository } from './reference.js';
 import { tlsSettings } from './tls.js';
+import { checkedTar } from '../image/checked-tar.js';
 
 /** What happened to one blob (or per-platform manifest) of a push. */
 export interface PushedBlob {
@@ -227,25 +228,14 @@ export class RegistrySink implements ImageSink {
 
 /** Digest and size of a layer compressed (the bytes are dropped), and of its tar, checked against what the layer claims. */
 async function measureCompressed(layer: Layer, c: Compression, level?: number): Promise<{ digest: string; size: number; diffId: string; tarSize: number }> {
-  const tar = createHash('sha256');
-  let tarSize = 0;
-  async function* hashed(): AsyncGenerator<Buffer> {
-    for await (const chunk of layer.open()) {
-      tar.update(chunk);
-      tarSize += chunk.length;
-      yield chunk;
-    }
-  }
+  const tar = checkedTar(layer);
   const blob = createHash('sha256');
   let size = 0;
-  for await (const chunk of through(hashed(), compressor(c, level))) {
+  for await (const chunk of through(tar.bytes, compressor(c, level))) {
     blob.update(chunk);
     size += chunk.length;
   }
-  const diffId = `sha256:${tar.digest('hex')}`;
-  if (layer.known && (layer.known.digest !== diffId || (layer.known.size !== undefined && layer.known.size !== tarSize))) {
-    throw new StrataError(`layer (${layer.contents.join(' ')}): content digest ${diffId} instead of ${layer.known.digest}; its files changed or the recorded digest is wrong`, ExitCode.Integrity);
-  }
+  const { diffId, size: tarSize } = tar.finish();
   return { digest: `sha256:${blob.digest('hex')}`, size, diffId, tarSize };
 }
 

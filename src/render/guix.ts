@@ -1,9 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { StrataError } from '../errors.js';
+import { templatePath } from './template.js';
 
 /** What `strata render guix` turns into an image.scm for `guix build -f`. */
 export interface GuixImageSpec {
@@ -38,17 +37,6 @@ export function schemeStringList(values: readonly string[]): string {
   return values.length === 0 ? "'()" : `(list ${values.map(schemeString).join(' ')})`;
 }
 
-function templatePath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const file = join(dir, 'templates', 'image.scm.hbs');
-    if (existsSync(file)) return file;
-    const parent = dirname(dir);
-    if (parent === dir) throw new StrataError('templates/image.scm.hbs not found next to strata');
-    dir = parent;
-  }
-}
-
 /** The text of an image.scm that builds `spec` with the strata channel's `layered-image`. */
 export async function renderGuixImage(spec: GuixImageSpec): Promise<string> {
   if (spec.name === '') throw new StrataError('--name must not be empty');
@@ -73,7 +61,7 @@ export async function renderGuixImage(spec: GuixImageSpec): Promise<string> {
   const hb = Handlebars.create();
   hb.registerHelper('scm', (value: unknown) => schemeString(String(value)));
   hb.registerHelper('scm-list', (values: unknown) => schemeStringList(Array.isArray(values) ? values.map(String) : []));
-  const template = hb.compile(readFileSync(templatePath(), 'utf8'), { noEscape: false, strict: false });
+  const template = hb.compile(readFileSync(templatePath('image.scm.hbs'), 'utf8'), { noEscape: false, strict: false });
   return template({
     name: spec.name,
     packages: spec.packages,

@@ -1,9 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { StrataError } from '../errors.js';
+import { templatePath } from './template.js';
 
 /** What `strata render nix` turns into an image.nix for nix-build. */
 export interface NixImageSpec {
@@ -55,17 +54,6 @@ export function contentsEntry(entry: string, storeDir = '/nix/store'): string {
   return `(fromPkgs ${nixString(entry)})`;
 }
 
-function templatePath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const file = join(dir, 'templates', 'image.nix.hbs');
-    if (existsSync(file)) return file;
-    const parent = dirname(dir);
-    if (parent === dir) throw new StrataError('templates/image.nix.hbs not found next to strata');
-    dir = parent;
-  }
-}
-
 /** The text of an image.nix calling strata's streamLayeredImage. */
 export async function renderNixImage(spec: NixImageSpec): Promise<string> {
   if (spec.name === '') throw new StrataError('--name must not be empty');
@@ -87,7 +75,7 @@ export async function renderNixImage(spec: NixImageSpec): Promise<string> {
   hb.registerHelper('nixComment', (value: unknown) => nixComment(String(value)));
   // Every value reaches the output through a helper in triple-stash; the
   // HTML escaping of {{...}} is never relied on, and never applied to Nix.
-  const template = hb.compile(readFileSync(templatePath(), 'utf8'), { noEscape: true, strict: true });
+  const template = hb.compile(readFileSync(templatePath('image.nix.hbs'), 'utf8'), { noEscape: true, strict: true });
   return template({ name: spec.name, tag: spec.tag, contents, config, maxLayers, strataNix });
 }
 
