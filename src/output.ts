@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, statSync, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -56,12 +56,20 @@ export interface Output {
   abort(): Promise<void>;
 }
 
-/** `-` is standard output; anything else a file written to a temporary name and renamed at the end. */
+/**
+ * `-` is standard output; a device or a pipe (`/dev/null`, `/dev/stdout`, a
+ * FIFO) is written in place, since renaming over it would replace it; anything
+ * else is a file written to a temporary name and renamed at the end.
+ */
 export function openOutput(target: string): Output {
   if (target === '-') {
     if (process.stdout.isTTY) throw new StrataError('refusing to write an image to a terminal; redirect standard output or use -o FILE');
     const sink = new ByteSink(process.stdout);
     return { sink, commit: async () => {}, abort: async () => {} };
+  }
+  if (isSpecialFile(target)) {
+    const sink = new ByteSink(createWriteStream(target, { flags: 'a' }));
+    return { sink, commit: () => sink.end(), abort: async () => {} };
   }
   const temp = join(dirname(target), `.${basename(target)}.strata-${process.pid}.tmp`);
   const stream: WriteStream = createWriteStream(temp, { mode: 0o644 });
@@ -77,4 +85,9 @@ export function openOutput(target: string): Output {
       await rm(temp, { force: true });
     },
   };
+}
+
+function isSpecialFile(path: string): boolean {
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st !== undefined && !st.isFile() && !st.isDirectory();
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CLI, strata, strataOk } from './helpers/cli.js';
@@ -121,6 +121,18 @@ test('a reader that goes away: quiet exit 141', () => {
   const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" stream "${conf}" | head -c 1000 >/dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
   assert.equal(r.stdout.trim(), '141');
   assert.equal(r.stderr, '');
+});
+
+test('an output that is a device or a pipe is written in place, not replaced by a renamed file', () => {
+  const conf = writeConf('fifo.json', { store_layers: [[storePath('ffff-fifo', { 'f': 'fifo content\n' })]] });
+  const fifo = join(work, 'out.fifo');
+  runTool('mkfifo', [fifo]);
+  const r = spawnSync('bash', ['-c', `cat "${fifo}" > "${fifo}.read" & "${process.execPath}" "${CLI}" stream "${conf}" -o "${fifo}"; s=$?; wait; exit $s`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(statSync(fifo).isFIFO(), 'the FIFO is still a FIFO');
+  const listing = runTool('tar', ['-tf', `${fifo}.read`]).stdout;
+  assert.match(listing, /manifest\.json/);
+  assert.deepEqual(readdirSync(work).filter((f) => f.includes('.strata-')), []);
 });
 
 test('from_image: not an archive, truncated, escaping names, lying diff_ids', () => {
