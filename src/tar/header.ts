@@ -50,7 +50,10 @@ export function tarHeader(fields: Partial<TarHeader> & { name: string }): TarHea
 
 /** The header bytes of one member (pax header included when needed). */
 export function encodeHeader(h: TarHeader): Buffer {
-  const name = h.type === TarType.Directory && !h.name.endsWith('/') ? h.name + '/' : h.name;
+  const direct = Buffer.allocUnsafe(4 * BLOCK);
+  const n = writeHeader(direct, 0, direct.length, h);
+  if (n > 0) return direct.subarray(0, n);
+  const name = directoryName(h);
   const info = { ...h, name };
   const pax = new Map(h.pax);
   for (const [field, key, limit] of [['name', 'path', 100], ['linkname', 'linkpath', 100], ['uname', 'uname', 32], ['gname', 'gname', 32]] as const) {
@@ -70,10 +73,100 @@ export function encodeHeader(h: TarHeader): Buffer {
   return pax.size === 0 ? ustar : Buffer.concat([paxHeader([...pax]), ustar]);
 }
 
+/**
+ * The header of a member in the common case, written straight into `b` at
+ * `at` (a layer has one per file: no allocation): a ustar block, after a pax
+ * header when an ASCII name or link target is too long for its field. The
+ * bytes written, or 0 (nothing written) when that needs more than `room` or
+ * the member needs the general encoder (non-ASCII names, numbers too big for
+ * their fields, pax records of its own).
+ */
+export function writeHeader(b: Buffer, at: number, room: number, h: TarHeader): number {
+  const name = directoryName(h);
+  if (h.pax !== undefined && h.pax.size > 0) return 0;
+  if (!isAscii(name) || !isAscii(h.linkname) || !fitsAscii(h.uname, 32) || !fitsAscii(h.gname, 32)) return 0;
+  if (!fitsOctal(h.uid, 8) || !fitsOctal(h.gid, 8) || !fitsOctal(h.size, 12) || !fitsOctal(h.mtime, 12)) return 0;
+  if ((h.type === TarType.CharDevice || h.type === TarType.BlockDevice) && (!fitsOctal(h.devmajor, 8) || !fitsOctal(h.devminor, 8))) return 0;
+  let records = '';
+  if (name.length > 100) records += paxRecord('path', name);
+  if (h.linkname.length > 100) records += paxRecord('linkpath', h.linkname);
+  const data = records.length === 0 ? 0 : BLOCK + records.length + padLength(records.length);
+  if (data + BLOCK > room) return 0;
+  if (data > 0) {
+    writeUstar(b, at, PAX_HEADER, '././@PaxHeader', '', records.length);
+    b.write(records, at + BLOCK, 'latin1');
+    b.fill(0, at + BLOCK + records.length, at + data);
+  }
+  writeUstar(b, at + data, h, name, h.linkname, h.size);
+  return data + BLOCK;
+}
+
+const PAX_HEADER = tarHeader({ name: '././@PaxHeader', type: 'x' as TarType, mode: 0 });
+
+/** One ustar block of ASCII fields whose numbers fit (names cut to their fields, as Python does). */
+function writeUstar(b: Buffer, at: number, h: TarHeader, name: string, linkname: string, size: number): void {
+  b.fill(0, at, at + BLOCK);
+  b.write(name, at, 100, 'latin1');
+  octalDigits(b, at + 100, 8, h.mode & 0o7777);
+  octalDigits(b, at + 108, 8, h.uid);
+  octalDigits(b, at + 116, 8, h.gid);
+  octalDigits(b, at + 124, 12, size);
+  octalDigits(b, at + 136, 12, h.mtime);
+  b.write(h.type, at + 156, 'latin1');
+  b.write(linkname, at + 157, 100, 'latin1');
+  b.write('ustar\x0000', at + 257, 'latin1');
+  b.write(h.uname, at + 265, 32, 'latin1');
+  b.write(h.gname, at + 297, 32, 'latin1');
+  if (h.type === TarType.CharDevice || h.type === TarType.BlockDevice) {
+    octalDigits(b, at + 329, 8, h.devmajor);
+    octalDigits(b, at + 337, 8, h.devminor);
+  }
+  checksum(b, at, name.length, linkname.length);
+}
+
+/** A pax record of ASCII text: its length in decimal (counting itself), the key, the value. */
+function paxRecord(key: string, value: string): string {
+  const body = key.length + value.length + 3;
+  let len = body;
+  while (String(len).length + body !== len) len = String(len).length + body;
+  return `${len} ${key}=${value}\n`;
+}
+
+const padLength = (size: number): number => (BLOCK - (size % BLOCK)) % BLOCK;
+
+function directoryName(h: TarHeader): string {
+  return h.type === TarType.Directory && !h.name.endsWith('/') ? h.name + '/' : h.name;
+}
+
+const fitsAscii = (s: string, limit: number): boolean => s.length <= limit && isAscii(s);
+const fitsOctal = (v: number, width: number): boolean => Number.isInteger(v) && v >= 0 && v < 8 ** (width - 1);
+
+/** `value` as width-1 octal digits and a NUL (integers below 8**(width-1)). */
+function octalDigits(b: Buffer, at: number, width: number, value: number): void {
+  b[at + width - 1] = 0;
+  for (let i = at + width - 2; i >= at; i--) {
+    b[i] = 0x30 + (value % 8);
+    value = Math.floor(value / 8);
+  }
+}
+
+/**
+ * The checksum field: the sum of the block's bytes, the field itself counted
+ * as spaces. Only the bytes that can be non-zero are added: the ends of the
+ * name and link fields and everything after the device numbers are NULs.
+ */
+function checksum(b: Buffer, at: number, nameLength: number, linkLength: number): void {
+  b.fill(0x20, at + 148, at + 156);
+  let sum = 0;
+  for (let i = at, end = at + Math.min(nameLength, 100); i < end; i++) sum += b[i]!;
+  for (let i = at + 100, end = at + 157 + Math.min(linkLength, 100); i < end; i++) sum += b[i]!;
+  for (let i = at + 257; i < at + 345; i++) sum += b[i]!;
+  octalDigits(b, at + 148, 7, sum);
+}
+
 /** NUL bytes completing a member's data of `size` bytes to whole blocks. */
 export function padding(size: number): Buffer {
-  const rest = size % BLOCK;
-  return Buffer.alloc(rest === 0 ? 0 : BLOCK - rest);
+  return Buffer.alloc(padLength(size));
 }
 
 /** The end of an archive of `offset` bytes: two zero blocks, then zeros up to a whole record. */
@@ -99,34 +192,13 @@ function paxHeader(records: [string, string][]): Buffer {
 }
 
 function ustarBlock(h: TarHeader): Buffer {
-  const b = Buffer.alloc(BLOCK);
-  asciiReplace(h.name).copy(b, 0, 0, 100);
-  octal(b, 100, 8, h.mode & 0o7777);
-  octal(b, 108, 8, h.uid);
-  octal(b, 116, 8, h.gid);
-  octal(b, 124, 12, h.size);
-  octal(b, 136, 12, h.mtime);
-  b.write('        ', 148, 'latin1');
-  b.write(h.type, 156, 'latin1');
-  asciiReplace(h.linkname).copy(b, 157, 0, 100);
-  b.write('ustar\x0000', 257, 'latin1');
-  asciiReplace(h.uname).copy(b, 265, 0, 32);
-  asciiReplace(h.gname).copy(b, 297, 0, 32);
-  if (h.type === TarType.CharDevice || h.type === TarType.BlockDevice) {
-    octal(b, 329, 8, h.devmajor);
-    octal(b, 337, 8, h.devminor);
-  }
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += b[i]!;
-  b.write(sum.toString(8).padStart(6, '0') + '\0', 148, 'latin1');
+  const b = Buffer.allocUnsafe(BLOCK);
+  const ascii = { ...h, uname: asciiReplace(h.uname), gname: asciiReplace(h.gname) };
+  writeUstar(b, 0, ascii, asciiReplace(h.name), asciiReplace(h.linkname), h.size);
   return b;
 }
 
 function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-function octal(b: Buffer, offset: number, width: number, value: number): void {
-  b.write(value.toString(8).padStart(width - 1, '0') + '\0', offset, 'latin1');
 }

@@ -1,8 +1,8 @@
 import { type Stats, closeSync, fstatSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { ExitCode, StrataError } from '../errors.js';
 import { compareCodePoints } from '../util/compare.js';
-import { decodeName, encodeName } from '../util/surrogateescape.js';
-import { type TarHeader, TarType, encodeHeader, endOfArchive, padding } from './header.js';
+import { decodeName, fsName } from '../util/surrogateescape.js';
+import { BLOCK, type TarHeader, TarType, encodeHeader, endOfArchive, writeHeader } from './header.js';
 
 /** Ownership and time every entry of a generated layer gets. */
 export interface EntryAttributes {
@@ -29,22 +29,26 @@ export interface WalkedEntry {
  * Symlinks are not followed; a root that is a symlink is yielded alone.
  */
 export function* walk(root: string): Generator<WalkedEntry> {
-  const stat = lstatOrFail(root);
-  yield { path: root, stat };
-  if (!stat.isDirectory()) return;
-  let names: Buffer[];
-  try {
-    names = readdirSync(encodeName(root), { encoding: 'buffer' });
-  } catch (e) {
-    throw new StrataError(`${root}: cannot list directory (${(e as NodeJS.ErrnoException).code})`, ExitCode.Integrity);
+  // An explicit stack: nested generators would pass every entry up through each level.
+  const pending = [root];
+  for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
+    const stat = lstatOrFail(path);
+    yield { path, stat };
+    if (!stat.isDirectory()) continue;
+    let names: Buffer[];
+    try {
+      names = readdirSync(fsName(path), { encoding: 'buffer' });
+    } catch (e) {
+      throw new StrataError(`${path}: cannot list directory (${(e as NodeJS.ErrnoException).code})`, ExitCode.Integrity);
+    }
+    const children = names.map(decodeName).sort(compareCodePoints);
+    for (let i = children.length - 1; i >= 0; i--) pending.push(`${path}/${children[i]}`);
   }
-  const children = names.map(decodeName).sort(compareCodePoints);
-  for (const child of children) yield* walk(`${root}/${child}`);
 }
 
 function lstatOrFail(path: string): Stats {
   try {
-    return lstatSync(encodeName(path));
+    return lstatSync(fsName(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new StrataError(
@@ -57,19 +61,29 @@ function lstatOrFail(path: string): Stats {
 /** The tar header for a walked entry, named `name` in the archive. */
 export function entryHeader(name: string, entry: WalkedEntry, attrs: EntryAttributes): TarHeader {
   const st = entry.stat;
-  const base = { name, mode: st.mode & 0o7777, size: 0, linkname: '', devmajor: 0, devminor: 0, ...attrs };
-  if (st.isFile()) return { ...base, type: TarType.File, size: st.size };
-  if (st.isDirectory()) return { ...base, type: TarType.Directory };
-  if (st.isSymbolicLink()) return { ...base, type: TarType.Symlink, linkname: decodeName(readlinkSync(encodeName(entry.path), { encoding: 'buffer' })) };
-  if (st.isFIFO()) return { ...base, type: TarType.Fifo };
-  if (st.isCharacterDevice() || st.isBlockDevice()) {
+  let type: TarType;
+  let size = 0;
+  let linkname = '';
+  let devmajor = 0;
+  let devminor = 0;
+  if (st.isFile()) {
+    type = TarType.File;
+    size = st.size;
+  } else if (st.isDirectory()) type = TarType.Directory;
+  else if (st.isSymbolicLink()) {
+    type = TarType.Symlink;
+    linkname = decodeName(readlinkSync(fsName(entry.path), { encoding: 'buffer' }));
+  } else if (st.isFIFO()) type = TarType.Fifo;
+  else if (st.isCharacterDevice() || st.isBlockDevice()) {
+    type = st.isCharacterDevice() ? TarType.CharDevice : TarType.BlockDevice;
     // Linux dev_t: major in bits 8-19 and 32-43, minor in bits 0-7 and 20-31.
     const rdev = BigInt(st.rdev);
-    const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
-    const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
-    return { ...base, type: st.isCharacterDevice() ? TarType.CharDevice : TarType.BlockDevice, devmajor: major, devminor: minor };
-  }
-  throw new StrataError(`${entry.path}: a socket cannot be put in a tar layer; remove it from the store path`);
+    devmajor = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+    devminor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+  } else throw new StrataError(`${entry.path}: a socket cannot be put in a tar layer; remove it from the store path`);
+  // One literal, not spreads: a layer makes one of these per file.
+  const { mtime, uid, gid, uname, gname } = attrs;
+  return { name, type, mode: st.mode & 0o7777, uid, gid, size, mtime, linkname, uname, gname, devmajor, devminor };
 }
 
 const CHUNK = 1 << 20;
@@ -96,14 +110,12 @@ export class ChunkedTar {
   private pos = 0;
   /** Bytes of the archive so far. */
   offset = 0;
+  // Chunks filled by a header or padding, handed out by the next yield.
+  private readonly full: Buffer[] = [];
 
   *write(bytes: Buffer): Generator<Buffer> {
-    let from = 0;
-    while (from < bytes.length) {
-      const n = bytes.copy(this.buf, this.pos, from);
-      from += n;
-      yield* this.advance(n);
-    }
+    this.put(bytes);
+    yield* this.flush();
   }
 
   /**
@@ -112,10 +124,15 @@ export class ChunkedTar {
    * listed), a file modified while read stops the layer.
    */
   *entry(header: TarHeader, path: string, listed?: Stats): Generator<Buffer> {
-    yield* this.write(encodeHeader(header));
-    if (header.type !== TarType.File || header.size === 0) return;
+    const direct = writeHeader(this.buf, this.pos, CHUNK - this.pos, header);
+    if (direct > 0) this.advance(direct);
+    else this.put(encodeHeader(header));
+    if (header.type !== TarType.File || header.size === 0) return yield* this.flush();
+    yield* this.flush();
     yield* this.content(path, header.size, listed);
-    yield* this.write(padding(header.size));
+    const rest = header.size % BLOCK;
+    if (rest !== 0) this.zeros(BLOCK - rest);
+    yield* this.flush();
   }
 
   *end(): Generator<Buffer> {
@@ -124,10 +141,31 @@ export class ChunkedTar {
     this.pos = 0;
   }
 
+  private put(bytes: Buffer): void {
+    for (let from = 0; from < bytes.length; ) {
+      const n = bytes.copy(this.buf, this.pos, from);
+      from += n;
+      this.advance(n);
+    }
+  }
+
+  private zeros(n: number): void {
+    while (n > 0) {
+      const k = Math.min(n, CHUNK - this.pos);
+      this.buf.fill(0, this.pos, this.pos + k);
+      n -= k;
+      this.advance(k);
+    }
+  }
+
+  private *flush(): Generator<Buffer> {
+    while (this.full.length > 0) yield this.full.shift()!;
+  }
+
   private *content(path: string, size: number, listed?: Stats): Generator<Buffer> {
     let fd: number;
     try {
-      fd = openSync(encodeName(path), 'r');
+      fd = openSync(fsName(path), 'r');
     } catch (e) {
       throw new StrataError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code})`, ExitCode.Integrity);
     }
@@ -137,7 +175,8 @@ export class ChunkedTar {
         const n = readSync(fd, this.buf, this.pos, Math.min(left, CHUNK - this.pos), null);
         if (n === 0) throw new StrataError(`${path}: file shrank while being read (expected ${size} bytes); is something modifying the store?`, ExitCode.Integrity);
         left -= n;
-        yield* this.advance(n);
+        this.advance(n);
+        yield* this.flush();
       }
       if (listed && !sameFile(listed, fstatSync(fd))) {
         throw new StrataError(`${path}: changed while the image was written; is something modifying the store?`, ExitCode.Integrity);
@@ -147,14 +186,13 @@ export class ChunkedTar {
     }
   }
 
-  private *advance(n: number): Generator<Buffer> {
+  private advance(n: number): void {
     this.pos += n;
     this.offset += n;
     if (this.pos === CHUNK) {
-      const full = this.buf;
+      this.full.push(this.buf);
       this.buf = newChunk();
       this.pos = 0;
-      yield full;
     }
   }
 }

@@ -35,6 +35,11 @@ export function encodeName(name: string): Buffer {
   return Buffer.concat(parts);
 }
 
+/** A name as fs calls take it: the string itself unless it holds bytes UTF-8 cannot spell. */
+export function fsName(name: string): string | Buffer {
+  return hasLoneSurrogate(name) ? encodeName(name) : name;
+}
+
 /** True when encoding as strict UTF-8 would fail (Python's test for pax hdrcharset=BINARY). */
 export function hasLoneSurrogate(s: string): boolean {
   return /\p{Cs}/u.test(s);
@@ -46,8 +51,8 @@ export function isAscii(s: string): boolean {
 }
 
 /** Python's `s.encode('ascii', 'replace')`: one '?' per non-ASCII code point. */
-export function asciiReplace(s: string): Buffer {
-  return Buffer.from(s.replace(/[^\x00-\x7f]/gu, '?'), 'latin1');
+export function asciiReplace(s: string): string {
+  return s.replace(/[^\x00-\x7f]/gu, '?');
 }
 
 function isPairTail(s: string, i: number): boolean {
