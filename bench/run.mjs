@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // strata's benchmark: stream speed against `tar | openssl` measured in the
 // same run, peak memory, and planner time on generated graphs.
-//   npm run bench [-- --roots postgresql-15 --runs 3]
+//   npm run bench [-- --roots postgresql-15 --runs 3 --large-gib 4]
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,16 +16,17 @@ const arg = (name, fallback) => {
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const roots = arg('roots', 'postgresql-15');
+const largeGiB = Number(arg('large-gib', '4'));
 const runs = Number(arg('runs', '3'));
 const env = { ...process.env, NIX_CONFIG: process.env.NIX_CONFIG ?? 'build-users-group =\nsandbox = false\nsubstituters =' };
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
-/** Run a shell command `runs` times; the median wall time and the largest peak RSS of its processes. */
-async function measure(command, extraEnv = {}) {
+/** Run a shell command `repeat` times; the median wall time and the largest peak RSS of its processes. */
+async function measure(command, extraEnv = {}, repeat = runs) {
   const times = [];
   let peak = 0;
-  for (let i = 0; i < runs; i++) {
+  for (let i = 0; i < repeat; i++) {
     const start = process.hrtime.bigint();
     const child = spawn('bash', ['-c', `${command} >/dev/null`], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'inherit'] });
     // Peak resident set: VmHWM of every process of the command, polled.
@@ -85,6 +86,24 @@ rows.push(['strata stream, cached digests', await measure(`node ${cli} stream ${
 const base = rows[0][1].seconds;
 for (const [name, r] of rows) {
   console.log(`${name.padEnd(46)} ${r.seconds.toFixed(3).padStart(7)} s  ${(r.seconds / base).toFixed(2).padStart(5)}x  peak RSS ${r.peakMB.toFixed(0).padStart(4)} MB`);
+}
+
+// Memory must not grow with the image: a store path of `largeGiB` GiB
+// (mostly one sparse file, read as zeros) streamed cold, once.
+if (largeGiB > 0) {
+  const store = join(work, 'large-store');
+  const path = join(store, '0'.repeat(32) + '-large');
+  mkdirSync(path, { recursive: true });
+  const fd = openSync(join(path, 'sparse'), 'w');
+  writeSync(fd, Buffer.from('end'), 0, 3, largeGiB * 2 ** 30 - 3);
+  closeSync(fd);
+  const largeConf = join(work, 'large.json');
+  writeFileSync(largeConf, JSON.stringify({
+    architecture: 'amd64', config: {}, created: '1970-01-01T00:00:01Z', mtime: '1970-01-01T00:00:01Z', from_image: null,
+    store_dir: store, store_layers: [[path]], customisation_layer: null, repo_tag: 'large:latest', uid: 0, gid: 0, uname: 'root', gname: 'root',
+  }));
+  const r = await measure(`node ${cli} stream --no-cache ${largeConf} | cat`, {}, 1);
+  console.log(`large image (${largeGiB} GiB), cold stream once: ${r.seconds.toFixed(1)} s, peak RSS ${r.peakMB.toFixed(0)} MB`);
 }
 
 const { popularityOrder } = await import(join(root, 'dist', 'plan', 'popularity.js'));

@@ -1,11 +1,21 @@
-import { createWriteStream, statSync, type WriteStream } from 'node:fs';
+import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ExitCode, StrataError } from './errors.js';
 
-/** Bytes out, with backpressure; a reader that went away becomes a BrokenPipe error. */
-export class ByteSink {
+/** Where an image's bytes go; a reader that went away becomes a BrokenPipe error. */
+export interface ByteSink {
+  /** Bytes written so far. */
+  readonly bytes: number;
+  /** True once the sink holds no reference to what was written (the chunks may be reused). */
+  readonly flushed: boolean;
+  write(chunk: Buffer): Promise<void>;
+  end(): Promise<void>;
+}
+
+/** A Writable, with backpressure. */
+export class StreamSink implements ByteSink {
   private failure: Error | undefined;
   bytes = 0;
 
@@ -47,6 +57,40 @@ export class ByteSink {
   }
 }
 
+/**
+ * A file or a pipe written with plain write(2) calls: no thread-pool round
+ * trip per chunk, and every chunk is written through when `write` returns.
+ */
+export class FdSink implements ByteSink {
+  bytes = 0;
+  readonly flushed = true;
+  private closed = false;
+
+  constructor(
+    private readonly fd: number,
+    private readonly name: string,
+  ) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    for (let done = 0; done < chunk.length; ) {
+      try {
+        done += writeSync(this.fd, chunk, done);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE') throw new StrataError('output closed by its reader', ExitCode.BrokenPipe);
+        throw new StrataError(`${this.name}: cannot write (${code}); check the free space and the permissions there`);
+      }
+    }
+    this.bytes += chunk.length;
+  }
+
+  async end(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+}
+
 /** An output that appears under its name only once complete. */
 export interface Output {
   sink: ByteSink;
@@ -64,16 +108,15 @@ export interface Output {
 export function openOutput(target: string): Output {
   if (target === '-') {
     if (process.stdout.isTTY) throw new StrataError('refusing to write an image to a terminal; redirect standard output or use -o FILE');
-    const sink = new ByteSink(process.stdout);
+    const sink = new StreamSink(process.stdout);
     return { sink, commit: async () => {}, abort: async () => {} };
   }
   if (isSpecialFile(target)) {
-    const sink = new ByteSink(createWriteStream(target, { flags: 'a' }));
-    return { sink, commit: () => sink.end(), abort: async () => {} };
+    const sink = new FdSink(openOrFail(target, 'a'), target);
+    return { sink, commit: () => sink.end(), abort: () => sink.end() };
   }
   const temp = join(dirname(target), `.${basename(target)}.strata-${process.pid}.tmp`);
-  const stream: WriteStream = createWriteStream(temp, { mode: 0o644 });
-  const sink = new ByteSink(stream);
+  const sink = new FdSink(openOrFail(temp, 'w'), target);
   return {
     sink,
     commit: async () => {
@@ -81,7 +124,7 @@ export function openOutput(target: string): Output {
       await rename(temp, target);
     },
     abort: async () => {
-      stream.destroy();
+      await sink.end();
       await rm(temp, { force: true });
     },
   };
@@ -90,4 +133,12 @@ export function openOutput(target: string): Output {
 function isSpecialFile(path: string): boolean {
   const st = statSync(path, { throwIfNoEntry: false });
   return st !== undefined && !st.isFile() && !st.isDirectory();
+}
+
+function openOrFail(path: string, flags: string): number {
+  try {
+    return openSync(path, flags, 0o644);
+  } catch (e) {
+    throw new StrataError(`${path}: cannot open for writing (${(e as NodeJS.ErrnoException).code}); check that its directory exists and is writable`);
+  }
 }
