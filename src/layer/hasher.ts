@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { StrataError } from '../errors.js';
 import { measure } from '../image/docker-archive.js';
@@ -7,14 +8,22 @@ import type { DigestCache } from './digest-cache.js';
 /** A digest, and whether this run measured it (rather than being told it). */
 type Digest = { digest: string; size: number; measured?: boolean };
 
+/** Hashing threads: every core but the one the main thread streams on. */
+const POOL = Math.max(1, availableParallelism() - 1);
+
+type Job = { id: number; layer: Layer; resolve: (d: Digest) => void; reject: (e: Error) => void };
+
 /**
  * Layer digests, computed ahead: known ones as given, cached ones from the
- * cache, the rest in a worker thread (in order) while the caller streams the
- * earlier layers on the main thread.
+ * cache, the rest on a pool of worker threads (each takes the earliest layer
+ * not yet started) while the caller streams the earlier layers on the main
+ * thread.
  */
 export class LayerHasher {
-  private worker: Worker | undefined;
-  private readonly pending = new Map<number, { layer: Layer; resolve: (d: Digest) => void; reject: (e: Error) => void }>();
+  private readonly idle: Worker[] = [];
+  private readonly workers: Worker[] = [];
+  private readonly queue: Job[] = [];
+  private readonly running = new Map<Worker, Job>();
   private next = 0;
 
   constructor(private readonly cache?: DigestCache) {}
@@ -39,34 +48,50 @@ export class LayerHasher {
   }
 
   close(): void {
-    void this.worker?.terminate();
-    this.worker = undefined;
+    for (const w of this.workers) void w.terminate();
+    this.workers.length = 0;
+    this.idle.length = 0;
   }
 
   private inWorker(layer: Layer): Promise<Digest> {
-    if (!this.worker) {
-      this.worker = new Worker(new URL('./hash-worker.js', import.meta.url));
-      this.worker.unref();
-      type Reply = { id: number; result?: Digest; first?: [string, string][]; error?: { message: string; exitCode?: number } };
-      this.worker.on('message', ({ id, result, first, error }: Reply) => {
-        const waiter = this.pending.get(id);
-        this.pending.delete(id);
-        if (error) waiter?.reject(error.exitCode === undefined ? new Error(error.message) : new StrataError(error.message, error.exitCode));
-        else {
-          // The worker's read counts as the first: the streaming read is checked against it.
-          if (first) waiter?.layer.fingerprints?.adopt(first);
-          waiter?.resolve(result!);
-        }
-      });
-      this.worker.on('error', (e) => {
-        for (const w of this.pending.values()) w.reject(e);
-        this.pending.clear();
-      });
-    }
-    const id = this.next++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { layer, resolve, reject });
-      this.worker!.postMessage({ id, recipe: layer.recipe });
+      this.queue.push({ id: this.next++, layer, resolve, reject });
+      this.dispatch();
     });
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      const worker = this.idle.pop() ?? (this.workers.length < POOL ? this.spawn() : undefined);
+      if (!worker) return;
+      const job = this.queue.shift()!;
+      this.running.set(worker, job);
+      worker.postMessage({ id: job.id, recipe: job.layer.recipe });
+    }
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+    worker.unref();
+    this.workers.push(worker);
+    type Reply = { id: number; result?: Digest; first?: [string, string][]; error?: { message: string; exitCode?: number } };
+    worker.on('message', ({ result, first, error }: Reply) => {
+      const job = this.running.get(worker)!;
+      this.running.delete(worker);
+      this.idle.push(worker);
+      if (error) job.reject(error.exitCode === undefined ? new Error(error.message) : new StrataError(error.message, error.exitCode));
+      else {
+        // The worker's read counts as the first: the streaming read is checked against it.
+        if (first) job.layer.fingerprints?.adopt(first);
+        job.resolve(result!);
+      }
+      this.dispatch();
+    });
+    worker.on('error', (e) => {
+      this.running.get(worker)?.reject(e);
+      this.running.delete(worker);
+      for (const job of this.queue.splice(0)) job.reject(e);
+    });
+    return worker;
   }
 }
