@@ -6,8 +6,9 @@
  * exactly the strings that went in.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { schemeString } from '../src/render/guix.js';
@@ -15,6 +16,7 @@ import { strata } from './helpers/cli.js';
 import { REPO_ROOT, runTool, tmpDir } from './helpers/store.js';
 
 const GUIX_DIR = join(REPO_ROOT, 'guix');
+const CHANNEL_FILE = join(REPO_ROOT, '.guix-channel');
 
 /** Scheme that installs the gexp read syntax and defines (read-all FILE), UTF-8. */
 const READER = `
@@ -39,7 +41,7 @@ function guile(program: string): string {
 
 function schemeFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && (e.name.endsWith('.scm') || e.name === '.guix-channel'))
+    .filter((e) => e.isFile() && e.name.endsWith('.scm'))
     .map((e) => join(e.parentPath, e.name))
     .sort();
 }
@@ -60,14 +62,14 @@ function stringsIn(file: string): string[] {
 }
 
 describe('the Guix channel', () => {
-  test('guix/.guix-channel and the modules are there', () => {
+  test('.guix-channel at the repository root names guix/, where the modules are', () => {
     const files = schemeFiles(GUIX_DIR).map((f) => f.slice(GUIX_DIR.length + 1));
-    assert.deepEqual(files, ['.guix-channel', 'strata/argv.scm', 'strata/images.scm', 'strata/packages.scm']);
-    const channel = guile(`(write (read-all ${schemeString(join(GUIX_DIR, '.guix-channel'))}))`);
+    assert.deepEqual(files, ['strata/argv.scm', 'strata/images.scm', 'strata/npm-origins.scm', 'strata/packages.scm']);
+    const channel = guile(`(write (read-all ${schemeString(CHANNEL_FILE)}))`);
     assert.equal(channel, '((channel (version 0) (directory "guix")))');
   });
 
-  for (const file of schemeFiles(GUIX_DIR)) {
+  for (const file of [CHANNEL_FILE, ...schemeFiles(GUIX_DIR)]) {
     test(`guile reads ${file.slice(REPO_ROOT.length + 1)}`, () => {
       assert.match(guile(`(display (length (read-all ${schemeString(file)})))`), /^[1-9]\d*$/);
     });
@@ -77,7 +79,8 @@ describe('the Guix channel', () => {
     for (const [file, name, exported] of [
       ['strata/packages.scm', '(strata packages)', 'strata'],
       ['strata/images.scm', '(strata images)', 'layered-image'],
-      ['strata/argv.scm', '(strata argv)', 'strata-image-arguments'],
+      ['strata/argv.scm', '(strata argv)', 'make-customisation-tree strata-image-arguments'],
+      ['strata/npm-origins.scm', '(strata npm-origins)', '%strata-npm-dependencies'],
     ] as const) {
       const out = guile(`
 (define forms (read-all ${schemeString(join(GUIX_DIR, file))}))
@@ -120,6 +123,133 @@ describe('the Guix channel', () => {
       argv,
       '("image" "--graph" "g" "--store-dir" "/gnu/store" "--name" "n" "--tag" "latest" "--max-layers" "100" "--strategy" "popularity" "--no-cache" "--entrypoint=/gnu/store/x-profile/bin/a" "--to" "oci-archive:/o" "--compression" "gzip")',
     );
+  });
+});
+
+describe('the npm origins of the strata package', () => {
+  const ORIGINS_SCRIPT = join(REPO_ROOT, 'scripts/guix-npm-origins.mjs');
+  const runScript = (script: string, args: string[]) => runTool(process.execPath, [script, ...args], { allowFailure: true });
+  // npm's cpu of a Linux package -> the Guix system; others (darwin, win32, s390x...) are left out.
+  const guixSystem: Record<string, string> = {
+    x64: 'x86_64-linux', arm64: 'aarch64-linux', arm: 'armhf-linux', ppc64: 'powerpc64le-linux', riscv64: 'riscv64-linux', mips64el: 'mips64el-linux',
+  };
+
+  /** The entries of %strata-npm-dependencies as guile reads them: (DIRECTORY BUILD-ONLY? SYSTEMS URI HASH), one a line. */
+  function originEntries(): string[] {
+    const out = guile(`
+(define forms (read-all ${schemeString(join(GUIX_DIR, 'strata/npm-origins.scm'))}))
+(define (field origin name) (cadr (assq name (cdr origin))))
+(for-each (lambda (entry)
+            (let ((origin (list-ref entry 4)))
+              (write (list (list-ref entry 1) (list-ref entry 2) (list-ref entry 3)
+                           (field origin 'uri) (field origin 'hash)))
+              (newline)))
+          (cdr (caddr (cadr forms))))`);
+    return out.trim().split('\n');
+  }
+
+  test('guix/strata/npm-origins.scm is what package-lock.json gives', () => {
+    const r = runScript(ORIGINS_SCRIPT, ['--check']);
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  test('a stale file is refused, and regenerating it gives the same bytes', () => {
+    // The script finds package-lock.json and the .scm next to itself: a copy of the tree.
+    const root = tmpDir('strata-npm-origins-');
+    mkdirSync(join(root, 'scripts'));
+    mkdirSync(join(root, 'guix/strata'), { recursive: true });
+    copyFileSync(ORIGINS_SCRIPT, join(root, 'scripts/guix-npm-origins.mjs'));
+    copyFileSync(join(REPO_ROOT, 'package-lock.json'), join(root, 'package-lock.json'));
+    const script = join(root, 'scripts/guix-npm-origins.mjs');
+    const committed = readFileSync(join(GUIX_DIR, 'strata/npm-origins.scm'), 'utf8');
+    writeFileSync(join(root, 'guix/strata/npm-origins.scm'), committed.replace(' sha512))))', ' sha256))))'));
+    const stale = runScript(script, ['--check']);
+    assert.equal(stale.status, 1);
+    assert.match(stale.stderr, /npm-origins\.scm is not what package-lock\.json gives; run node scripts\/guix-npm-origins\.mjs/);
+    assert.equal(runScript(script, []).status, 0);
+    assert.equal(readFileSync(join(root, 'guix/strata/npm-origins.scm'), 'utf8'), committed);
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
+    lock.packages['node_modules/execa'].integrity = 'sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk=';
+    writeFileSync(join(root, 'package-lock.json'), JSON.stringify(lock));
+    const weak = runScript(script, []);
+    assert.equal(weak.status, 1);
+    assert.match(weak.stderr, /node_modules\/execa has no sha512 integrity; run npm install to record one/);
+  });
+
+  test('guile reads one origin per installed package, pinned by the lock\'s sha512', () => {
+    const entries = originEntries();
+    const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version: string; integrity: string; dev?: boolean; os?: string[]; cpu?: string[] }>;
+    };
+    const expected = Object.entries(lock.packages).filter(
+      ([dir, p]) => dir !== '' && (p.os === undefined || p.os.includes('linux')) && (p.cpu === undefined || guixSystem[p.cpu[0]!] !== undefined),
+    );
+    assert.equal(entries.length, expected.length);
+    for (const [i, [dir, p]] of expected.entries()) {
+      const name = dir.slice(dir.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      const systems = p.cpu === undefined ? '#t' : `(quote ("${guixSystem[p.cpu[0]!]}"))`;
+      assert.equal(
+        entries[i],
+        `("${dir}" ${p.dev ? '#t' : '#f'} ${systems} "https://registry.npmjs.org/${name}/-/${name.replace(/^@[^/]+\//, '')}-${p.version}.tgz" ` +
+          `(content-hash (base64 "${p.integrity.replace(/^sha512-/, '')}") sha512))`,
+      );
+    }
+    // The runtime dependencies are installed, the compiler and type declarations are not.
+    assert.ok(entries.some((l) => l.startsWith('("node_modules/zstd-napi" #f #t ')));
+    assert.ok(entries.some((l) => l.startsWith('("node_modules/typescript" #t #t ')));
+  });
+
+  // Downloaded once from the npm registry (reachable wherever npm install works), kept between runs.
+  const TARBALLS = process.env.STRATA_NPM_TARBALLS ?? join(homedir(), '.cache', 'strata-test', 'npm-tarballs');
+
+  test('every tarball matches its origin hash', () => {
+    const r = runScript(ORIGINS_SCRIPT, ['--verify', TARBALLS]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^guix-npm-origins: \d+ tarballs match their origin hashes/);
+  });
+
+  test('the package\'s phases replayed: only these tarballs compile strata and build the zstd addon', () => {
+    const system = guixSystem[process.arch]!;
+    const src = tmpDir('strata-guix-build-');
+    // The source as (strata packages) selects it from a checkout.
+    runTool('bash', ['-c', 'tar -c --exclude=./.git --exclude=./node_modules --exclude=./dist --exclude=./build-test --exclude=./test --exclude=./bench --exclude=./.ci . | tar -x -C "$1"', 'copy', src], { cwd: REPO_ROOT });
+    const buildOnly: string[] = [];
+    for (const line of originEntries()) {
+      const [, dir, flag, systems, url] = /^\("([^"]+)" (#t|#f) (#t|\(quote \([^)]*\)\)) "([^"]+)"/.exec(line)!;
+      if (systems !== '#t' && !systems!.includes(`"${system}"`)) continue;
+      if (flag === '#t') buildOnly.push(dir!);
+      // 'unpack-npm-dependencies; the file name is the one --verify keeps the tarball under.
+      mkdirSync(join(src, dir!), { recursive: true });
+      runTool('tar', ['-xzf', join(TARBALLS, url!.slice('https://registry.npmjs.org/'.length).replaceAll('/', '_')), '-C', join(src, dir!), '--strip-components=1']);
+    }
+    // 'build, against this machine's node as the package builds against node-lts.
+    const env = { ...process.env, HOME: src };
+    const prefix = dirname(dirname(process.execPath));
+    runTool(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: src, env });
+    runTool(process.execPath, [join(prefix, 'lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'), 'rebuild', '--directory=node_modules/zstd-napi', `--nodedir=${prefix}`], { cwd: src, env });
+    // 'install drops what only the build needs; what is left runs strata and zstd.
+    for (const dir of buildOnly) rmSync(join(src, dir), { recursive: true });
+    assert.ok(buildOnly.includes('node_modules/typescript'), buildOnly.join(' '));
+    assert.equal(runTool(process.execPath, ['dist/cli.js', '--version'], { cwd: src }).stdout, '0.1.0\n');
+    const roundTrip = `
+import { compressor, decompressor } from './dist/image/compression.js';
+const input = Buffer.from('strata '.repeat(10000));
+const z = compressor('zstd'); const chunks = []; z.on('data', (c) => chunks.push(c));
+z.end(input); await new Promise((r) => z.on('end', r));
+const compressed = Buffer.concat(chunks);
+const d = decompressor('zstd'); const out = []; d.on('data', (c) => out.push(c));
+d.end(compressed); await new Promise((r) => d.on('end', r));
+console.log(compressed.readUInt32LE(0).toString(16), compressed.length < input.length, Buffer.concat(out).equals(input));`;
+    assert.equal(runTool(process.execPath, ['--input-type=module', '-e', roundTrip], { cwd: src }).stdout, 'fd2fb528 true true\n');
+  });
+
+  test('(strata packages) runs the phases replayed above', () => {
+    const text = readFileSync(join(GUIX_DIR, 'strata/packages.scm'), 'utf8');
+    assert.match(text, /#:use-module \(strata npm-origins\)/);
+    assert.match(text, /"tar" "-xzf" tarball "-C" directory\s+"--strip-components=1"/);
+    assert.match(text, /"node" "node_modules\/typescript\/bin\/tsc"\s+"-p" "tsconfig.json"/);
+    assert.match(text, /"rebuild" "--directory=node_modules\/zstd-napi"/);
+    assert.doesNotMatch(text, /npm ci && npm run build/);
   });
 });
 
@@ -171,12 +301,23 @@ describe('strata render guix', () => {
     assert.deepEqual(stringsIn(file), ['app', 'guile', 'latest']);
   });
 
+  test('--strategy size groups as guix pack --max-layers does', () => {
+    const r = strata(['render', 'guix', '--name', 'app', '--packages', 'guile', '--strategy', 'size']);
+    assert.equal(r.status, 0, r.stderr);
+    const file = join(tmpDir('strata-render-'), 'image.scm');
+    writeFileSync(file, r.stdout);
+    const strategy = guile(`(let loop ((rest (cadr (read-all ${schemeString(file)}))))
+  (if (eq? (car rest) #:strategy) (write (cadr rest)) (loop (cdr rest))))`);
+    assert.equal(strategy, '(quote size)');
+  });
+
   test('bad input is refused', () => {
     for (const [args, message] of [
       [['--compression', 'gzip'], /--compression needs --format oci/],
       [['--config', '{'], /--config: expected JSON/],
       [['--symlink', 'bin=bin'], /absolute/],
       [['--max-layers', '0'], /--max-layers 0/],
+      [['--strategy', 'largest'], /Argument: strategy, Given: "largest"/],
     ] as const) {
       const r = strata(['render', 'guix', '--name', 'a', '--packages', 'p', ...args]);
       assert.notEqual(r.status, 0);

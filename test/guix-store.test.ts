@@ -7,7 +7,7 @@
  * passes, computed by Guile from guix/strata/argv.scm.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 
@@ -53,13 +53,13 @@ function gexpArgv(keywords: string): string[] {
   return out.split('\0').slice(0, -1);
 }
 
-/** The entry names of the docker-archive's layers, in order. */
-function layerEntries(archive: string): string[][] {
+/** The docker-archive's layers, in order, each listed by `tar -t` (with `-v`, as `ls -l` lines). */
+function layerEntries(archive: string, verbose = false): string[][] {
   const manifest = JSON.parse(runTool('tar', ['-xOf', archive, 'manifest.json']).stdout);
   return (manifest[0].Layers as string[]).map((layer) => {
     const dir = tmpDir('strata-guix-layer-');
     runTool('tar', ['-xf', archive, '-C', dir, layer]);
-    return lines(runTool('tar', ['-tf', join(dir, layer)]).stdout);
+    return lines(runTool('tar', [verbose ? '-tvf' : '-tf', join(dir, layer)]).stdout);
   });
 }
 
@@ -131,19 +131,21 @@ describe('closure --store guix', () => {
 describe('the (strata images) gexp replayed', () => {
   test('a docker-archive whose layers start with /gnu and /gnu/store, and whose entrypoint runs', () => {
     const dir = tmpDir('strata-guix-image-');
-    // What the gexp does: symlinks into the profile in a customisation tree...
+    // What the gexp does: /tmp and the symlinks into the profile in a customisation tree...
     const customisation = join(dir, 'customisation');
-    mkdirSync(customisation);
-    symlinkSync(`${app}/bin`, join(customisation, 'bin'));
+    runTool('guile', ['--no-auto-compile', '-L', join(REPO_ROOT, 'guix'), '-c',
+      `(use-modules (strata argv)) (make-customisation-tree "${customisation}" "${app}" #:symlinks '(("/bin" -> "bin")))`]);
     const output = join(dir, 'app-docker.tar');
-    // ...then strata with (strata argv)'s arguments.
+    // ...then strata with (strata argv)'s arguments, the environment being the profile's search paths.
     const argv = gexpArgv(
       `#:graph "${registration}" #:output "${output}" #:name "app" #:tag "1.0" #:profile "${app}"
        #:max-layers 4 #:strategy 'popularity #:entry-point "bin/hello" #:customisation "${customisation}"
+       #:environment (list "PATH=${app}/bin")
        #:config "{\\"Env\\": [\\"GREETING=hi\\"]}" #:format 'docker`,
     );
     assert.equal(argv[0], 'image');
     assert.ok(argv.includes(`--entrypoint=${app}/bin/hello`));
+    assert.ok(argv.includes(`--env=PATH=${app}/bin`));
     ok(argv);
 
     const layers = layerEntries(output);
@@ -154,6 +156,11 @@ describe('the (strata images) gexp replayed', () => {
     const info = skopeoInspect(output);
     assert.equal(info.Layers.length, 4);
     assert.ok(info.Env.includes('GREETING=hi'));
+    assert.ok(info.Env.includes(`PATH=${app}/bin`), info.Env.join(' '));
+    // The last layer: /tmp, world-writable and sticky as in 'guix pack' images, and the /bin link.
+    const lastListing = layerEntries(output, true).at(-1)!;
+    assert.ok(lastListing.some((l) => /^drwxrwxrwt .* \.?\/?tmp\/$/.test(l)), lastListing.join('\n'));
+    assert.ok(lastListing.some((l) => l.startsWith('lrwxrwxrwx') && l.endsWith(`bin -> ${app}/bin`)), lastListing.join('\n'));
 
     const run = unpackAndRun(output, []);
     assert.equal(run.status, 0, run.stderr);

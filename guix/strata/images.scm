@@ -10,6 +10,7 @@
   #:use-module (guix modules)
   #:use-module (guix packages)
   #:use-module (guix profiles)
+  #:use-module (guix search-paths)
   #:use-module (strata packages)
   #:use-module (strata argv)
   #:use-module (ice-9 match)
@@ -45,9 +46,11 @@ list of packages (or of (PACKAGE OUTPUT) lists), as 'guix pack' takes them."
 holding the closure of PACKAGES-OR-PROFILE (a profile, a manifest or a list
 of packages), built by STRATA.
 
-The image has at most MAX-LAYERS layers, the last one holding SYMLINKS; the
-store items are grouped into the others by STRATEGY ('popularity, as
-nixpkgs' 'streamLayeredImage').  ENTRY-POINT is a file name relative to the
+The image has at most MAX-LAYERS layers, the last one holding SYMLINKS and
+/tmp, as 'guix pack -f docker' adds them; the store items are grouped into
+the others by STRATEGY ('popularity, as nixpkgs' 'streamLayeredImage', or
+'size, as 'guix pack --max-layers').  As with 'guix pack', the image's
+environment sets the profile's search paths, such as PATH.  ENTRY-POINT is a file name relative to the
 profile, as with 'guix pack --entry-point', run with ENTRY-POINT-ARGUMENTS.
 SYMLINKS is a list of (SOURCE -> TARGET) as with 'guix pack -S': SOURCE, an
 absolute file name in the image, becomes a symlink to TARGET in the
@@ -60,26 +63,39 @@ archive, whose layers COMPRESSION ('gzip or 'zstd) compresses."
   (define profile
     (packages-or-profile->profile name packages-or-profile))
 
+  (define search-paths
+    ;; The profile's search paths ($PATH and those of its packages), which
+    ;; 'guix pack -f docker' sets in the image's environment.
+    (map search-path-specification->sexp
+         (manifest-search-paths (profile-content profile))))
+
   (define build
     (with-imported-modules (source-module-closure
                             '((guix build utils)
+                              (guix search-paths)
                               (strata argv)))
       #~(begin
           (use-modules (guix build utils)
+                       (guix search-paths)
                        (strata argv)
                        (ice-9 match))
 
           (define customisation
             (string-append (getcwd) "/customisation"))
 
-          ;; The symlinks, as 'guix pack -S' makes them.
-          (mkdir-p customisation)
-          (for-each (match-lambda
-                      ((source '-> target)
-                       (let ((link (string-append customisation source)))
-                         (mkdir-p (dirname link))
-                         (symlink (string-append #$profile "/" target) link))))
-                    '#$symlinks)
+          (define environment
+            (map (match-lambda
+                   ((specification . value)
+                    (string-append
+                     (search-path-specification-variable specification)
+                     "=" value)))
+                 (evaluate-search-paths
+                  (map sexp->search-path-specification '#$search-paths)
+                  (list #$profile))))
+
+          ;; /tmp and the symlinks, as 'guix pack -f docker -S' adds them.
+          (make-customisation-tree customisation #$profile
+                                   #:symlinks '#$symlinks)
 
           ;; "graph" is the closure of the profile, which the daemon wrote
           ;; for #:references-graphs.
@@ -95,6 +111,7 @@ archive, whose layers COMPRESSION ('gzip or 'zstd) compresses."
                   #:strategy '#$strategy
                   #:entry-point #$entry-point
                   #:entry-point-arguments '#$entry-point-arguments
+                  #:environment environment
                   #:customisation customisation
                   #:config #$config
                   #:format '#$format

@@ -1,67 +1,172 @@
 ;;; strata --- layered container images from store closures
 ;;;
-;;; The 'strata' package: strata's built JavaScript (dist/, with the
-;;; templates and its node_modules) run by Guix's Node.js.
+;;; The 'strata' package, built from source: its npm dependencies are the
+;;; pinned registry tarballs of (strata npm-origins), generated from
+;;; package-lock.json; the TypeScript is compiled and the zstd-napi addon
+;;; built against Guix's Node.js, which runs the result.
 
 (define-module (strata packages)
   #:use-module (guix packages)
   #:use-module (guix gexp)
-  #:use-module (guix build-system copy)
+  #:use-module (guix git)
+  #:use-module ((guix channels) #:select (channel-name channel-url channel-commit))
+  #:use-module ((guix describe) #:select (current-channels))
+  #:use-module (guix build-system gnu)
   #:use-module ((guix licenses) #:prefix license:)
   #:use-module (gnu packages node)
+  #:use-module (gnu packages python)
+  #:use-module (strata npm-origins)
+  #:use-module (srfi srfi-1)
+  #:use-module (ice-9 match)
   #:export (strata))
 
-(define %source-directory
-  ;; The repository root: this file is guix/strata/packages.scm.
-  (dirname (dirname (dirname (current-filename)))))
+(define %checkout
+  ;; The repository root when this module is read from a checkout
+  ;; ('guix build -L guix strata'; this file is guix/strata/packages.scm),
+  ;; else #f: 'guix pull' installs the modules without the rest.
+  (let ((file (current-filename)))
+    (and file
+         (string-prefix? "/" file)
+         (let ((root (dirname (dirname (dirname file)))))
+           (and (file-exists? (string-append root "/package-lock.json"))
+                root)))))
 
 (define %skipped-directories
-  ;; Version control, tests and their build output: not installed.
-  (map (lambda (directory)
-         (string-append %source-directory "/" directory))
-       '(".git" "build-test" "test" "bench" ".ci")))
+  ;; What a checkout has beyond the sources: not part of the build.
+  '(".git" "node_modules" "dist" "build-test" "test" "bench" ".ci"))
 
 (define (strata-file? file stat)
-  "Return true unless FILE is one of %SKIPPED-DIRECTORIES."
-  (not (member file %skipped-directories)))
+  "Return true unless FILE is one of the checkout's %SKIPPED-DIRECTORIES."
+  (not (any (lambda (directory)
+              (string=? file (string-append %checkout "/" directory)))
+            %skipped-directories)))
+
+(define strata-source
+  (cond (%checkout
+         (local-file %checkout "strata-checkout"
+                     #:recursive? #t
+                     #:select? strata-file?))
+        ;; After 'guix pull': the commit the channel was pulled at.
+        ((find (lambda (channel) (eq? (channel-name channel) 'strata))
+               (current-channels))
+         => (lambda (channel)
+              (git-checkout (url (channel-url channel))
+                            (commit (channel-commit channel)))))
+        (else
+         (error "(strata packages): no checkout and no channel named 'strata; \
+add strata to channels.scm as 'strata (see its README) or use 'guix build -L CHECKOUT/guix'"))))
+
+(define (npm-dependencies system)
+  "Return the entries of %STRATA-NPM-DEPENDENCIES that SYSTEM builds with."
+  (filter (match-lambda
+            ((directory build-only? systems origin)
+             (or (eq? systems #t) (member system systems))))
+          %strata-npm-dependencies))
+
+(define %npm-systems
+  ;; The systems the TypeScript compiler, a native executable, runs on.
+  (delete-duplicates
+   (append-map (match-lambda
+                 ((directory build-only? (? list? systems) origin) systems)
+                 (_ '()))
+               %strata-npm-dependencies)))
 
 (define strata
   (package
     (name "strata")
     (version "0.1.0")
-    ;; A checkout after 'npm ci && npm run build': dist/ holds the compiled
-    ;; TypeScript and node_modules the JavaScript dependencies, neither of
-    ;; which is under version control.
-    (source (local-file %source-directory "strata-checkout"
-                        #:recursive? #t
-                        #:select? strata-file?))
-    (build-system copy-build-system)
+    (source strata-source)
+    (build-system gnu-build-system)
     (arguments
-     (list
-      #:install-plan
-      #~'(("dist" "lib/strata/dist")
-          ("templates" "lib/strata/templates")
-          ("nix" "lib/strata/nix")
-          ("guix" "lib/strata/guix")
-          ("node_modules" "lib/strata/node_modules")
-          ("package.json" "lib/strata/package.json")
-          ("README.md" "share/doc/strata/README.md"))
-      #:phases
-      #~(modify-phases %standard-phases
-          (add-before 'install 'check-built
-            (lambda _
-              (unless (and (file-exists? "dist/cli.js")
-                           (file-exists? "node_modules"))
-                (error "strata: build the checkout first (npm ci && npm run build)"))))
-          (add-after 'install 'link-command
-            (lambda _
-              (let ((cli (string-append #$output "/lib/strata/dist/cli.js")))
-                (chmod cli #o555)
-                (mkdir-p (string-append #$output "/bin"))
-                (symlink cli (string-append #$output "/bin/strata"))))))))
-    ;; dist/cli.js starts with '#!/usr/bin/env node': the 'patch-shebangs'
-    ;; phase makes it name this node.
+     (let ((dependencies (npm-dependencies (%current-system))))
+       (list
+        #:modules '((guix build gnu-build-system)
+                    (guix build utils)
+                    (ice-9 ftw)
+                    (ice-9 match)
+                    (srfi srfi-26))
+        #:phases
+        #~(modify-phases %standard-phases
+            (add-after 'unpack 'unpack-npm-dependencies
+              ;; What 'npm ci' would install, without network or scripts:
+              ;; each tarball (whose top directory is 'package' or another
+              ;; name) unpacked where package-lock.json puts it.
+              (lambda _
+                (for-each (match-lambda
+                            ((directory tarball)
+                             (mkdir-p directory)
+                             (invoke "tar" "-xzf" tarball "-C" directory
+                                     "--strip-components=1")))
+                          (list #$@(map (match-lambda
+                                          ((directory build-only? systems origin)
+                                           #~(list #$directory #$origin)))
+                                        dependencies)))))
+            (delete 'configure)
+            (replace 'build
+              (lambda* (#:key inputs #:allow-other-keys)
+                ;; node-gyp wants a writable home for its settings.
+                (setenv "HOME" (getcwd))
+                (invoke "node" "node_modules/typescript/bin/tsc"
+                        "-p" "tsconfig.json")
+                ;; zstd-napi's own install script would download a prebuilt
+                ;; addon: build it from its sources with Node's node-gyp and
+                ;; headers instead.
+                (invoke "node"
+                        (search-input-file
+                         inputs
+                         "/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js")
+                        "rebuild" "--directory=node_modules/zstd-napi"
+                        (string-append "--nodedir="
+                                       (dirname (dirname
+                                                 (search-input-file inputs "/bin/node")))))))
+            (replace 'check
+              (lambda* (#:key tests? #:allow-other-keys)
+                ;; strata's test suite needs Nix, skopeo and a registry;
+                ;; check that the command and the addon load.
+                (when tests?
+                  (invoke "node" "dist/cli.js" "--version")
+                  (invoke "node" "-e" "require('zstd-napi')"))))
+            (replace 'install
+              (lambda _
+                (let ((lib (string-append #$output "/lib/strata"))
+                      (addon "node_modules/zstd-napi/build"))
+                  ;; Only the addon itself: the rest of node-gyp's build
+                  ;; directory names the compiler and Python.
+                  (rename-file (string-append addon "/Release/binding.node")
+                               "binding.node")
+                  (delete-file-recursively addon)
+                  (install-file "binding.node"
+                                (string-append addon "/Release"))
+                  (for-each (lambda (directory)
+                              (delete-file-recursively directory)
+                              ;; A scope such as node_modules/@typescript
+                              ;; may be left empty.
+                              (let ((parent (dirname directory)))
+                                (when (and (string-prefix? "@" (basename parent))
+                                           (file-exists? parent)
+                                           (null? (scandir parent
+                                                           (negate (cut member <> '("." ".."))))))
+                                  (rmdir parent))))
+                            '#$(filter-map (match-lambda
+                                             ((directory #t systems origin) directory)
+                                             (_ #f))
+                                           dependencies))
+                  (for-each (lambda (directory)
+                              (copy-recursively directory
+                                                (string-append lib "/" directory)))
+                            '("dist" "templates" "nix" "guix" "node_modules"))
+                  (install-file "package.json" lib)
+                  (install-file "README.md"
+                                (string-append #$output "/share/doc/strata"))
+                  ;; dist/cli.js starts with '#!/usr/bin/env node', which
+                  ;; 'patch-shebangs' turns into this package's node.
+                  (chmod (string-append lib "/dist/cli.js") #o555)
+                  (mkdir-p (string-append #$output "/bin"))
+                  (symlink (string-append lib "/dist/cli.js")
+                           (string-append #$output "/bin/strata")))))))))
+    (native-inputs (list python))       ;for node-gyp
     (inputs (list node-lts))
+    (supported-systems %npm-systems)
     (home-page "https://github.com/strata/strata")
     (synopsis "Layered container images from Nix and Guix store closures")
     (description

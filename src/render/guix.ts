@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { StrataError } from '../errors.js';
+import { STRATEGIES, type Strategy } from '../plan/plan.js';
 import { templatePath } from './template.js';
 
 /** What `strata render guix` turns into an image.scm for `guix build -f`. */
@@ -11,7 +12,8 @@ export interface GuixImageSpec {
   packages: string[];
   tag?: string;
   maxLayers?: number;
-  strategy?: 'popularity';
+  /** How strata groups the store items: popularity (nixpkgs), size (as guix pack --max-layers), auto, shared. */
+  strategy?: Strategy;
   /** A file name relative to the profile (bin/app), as `guix pack --entry-point`, or absolute. */
   entryPoint?: string;
   entryPointArguments?: string[];
@@ -82,6 +84,7 @@ type RenderGuixArgs = {
   packages: string[];
   tag?: string;
   'max-layers': number;
+  strategy: Strategy;
   'entry-point'?: string;
   'entry-point-argument'?: string[];
   symlink?: string[];
@@ -101,6 +104,7 @@ export const renderGuixCommand: CommandModule<object, RenderGuixArgs> = {
       .option('packages', { type: 'string', array: true, demandOption: true, describe: 'package specifications, as guix install takes them (guile, guile@3.0, glibc:debug)' })
       .option('tag', { type: 'string', describe: 'image tag (default latest)' })
       .option('max-layers', { type: 'number', default: 100, describe: 'layers in the image, counting the symlinks layer' })
+      .option('strategy', { choices: STRATEGIES, default: 'popularity' as const, describe: 'how store items are grouped into layers: popularity (nixpkgs), size (as guix pack --max-layers), auto, shared' })
       .option('entry-point', { type: 'string', describe: 'the program to run, relative to the profile (bin/app), as guix pack --entry-point' })
       .option('entry-point-argument', { type: 'string', array: true, describe: 'an argument of the entry point (repeat for more)' })
       .option('symlink', { alias: 'S', type: 'string', array: true, describe: 'SOURCE=TARGET: a link SOURCE in the image to TARGET in the profile, as guix pack -S' })
@@ -119,6 +123,7 @@ export const renderGuixCommand: CommandModule<object, RenderGuixArgs> = {
       packages: a.packages.map(String),
       ...(a.tag === undefined ? {} : { tag: a.tag }),
       maxLayers: a['max-layers'],
+      strategy: a.strategy,
       ...(a['entry-point'] === undefined ? {} : { entryPoint: a['entry-point'] }),
       entryPointArguments: (a['entry-point-argument'] ?? []).map(String),
       symlinks,
