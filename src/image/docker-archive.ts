@@ -6,6 +6,7 @@ import { encodeHeader, endOfArchive, padding, tarHeader } from '../tar/header.js
 import { dumpPyJson, type PyValue } from '../util/pyjson.js';
 import type { DigestCache } from '../layer/digest-cache.js';
 import { LayerHasher } from '../layer/hasher.js';
+import { LayerReadThread } from '../layer/read-thread.js';
 import { HashThread } from '../util/hash-thread.js';
 import { recycleChunk } from '../tar/walk.js';
 import type { Image, ImageSink, Layer } from './model.js';
@@ -27,16 +28,18 @@ export class DockerArchiveSink implements ImageSink {
 
   async write(image: Image): Promise<void> {
     const hasher = new LayerHasher(this.cache);
-    const hash = new HashThread(recycleChunk);
+    const reader = new LayerReadThread();
+    const hash = new HashThread((memory) => reader.recycle(memory));
     try {
-      await this.writeWith(image, hasher.digests(image.layers), hash);
+      await this.writeWith(image, hasher.digests(image.layers), hash, reader);
     } finally {
       hasher.close();
       hash.close();
+      reader.close();
     }
   }
 
-  private async writeWith(image: Image, digests: Promise<{ digest: string; size: number; measured?: boolean }>[], hash: HashThread): Promise<void> {
+  private async writeWith(image: Image, digests: Promise<{ digest: string; size: number; measured?: boolean }>[], hash: HashThread, reader: LayerReadThread): Promise<void> {
     let offset = 0;
     const checks: (() => Promise<void>)[] = [];
     const put = async (chunk: Buffer): Promise<void> => {
@@ -52,7 +55,7 @@ export class DockerArchiveSink implements ImageSink {
       await put(encodeHeader(tarHeader({ mtime: image.mtime, ...layer.member, name, size })));
       // Hashed again unless this run measured it from files that check themselves.
       const verify = measured && layer.fingerprints ? undefined : hash;
-      checks.push(await sendVerified(layer, digest, size, name, put, verify, () => this.out.flushed));
+      checks.push(await sendVerified(layer, digest, size, name, put, verify, () => this.out.flushed, reader));
       await put(padding(size));
       names.push(name);
       diffIds.push(digest);
@@ -92,17 +95,26 @@ export async function measure(layer: Layer): Promise<{ digest: string; size: num
  * thread; the returned promise checks the digest, so the next layer can be
  * sent meanwhile. Too many bytes stop the layer before they are written.
  */
-async function sendVerified(layer: Layer, digest: string, size: number, name: string, put: (b: Buffer) => Promise<void>, hash: HashThread | undefined, flushed: () => boolean): Promise<() => Promise<void>> {
+async function sendVerified(
+  layer: Layer,
+  digest: string,
+  size: number,
+  name: string,
+  put: (b: Buffer) => Promise<void>,
+  hash: HashThread | undefined,
+  flushed: () => boolean,
+  reader: LayerReadThread,
+): Promise<() => Promise<void>> {
   let sent = 0;
   const changed = (what: string): StrataError =>
     new StrataError(`layer ${name} (${layer.contents.join(' ')}): ${what}; its files changed while the image was written, or the recorded digest is wrong`, ExitCode.Integrity);
-  for await (const chunk of layer.open()) {
+  for await (const chunk of reader.read(layer)) {
     if (sent + chunk.length > size) throw changed(`more than the ${size} bytes measured`);
     sent += chunk.length;
     await put(chunk);
     // Written through (stdout pipes and files are synchronous on Linux): the chunk can move to the hashing thread.
     if (hash) await hash.update(chunk, flushed());
-    else if (flushed()) recycleChunk(chunk);
+    else if (flushed() && chunk.byteOffset === 0) reader.recycle(chunk.buffer as ArrayBuffer);
   }
   if (sent !== size) throw changed(`${sent} bytes instead of the ${size} measured`);
   if (!hash) return async () => {};

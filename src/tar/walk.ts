@@ -86,7 +86,8 @@ export function entryHeader(name: string, entry: WalkedEntry, attrs: EntryAttrib
   return { name, type, mode: st.mode & 0o7777, uid, gid, size, mtime, linkname, uname, gname, devmajor, devminor };
 }
 
-const CHUNK = 1 << 20;
+/** The size of the chunks layers are made in. */
+export const CHUNK = 1 << 20;
 
 // Chunks whose reader is done with them (see util/hash-thread.ts), filled
 // again instead of leaving a megabyte of garbage per chunk.
@@ -215,9 +216,9 @@ export class FileFingerprints {
     this.pass++;
   }
 
-  /** What the first read saw, to hand to the copy of the layer another thread streams. */
-  export(): [string, string][] {
-    return [...this.first];
+  /** What the first read saw, to hand to the copy of the layer another thread streams; nothing before a first read. */
+  export(): [string, string][] | undefined {
+    return this.pass === 0 ? undefined : [...this.first];
   }
 
   /** Take another thread's first read as this layer's own. */
