@@ -7,8 +7,10 @@
 #
 # Of nixpkgs this uses only: runCommand, writeText, symlinkJoin, jq, gzip,
 # runtimeShell, stdenv.hostPlatform (or go.GOARCH) and callPackage (for the
-# default `strata`). The closure is read from exportReferencesGraph
-# (structured attrs) inside the conf derivation: no store query in a build.
+# default `strata`); fakeroot and proot for fakeRootCommands and
+# enableFakechroot; nix, sqlite and closureInfo for includeNixDB. The
+# closure is read from exportReferencesGraph (structured attrs) inside the
+# conf derivation: no store query in a build.
 { pkgs ? import <nixpkgs> { }
 , strata ? pkgs.callPackage ./package.nix { }
 }:
@@ -86,8 +88,6 @@ let
     , ...
     }:
     assert builtins.isInt maxLayers && maxLayers > 1;
-    assert layeringPipeline == null
-      || builtins.throw "strata: layeringPipeline is not supported; use strategy (popularity, ...) instead";
     let
       baseName = baseNameOf name;
       imageName = toLower name;
@@ -95,19 +95,64 @@ let
       # The image config, as a file whose references are the store paths it names.
       baseJson = pkgs.writeText "${baseName}-config.json" (toJSON config);
 
-      # The customisation layer: `contents` joined, then extraCommands (and
-      # fakeRootCommands, run without fakeroot: owners come from uid/gid
-      # and perms) in it. A plain tree that strata packs deterministically.
-      customisationLayer = pkgs.symlinkJoin {
+      contentsList = toList contents;
+
+      # includeNixDB, as nixpkgs' mkDbExtraCommand: a Nix database in the
+      # tree registering the closure of `contents`, each a GC root, so
+      # nix-store works in the container.
+      nixDbCommands = ''
+        echo "Generating the nix database..."
+        export NIX_REMOTE="local?root=$PWD"
+        # Nix wants a user name.
+        export USER=nobody
+        ${pkgs.nix}/bin/nix-store --load-db < ${pkgs.closureInfo { rootPaths = contentsList; }}/registration
+        # Registration times made reproducible.
+        ${pkgs.sqlite}/bin/sqlite3 nix/var/nix/db/db.sqlite "UPDATE ValidPaths SET registrationTime = $SOURCE_DATE_EPOCH"
+        mkdir -p nix/var/nix/gcroots/docker
+        for root in ${concatStringsSep " " (map toString contentsList)}; do
+          ln -s "$root" "nix/var/nix/gcroots/docker/$(basename "$root")"
+        done
+      '';
+      allExtraCommands = (if includeNixDB then nixDbCommands else "") + extraCommands;
+
+      # fakeRootCommands run as nixpkgs runs them: under fakeroot (in proot,
+      # with the tree as / and the store at its place, for enableFakechroot),
+      # and the layer is tarred in the same session so the owners, modes and
+      # device files they make are in its headers.
+      packedInFakeroot = fakeRootCommands != "" || enableFakechroot;
+      fakerootShell = ''${pkgs.fakeroot}/bin/fakeroot ${runtimeShell} -e -c '
+          ${if enableFakechroot then "" else "cd old_out"}
+          eval "$fakeRootCommands"
+          tar --sort=name ${if enableFakechroot then "--exclude=./dev --exclude=./proc --exclude=./sys --exclude=.${builtins.storeDir}" else ""} \
+            --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" --hard-dereference -cf "$out/layer.tar" .
+        ' '';
+
+      # The customisation layer: `contents` joined, then extraCommands in it.
+      # Without fakeRootCommands, a plain tree that strata packs itself
+      # (owners from uid/gid and perms); with them, layer.tar and checksum.
+      customisationLayer = pkgs.symlinkJoin ({
         name = "${baseName}-customisation-layer";
-        paths = toList contents;
+        paths = contentsList;
+      } // (if packedInFakeroot then {
+        inherit fakeRootCommands;
+        postBuild = ''
+          mv "$out" old_out
+          (
+            cd old_out
+            ${allExtraCommands}
+          )
+          mkdir "$out"
+          ${if enableFakechroot
+            then "${pkgs.proot}/bin/proot -r \"$PWD/old_out\" -b /dev -b /proc -b /sys -b ${builtins.storeDir} --pwd=/ ${fakerootShell}"
+            else fakerootShell}
+          sha256sum "$out/layer.tar" | cut -d ' ' -f 1 > "$out/checksum"
+        '';
+      } else {
         postBuild = ''
           cd "$out"
-          ${extraCommands}
-          cd "$out"
-          ${fakeRootCommands}
+          ${allExtraCommands}
         '';
-      };
+      }));
 
       closureRoots = if includeStorePaths then [ baseJson customisationLayer ] else [ ];
 
@@ -147,6 +192,9 @@ let
             --uname ${shellArg uname} --gname ${shellArg gname} \
             --max-layers ${toString maxLayers} \
             --strategy ${shellArg strategy} \
+            ${optionalFlag "--layering-pipeline" (if layeringPipeline == null then null
+              else if builtins.isList layeringPipeline then pkgs.writeText "${baseName}-layering-pipeline.json" (toJSON layeringPipeline)
+              else "${layeringPipeline}")} \
             ${optionalFlag "--from" fromImage} \
             ${optionalFlag "--perms" (if perms == null then null else toJSON perms)} \
             ${optionalFlag "--inherit" (if inheritConfig == null then null else concatStringsSep "," inheritConfig)} \
@@ -191,8 +239,6 @@ let
           chmod +x "$out"
         '';
     in
-    assert !enableFakechroot || builtins.trace "strata: enableFakechroot is ignored (fakeRootCommands run in the tree, owners come from uid/gid/perms)" true;
-    assert !includeNixDB || builtins.trace "strata: includeNixDB is not supported yet; the image has no Nix database" true;
     result;
 
   # The stream piped through gzip, as nixpkgs' buildLayeredImage.

@@ -2,7 +2,10 @@
 # Install what strata's test suite needs, when it is missing: a single-user
 # Nix (the fixture store), image tools (skopeo, umoci, podman, a registry,
 # openssl and htpasswd for its TLS and basic-auth tests),
-# a static busybox (the entrypoint of test images), zstd, python3, guile (the
+# a static busybox (the entrypoint of test images), fakeroot, fakechroot and
+# sqlite3 (nix/default.nix's fakeRootCommands, enableFakechroot and
+# includeNixDB under the tests' stand-in packages), zstd, python3, chromium
+# (headless, for the HTML report's tests), guile (the
 # Guix channel's Scheme, read without Guix) and the
 # npm dependencies. Idempotent and quick when everything is there: it only
 # asks dpkg, and prints one line per action it takes.
@@ -17,7 +20,7 @@ actions=0
 say() { printf 'install-deps: %s\n' "$*"; }
 act() { actions=$((actions + 1)); say "$@"; }
 
-apt_packages=(nix-bin skopeo umoci podman busybox-static docker-registry openssl apache2-utils zstd python3 guile-3.0)
+apt_packages=(nix-bin skopeo umoci podman busybox-static docker-registry openssl apache2-utils zstd python3 guile-3.0 chromium fakeroot fakechroot sqlite3)
 
 missing=()
 for pkg in "${apt_packages[@]}"; do

@@ -3,23 +3,24 @@ import { readFile, writeFile } from 'node:fs/promises';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadClosure } from './closure/load.js';
-import type { Closure } from './closure/types.js';
+import { diffCommand } from './commands/diff.js';
 import { inspectCommand } from './commands/inspect.js';
+import { closureFrom, closureOptions, planFrom, planOptions, warn } from './commands/options.js';
+import { reportCommand } from './commands/report.js';
 import { verifyCommand } from './commands/verify.js';
 import { type Conf, checkInherit, parseConf, parseRuntimeConfig, renderConf } from './conf/conf.js';
-import { confFromPlan, goArch } from './conf/from-plan.js';
+import { confFromPlan } from './conf/from-plan.js';
 import { ExitCode, StrataError } from './errors.js';
 import { COMPRESSIONS, type Compression } from './image/compression.js';
 import { withLayerDigests } from './image/from-conf.js';
+import { inspectImages } from './image/inspect.js';
 import { streamConf } from './image/stream.js';
 import type { SinkOptions } from './image/transports.js';
 import { DigestCache } from './layer/digest-cache.js';
-import { countBaseLayers } from './layer/base-image.js';
 import { type PermRule, parsePerms } from './layer/perms.js';
-import { type Plan, STRATEGIES, type Strategy, planLayers } from './plan/plan.js';
-import { planToJson, planToText, readPlanFile } from './plan/plan-file.js';
+import { STRATEGIES } from './plan/plan.js';
+import { planToJson, planToText } from './plan/plan-file.js';
 import { type SimImage, simulate, simulationToText } from './plan/simulate.js';
-import { realpath } from 'node:fs/promises';
 import { terminalProgress } from './progress.js';
 import { MANIFEST_FORMATS, type ManifestFormat } from './registry/manifest.js';
 import { pushImage } from './registry/push.js';
@@ -29,23 +30,6 @@ import { renderNixCommand } from './render/nix.js';
 import { type PyObject, parsePyJson } from './util/pyjson.js';
 
 // The CLI only parses arguments and calls the library.
-
-const warn = (m: string): void => void process.stderr.write(`strata: warning: ${m}\n`);
-
-const closureOptions = <T>(y: Argv<T>) =>
-  y
-    .positional('roots', { type: 'string', array: true, describe: 'store paths (or links to them) whose closure to use' })
-    .option('graph', { type: 'string', describe: 'read the closure from a reference graph file (exportReferencesGraph text, .attrs.json, or a JSON list)' })
-    .option('graph-key', { type: 'string', describe: 'the .attrs.json key holding the graph, when there are several' })
-    .option('store-dir', { type: 'string', describe: 'the store directory (default: inferred from the paths, else /nix/store)' })
-    .option('store', { choices: ['nix', 'guix'] as const, default: 'nix' as const, describe: 'which store to ask for the closure of the roots: nix-store, or guix gc' });
-
-const planOptions = <T>(y: Argv<T>) =>
-  closureOptions(y)
-    .option('max-layers', { type: 'number', default: 100, describe: 'layers in the image, counting the customisation layer (nixpkgs maxLayers)' })
-    .option('strategy', { choices: STRATEGIES, default: 'popularity' as Strategy, describe: 'how store paths are grouped into layers: popularity (nixpkgs), auto (nixpkgs auto-layer), size (Guix), shared (strata: the application alone on top, the largest paths alone, shared dependencies grouped as auto)' })
-    .option('layer', { type: 'string', array: true, describe: 'an explicit layer (repeatable, bottom first): comma-separated store paths whose closure, less earlier --layer layers, gets one layer below the planned ones' })
-    .option('from', { type: 'string', describe: 'base image: docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path (plain or compressed archive, layout directory); its layers count against --max-layers' });
 
 const confOptions = <T>(y: Argv<T>) =>
   planOptions(y)
@@ -84,7 +68,7 @@ const layerOptions = <T>(y: Argv<T>) =>
     .option('mount-from', { type: 'string', describe: 'repository of the same registry to mount missing blobs from' })
     .option('manifest-format', { choices: MANIFEST_FORMATS, default: 'oci' as ManifestFormat, describe: 'docker: Docker schema 2 media types' })
     .option('digestfile', { type: 'string', describe: 'write the pushed manifest\'s digest to FILE' })
-    .option('json', { type: 'boolean', describe: 'print the push report as JSON on stdout (default: the digest alone)' })
+    .option('json', { type: 'boolean', describe: 'print the push report as JSON on stdout (default: the digest alone); for files, what was written (digests, layers, sizes)' })
     .option('retry-times', { type: 'number', default: 5, describe: 'retries of a request or upload that the network or a busy registry broke' })
     .option('retry-delay', { type: 'number', describe: 'seconds between retries (default: 0.5, doubled each time)' });
 
@@ -114,6 +98,7 @@ function destination(a: DestinationArgs): SinkOptions & { to: string } {
   if (a.to !== undefined && a.output !== undefined) throw new StrataError('give --to or -o, not both');
   const to = a.to ?? (a.output === undefined || a.output === '-' ? '-' : `docker-archive:${a.output}`);
   const cache = a.cache === false ? undefined : new DigestCache();
+  const progress = terminalProgress();
   const times = a['retry-times'];
   if (!(Number.isInteger(times) && times >= 0)) throw new StrataError(`--retry-times ${times}: expected a whole number, 0 or more`);
   if (a['retry-delay'] !== undefined && !(a['retry-delay'] >= 0)) throw new StrataError(`--retry-delay ${a['retry-delay']}: expected seconds, 0 or more`);
@@ -125,43 +110,19 @@ function destination(a: DestinationArgs): SinkOptions & { to: string } {
     manifestFormat: a['manifest-format'],
     retries: { times, delay: a['retry-delay'] ?? 0.5, fixed: a['retry-delay'] !== undefined },
     warn,
-    ...pushReport({ json: a.json, digestfile: a.digestfile }),
+    ...pushReport({ json: a.json, digestfile: a.digestfile, log: progress.log }),
   };
-  return { to, compression: a.compression, level: a['compression-level'], progress: terminalProgress(), cache, registry };
+  return { to, compression: a.compression, level: a['compression-level'], progress, cache, registry };
 }
 
-type ClosureArgs = { roots?: string[]; graph?: string; 'graph-key'?: string; 'store-dir'?: string; store?: 'nix' | 'guix' };
-
-async function closureFrom(a: ClosureArgs): Promise<Closure> {
-  return loadClosure({ roots: a.roots, graph: a.graph, graphKey: a['graph-key'], storeDir: a['store-dir'], store: a.store, warn });
-}
-
-type BaseArgs = { from?: string; os?: string; architecture?: string; variant?: string };
-
-/** --layer values: comma-separated paths, links resolved, paths inside a store path cut to it. */
-async function layerGroups(values: string[] | undefined, storeDir: string): Promise<string[][]> {
-  const groups: string[][] = [];
-  for (const value of values ?? []) {
-    const group: string[] = [];
-    for (const entry of value.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
-      let p = entry.replace(/\/+$/, '');
-      if (!p.startsWith(storeDir + '/')) p = await realpath(entry).catch(() => p);
-      if (p.startsWith(storeDir + '/')) p = storeDir + '/' + p.slice(storeDir.length + 1).split('/')[0];
-      group.push(p);
-    }
-    if (group.length === 0) throw new StrataError(`--layer '${value}': name at least one store path`);
-    groups.push(group);
+/** Write what stream and image make; with --json, then describe what was written (a registry's push report does that itself). */
+async function writeConfs(confs: Conf | Conf[], d: SinkOptions & { to: string }, a: { json?: boolean; 'repo-tag'?: string }): Promise<void> {
+  const summary = a.json === true && !d.to.startsWith('docker:');
+  if (summary && ['-', 'docker-archive:', 'docker-archive:-'].includes(d.to)) {
+    throw new StrataError('--json: standard output holds the image; write it with -o FILE or --to DEST, or drop --json');
   }
-  return groups;
-}
-
-async function planFrom(a: ClosureArgs & BaseArgs & { 'max-layers': number; strategy: Strategy; plan?: string; layer?: string[] }): Promise<Plan> {
-  if (a.plan !== undefined) return readPlanFile(a.plan);
-  const platform = { os: a.os ?? 'linux', architecture: a.architecture ?? goArch(process.arch), ...(a.variant === undefined ? {} : { variant: a.variant }) };
-  const baseLayers = a.from === undefined ? 0 : await countBaseLayers(a.from, platform);
-  const closure = await closureFrom(a);
-  const layers = await layerGroups(a.layer, closure.storeDir);
-  return planLayers(closure, { maxLayers: a['max-layers'], strategy: a.strategy, baseLayers, layers });
+  await streamConf(confs, d.to, { ...d, repoTag: a['repo-tag'] });
+  if (summary) process.stdout.write(JSON.stringify({ destination: d.to, images: await inspectImages(d.to) }, null, 2) + '\n');
 }
 
 /** An option holding JSON text or naming a JSON file: the text, and the name errors give. */
@@ -241,6 +202,11 @@ async function emit(text: string, output: string | undefined): Promise<void> {
   else await writeFile(output, text);
 }
 
+/** The version in the package.json beside dist/ (yargs would look above its own node_modules: another package's when strata is a dependency). */
+async function packageVersion(): Promise<string> {
+  return (JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export async function main(argv: string[]): Promise<void> {
   await yargs(argv)
     .scriptName('strata')
@@ -290,8 +256,7 @@ export async function main(argv: string[]): Promise<void> {
       async (a) => {
         const files = [a.conf, ...((a.more as string[] | undefined) ?? [])];
         const confs = await Promise.all(files.map(async (f) => parseConf(await readText(f, 'conf'), f, { warn })));
-        const d = destination(a);
-        await streamConf(confs, d.to, { ...d, repoTag: a['repo-tag'] });
+        await writeConfs(confs, destination(a), a);
       },
     )
     .command(
@@ -299,8 +264,7 @@ export async function main(argv: string[]): Promise<void> {
       'closure, plan, conf and stream in one go: write a layered image of store paths',
       (y) => destinationOptions(confOptions(y)),
       async (a) => {
-        const d = destination(a);
-        await streamConf(await confFrom(a), d.to, d);
+        await writeConfs(await confFrom(a), destination(a), a);
       },
     )
     .command('render', 'write a build expression that makes an image: render guix, render nix', (y) => y.command(renderGuixCommand).command(renderNixCommand).demandCommand(1, 'name what to render: guix, nix'))
@@ -330,6 +294,8 @@ export async function main(argv: string[]): Promise<void> {
         process.stdout.write(a.json ? JSON.stringify(sims, null, 2) + '\n' : `${images.length} images\n` + sims.map(simulationToText).join('\n'));
       },
     )
+    .command(reportCommand)
+    .command(diffCommand)
     .command(inspectCommand)
     .command(verifyCommand)
     .command(
@@ -346,9 +312,10 @@ export async function main(argv: string[]): Promise<void> {
     .demandCommand(1, 'name a command; see strata --help')
     .strict()
     .recommendCommands()
+    .completion('completion', 'print a bash completion script (strata completion >> ~/.bashrc)')
     .help()
     .alias('h', 'help')
-    .version()
+    .version(await packageVersion())
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       throw err ?? new StrataError(msg);

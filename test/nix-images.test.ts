@@ -6,14 +6,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 
 import { strataOk } from './helpers/cli.js';
 import { TestRegistry } from './helpers/registry.js';
-import { REPO_ROOT, buildFixture, nixEnv, runTool, skopeoInspect, tmpDir, unpackAndRun } from './helpers/store.js';
+import { REPO_ROOT, buildFixture, nixEnv, queryRequisites, runTool, skopeoInspect, tmpDir, unpackAndRun, unpackImage } from './helpers/store.js';
 
 const IMAGES_NIX = join(REPO_ROOT, 'test', 'fixtures', 'nix-images.nix');
 
@@ -180,6 +180,61 @@ describe('nix/default.nix with real nix-build', () => {
     assert.match(strataOk(['verify', `oci-archive:${archive}`]).stdout, /ok: 2 layers verified/);
     const raw = JSON.parse(runTool('skopeo', ['inspect', '--raw', `oci-archive:${archive}:3.0`]).stdout);
     assert.ok(raw.layers.every((l: { mediaType: string }) => l.mediaType.endsWith('+zstd')));
+  });
+
+  /** `tar -tv` of the image's last layer (the customisation layer), one line an entry. */
+  function customisationListing(archive: string): string[] {
+    const last = manifestOf(archive).Layers.at(-1)!;
+    return runTool('sh', ['-c', `tar -xOf '${archive}' '${last}' | tar -tvf -`]).stdout.trim().split('\n');
+  }
+
+  test('fakeRootCommands run under fakeroot: chown, chmod and mknod are in the layer\'s headers', () => {
+    const archive = runStream(buildImage('fakeRoot'));
+    const entries = customisationListing(archive).map((l) => l.replace(/ +/g, ' '));
+    assert.ok(entries.some((l) => /^-rwsr-xr-x 1000\/1000 22 1980-01-01 00:00 \.\/home\/app\/file$/.test(l)), entries.join('\n'));
+    assert.ok(entries.some((l) => /^crw-r--r-- 0\/0 1,3 1980-01-01 00:00 \.\/dev\/null$/.test(l)), entries.join('\n'));
+    assert.ok(entries.some((l) => /^lrwxrwxrwx 0\/0 0 .* \.\/bin\/sh -> \/nix\/store\/.*-busybox\/bin\/sh$/.test(l)), 'contents joined');
+    // As unpacked by a real client: the owner and the setuid bit, the extraCommands file.
+    const run = unpackAndRun(archive, ['/bin/ls', '-ln', '/home/app/file']);
+    assert.match(run.stdout, /^-rwsr-xr-x +1 +1000 +1000 +22 /, run.stderr);
+    assert.equal(unpackAndRun(archive, ['/bin/cat', '/home/app/file']).stdout, 'made by extraCommands\n');
+  });
+
+  test('enableFakechroot: fakeRootCommands see the tree at / and the store at its place', () => {
+    const archive = runStream(buildImage('fakeChroot'));
+    const entries = customisationListing(archive).map((l) => l.replace(/ +/g, ' '));
+    assert.ok(entries.some((l) => /^-r--r--r-- 7\/7 17 .* \.\/from-store$/.test(l)), entries.join('\n'));
+    assert.ok(entries.some((l) => / \.\/lib\/lib-a\.txt -> \/nix\/store\/.*-lib-a\/lib\/lib-a\.txt$/.test(l)), 'contents joined');
+    assert.ok(!entries.some((l) => / \.\/nix\/store/.test(l)), 'the store is not in the customisation layer');
+    const rootfs = unpackImage(archive).rootfs;
+    assert.equal(readFileSync(join(rootfs, 'from-store'), 'utf8'), 'the data says hi\n');
+  });
+
+  test('includeNixDB: nix-store queries the closure of contents in the unpacked image', () => {
+    const rootfs = unpackImage(runStream(buildImage('nixDb'))).rootfs;
+    const app = evalJson('fx.app.outPath');
+    const inImage = runTool('nix-store', ['--store', `local?root=${rootfs}`, '--query', '--requisites', app], { env: nixEnv() }).stdout.trim().split('\n');
+    assert.deepEqual([...inImage].sort(), [...queryRequisites(app)].sort());
+    assert.equal(inImage.length, 5, 'app, lib-a, lib-b, data, busybox');
+    const refs = runTool('nix-store', ['--query', '--references', app], { env: { ...nixEnv(), NIX_STATE_DIR: join(rootfs, 'nix', 'var', 'nix') } }).stdout;
+    assert.equal(refs, runTool('nix-store', ['--query', '--references', app], { env: nixEnv() }).stdout);
+    assert.equal(readlinkSync(join(rootfs, 'nix/var/nix/gcroots/docker', app.slice('/nix/store/'.length))), app, 'contents are GC roots');
+  });
+
+  test('layeringPipeline: the store layers nixpkgs\' pipeline semantics give', () => {
+    const conf = JSON.parse(readFileSync(evalJson('piped.conf.outPath'), 'utf8'));
+    const [app, busybox, libA, libB, data] = ['app', 'busybox', 'lib-a', 'lib-b', 'data'].map((a) => evalJson(`fx.${a}.outPath`) as string);
+    const bySize = (paths: string[]) => {
+      const size = (p: string) => Number(runTool('nix-store', ['--query', '--size', p], { env: nixEnv() }).stdout);
+      return [...paths].sort((a, b) => size(a) - size(b));
+    };
+    // split_paths lib-a: main {lib-a} (only lib-a reaches it), common {lib-b, data} (app reaches them
+    // too), rest {app, busybox}; subcomponent_in lib-a keeps main as it is. Paths in ascending NAR size.
+    assert.deepEqual(conf.store_layers, [[libA], bySize([libB!, data!]), bySize([app!, busybox!])]);
+    const archive = runStream(buildImage('piped'));
+    assert.equal(manifestOf(archive).Layers.length, 4);
+    assert.match(strataOk(['verify', archive]).stdout, /ok: 4 layers verified/);
+    assert.match(unpackAndRun(archive, [`${app}/bin/hello`]).stdout, /hello from strata/);
   });
 
   test('streamLayeredImage refuses an argument nixpkgs\' does not take', () => {

@@ -1,3 +1,4 @@
+import { realpath } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import { parseRegistration } from './registration.js';
 import { type Closure, sortPaths, storeDirOf } from './types.js';
@@ -9,10 +10,21 @@ import { runStoreTool } from './store-tool.js';
  */
 export async function queryNixClosure(roots: string[], storeDir?: string): Promise<Closure> {
   if (roots.length === 0) throw new StrataError('no roots given: name at least one store path, or use --graph FILE');
+  await checkRoots(roots, storeDir ?? process.env.NIX_STORE_DIR ?? '/nix/store');
   const requisites = (await nixStore(['--query', '--requisites', ...roots])).split('\n').filter(Boolean);
   const entries = parseRegistration(await nixStore(['--dump-db', ...requisites]), 'nix-store --dump-db');
   const paths = sortPaths(entries.map((e) => ({ path: e.path, narSize: e.narSize ?? 0, references: e.references })));
   return { storeDir: storeDir ?? storeDirOf(paths[0]!.path), paths };
+}
+
+/** A root that is no store path is the caller's mistake (exit 2), not the store failing. */
+async function checkRoots(roots: string[], storeDir: string): Promise<void> {
+  for (const root of roots) {
+    const path = await realpath(root).catch((e: NodeJS.ErrnoException) => {
+      throw new StrataError(`${root}: cannot resolve (${e.code}); name a store path or a link to one (./result)`);
+    });
+    if (!path.startsWith(storeDir + '/')) throw new StrataError(`${root}: ${path} is not in the store ${storeDir}; name a store path or a link to one (./result)`);
+  }
 }
 
 function nixStore(args: string[]): Promise<string> {

@@ -8,7 +8,6 @@ import type { DigestCache } from '../layer/digest-cache.js';
 import { LayerHasher } from '../layer/hasher.js';
 import { LayerReadThread } from '../layer/read-thread.js';
 import { HashThread } from '../util/hash-thread.js';
-import { recycleChunk } from '../tar/walk.js';
 import type { Image, ImageSink, Layer } from './model.js';
 
 /**
@@ -44,13 +43,14 @@ export class DockerArchiveSink implements ImageSink {
     const checks: (() => Promise<void>)[] = [];
     const put = async (chunk: Buffer): Promise<void> => {
       offset += chunk.length;
+      this.progress.bytes(chunk.length);
       await this.out.write(chunk);
     };
     const names: string[] = [];
     const diffIds: string[] = [];
     for (const [i, layer] of image.layers.entries()) {
-      this.progress.step(`layer ${i + 1}/${image.layers.length}: ${layer.contents.join(' ')}`);
       const { digest, size, measured } = await digests[i]!;
+      this.progress.layer(i, image.layers.length, layer.contents.join(' '), size);
       const name = layer.member?.name ?? `${digest.slice('sha256:'.length)}/layer.tar`;
       await put(encodeHeader(tarHeader({ mtime: image.mtime, ...layer.member, name, size })));
       // Hashed again unless this run measured it from files that check themselves.
@@ -76,18 +76,6 @@ export class DockerArchiveSink implements ImageSink {
 
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-/** Digest and size of a layer, by reading it. */
-export async function measure(layer: Layer): Promise<{ digest: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of layer.open()) {
-    hash.update(chunk);
-    size += chunk.length;
-    recycleChunk(chunk);
-  }
-  return { digest: `sha256:${hash.digest('hex')}`, size };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { humanSize } from '../plan/plan-file.js';
-import type { SourceImage } from '../source/model.js';
+import type { ImageSource, SourceImage } from '../source/model.js';
 import { openImageSource } from '../source/open.js';
 import { platformName, selectImage } from '../source/platform.js';
 import { type PyValue, fromPy } from '../util/pyjson.js';
@@ -34,40 +34,53 @@ export interface Inspection {
 export async function inspectImage(name: string, options: { platform?: Platform } = {}): Promise<Inspection> {
   const source = await openImageSource(name);
   try {
-    const image = selectImage(source, options.platform);
-    const config = fromPy(image.config.json) as Record<string, unknown>;
-    const runtime = (config.config ?? {}) as Record<string, unknown>;
-    const paths = historyPaths(image);
-    const layers = image.layers.map((l, i): InspectedLayer => ({
-      index: i + 1,
-      mediaType: l.blob.mediaType,
-      size: l.blob.size,
-      digest: l.blob.digest,
-      diffId: l.known.digest,
-      storePaths: paths[i] ?? [],
-    }));
-    return {
-      name,
-      format: source.format,
-      manifest: image.manifest ?? null,
-      refs: image.refs,
-      platform: platformName(image.platform),
-      config: {
-        digest: image.config.digest,
-        size: image.config.size,
-        created: config.created ?? null,
-        architecture: config.architecture ?? null,
-        os: config.os ?? null,
-        Entrypoint: runtime.Entrypoint ?? null,
-        Cmd: runtime.Cmd ?? null,
-        Env: runtime.Env ?? null,
-      },
-      layers,
-      total: { layers: layers.length, size: layers.reduce((s, l) => s + l.size, 0) },
-    };
+    return describe(source, selectImage(source, options.platform));
   } finally {
     await source.close();
   }
+}
+
+/** Describe every image `name` holds (one per platform of an index). */
+export async function inspectImages(name: string): Promise<Inspection[]> {
+  const source = await openImageSource(name);
+  try {
+    return source.images.map((image) => describe(source, image));
+  } finally {
+    await source.close();
+  }
+}
+
+function describe(source: ImageSource, image: SourceImage): Inspection {
+  const config = fromPy(image.config.json) as Record<string, unknown>;
+  const runtime = (config.config ?? {}) as Record<string, unknown>;
+  const paths = historyPaths(image);
+  const layers = image.layers.map((l, i): InspectedLayer => ({
+    index: i + 1,
+    mediaType: l.blob.mediaType,
+    size: l.blob.size,
+    digest: l.blob.digest,
+    diffId: l.known.digest,
+    storePaths: paths[i] ?? [],
+  }));
+  return {
+    name: source.name,
+    format: source.format,
+    manifest: image.manifest ?? null,
+    refs: image.refs,
+    platform: platformName(image.platform),
+    config: {
+      digest: image.config.digest,
+      size: image.config.size,
+      created: config.created ?? null,
+      architecture: config.architecture ?? null,
+      os: config.os ?? null,
+      Entrypoint: runtime.Entrypoint ?? null,
+      Cmd: runtime.Cmd ?? null,
+      Env: runtime.Env ?? null,
+    },
+    layers,
+    total: { layers: layers.length, size: layers.reduce((s, l) => s + l.size, 0) },
+  };
 }
 
 /** Per layer, the store paths its history entry names; none when the history does not line up with the layers. */

@@ -7,7 +7,7 @@ import { ExitCode, StrataError } from '../errors.js';
 import { type Progress, silent } from '../progress.js';
 import { through } from '../util/streams.js';
 import { type Compression, compressionOf, compressor, layerMediaType } from './compression.js';
-import type { Blob, Bytes, Image, ImageSink, Layer, Platform } from './model.js';
+import { type Blob, type Bytes, type Image, type ImageSink, type Layer, type Platform, knownTar } from './model.js';
 import { checkedTar } from './checked-tar.js';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -70,8 +70,8 @@ export async function writeImageBlobs(dir: string, image: Image, options: OciOpt
   const layers: Descriptor[] = [];
   const diffIds: string[] = [];
   for (const [i, layer] of image.layers.entries()) {
-    progress.step(`layer ${i + 1}/${image.layers.length}: ${layer.contents.join(' ')}`);
-    const { descriptor, diffId } = await putLayer(dir, layer, compression, options.level);
+    progress.layer(i, image.layers.length, layer.contents.join(' '), compression === 'none' ? knownTar(layer)?.size : undefined);
+    const { descriptor, diffId } = await putLayer(dir, layer, compression, options.level, progress);
     layers.push(descriptor);
     diffIds.push(diffId);
   }
@@ -110,16 +110,16 @@ export async function addToIndex(dir: string, descriptor: Descriptor, ref?: stri
   await writeAtomically(file, Buffer.from(JSON.stringify(index)));
 }
 
-async function putLayer(dir: string, layer: Layer, compression: Compression, level?: number): Promise<{ descriptor: Descriptor; diffId: string }> {
+async function putLayer(dir: string, layer: Layer, compression: Compression, level: number | undefined, progress: Progress): Promise<{ descriptor: Descriptor; diffId: string }> {
   const mediaType = layerMediaType(compression);
   if (layer.blob && layer.known && compressionOf(layer.blob.mediaType) === compression) {
     // Carried over as it is: no unpacking, no packing again.
-    await putBlob(dir, layer.blob);
+    await putBlob(dir, layer.blob, progress);
     return { descriptor: { mediaType, digest: layer.blob.digest, size: layer.blob.size }, diffId: layer.known.digest };
   }
   const tar = checkedTar(layer);
   const source = compression === 'none' ? tar.bytes : through(tar.bytes, compressor(compression, level));
-  const { digest, size } = await writeBlob(dir, source);
+  const { digest, size } = await writeBlob(dir, source, progress);
   return { descriptor: { mediaType, digest, size }, diffId: tar.finish().diffId };
 }
 
@@ -131,16 +131,16 @@ async function putBytes(dir: string, mediaType: string, bytes: Buffer): Promise<
 }
 
 /** Copy a blob whose digest is known, checking it on the way. */
-async function putBlob(dir: string, blob: Blob): Promise<void> {
+async function putBlob(dir: string, blob: Blob, progress: Progress): Promise<void> {
   if (await exists(blobPath(dir, blob.digest))) return;
-  const { digest, size } = await writeBlob(dir, blob.open());
+  const { digest, size } = await writeBlob(dir, blob.open(), progress);
   if (digest !== blob.digest || size !== blob.size) {
     throw new StrataError(`blob ${blob.digest}: its content hashes to ${digest} (${size} bytes); the source image is corrupt`, ExitCode.Integrity);
   }
 }
 
 /** Stream bytes into blobs/sha256, under a temporary name until their digest is known. */
-async function writeBlob(dir: string, source: Bytes): Promise<{ digest: string; size: number }> {
+async function writeBlob(dir: string, source: Bytes, progress: Progress): Promise<{ digest: string; size: number }> {
   const temp = join(dir, 'blobs', 'sha256', `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const hash = createHash('sha256');
   let size = 0;
@@ -149,6 +149,7 @@ async function writeBlob(dir: string, source: Bytes): Promise<{ digest: string; 
     for await (const chunk of source) {
       hash.update(chunk);
       size += chunk.length;
+      progress.bytes(chunk.length);
       if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
     }
     out.end();

@@ -10,7 +10,9 @@ export async function writeImage(image: Image, destination: string, options: Sin
   try {
     await opened.sink.write(image);
     await opened.commit();
+    options.progress?.done(true);
   } catch (e) {
+    options.progress?.done(false);
     await opened.abort();
     throw e;
   }
@@ -23,7 +25,9 @@ export async function writeIndex(images: Image[], destination: string, options: 
     if (!opened.sink.writeIndex) throw new StrataError(`--to ${destination}: several images need an OCI destination (oci:DIR[:REF] or oci-archive:FILE[:REF])`);
     await opened.sink.writeIndex(images);
     await opened.commit();
+    options.progress?.done(true);
   } catch (e) {
+    options.progress?.done(false);
     await opened.abort();
     throw e;
   }

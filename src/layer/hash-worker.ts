@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { StrataError } from '../errors.js';
-import { measure } from '../image/docker-archive.js';
+import { measure } from './measure.js';
 import { type LayerRecipe, layerFromRecipe } from './recipe.js';
 
 // Hashes layers off the main thread, one request at a time, so the main

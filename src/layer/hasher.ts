@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { StrataError } from '../errors.js';
-import { measure } from '../image/docker-archive.js';
+import { measure } from './measure.js';
 import { type Layer, knownTar } from '../image/model.js';
 import type { DigestCache } from './digest-cache.js';
 

@@ -5,6 +5,7 @@ import { autoLayers } from './auto.js';
 import { limitLayers } from './limit.js';
 import { sharedLayers } from './shared.js';
 import { sizeLayers } from './size.js';
+import { type Pipeline, pipelineLayers } from './pipeline.js';
 
 export { limitLayers };
 
@@ -38,6 +39,11 @@ export interface PlanOptions {
    * plans the rest of the closure in the layers left.
    */
   layers?: string[][];
+  /**
+   * nixpkgs' layeringPipeline: when given, it makes the store layers (after
+   * any explicit ones) instead of the strategy, as many as it gives.
+   */
+  pipeline?: Pipeline;
 }
 
 export const DEFAULT_MAX_LAYERS = 100;
@@ -65,7 +71,7 @@ export function planLayers(closure: Closure, options: PlanOptions = {}): Plan {
     storeDir: closure.storeDir,
     paths: closure.paths.filter((p) => !taken.has(p.path)).map((p) => ({ ...p, references: p.references.filter((r) => !taken.has(r)) })),
   };
-  const planned = rest.paths.length === 0 ? [] : strategyLayers(strategy, rest, budget);
+  const planned = rest.paths.length === 0 ? [] : options.pipeline ? pipelineLayers(options.pipeline, rest) : strategyLayers(strategy, rest, budget);
   const layers = [...explicit, ...planned].map((paths) => ({
     paths,
     size: paths.reduce((sum, p) => sum + info.get(p)!.narSize, 0),

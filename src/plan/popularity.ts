@@ -20,6 +20,13 @@ export function popularityOrder(closure: Closure): string[] {
   return [...reached.map((k) => k.path), ...unreached.sort(compareCodePoints)];
 }
 
+/** Each path's popularity, as popularityOrder ranks them (rounded when beyond 2^53). */
+export function popularityScores(closure: Closure): Map<string, number> {
+  const graph = indexGraph(closure);
+  const pop = popularity(graph);
+  return new Map(graph.names.map((path, i) => [path, Number(pop[i]!)]));
+}
+
 /** nixpkgs' tie key: the first `-`-separated piece moved to the end. */
 export function tieKey(path: string): string {
   const parts = path.split('-');

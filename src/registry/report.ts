@@ -15,20 +15,22 @@ export function pushTotals(blobs: PushedBlob[]): Record<PushedBlob['status'], { 
 }
 
 /**
- * What `push` and `--to docker://` tell: a line per blob and the totals on
- * stderr; on stdout the manifest digest alone, or with `json` the whole
- * report as one JSON object; the digest also in `digestfile` (as skopeo).
+ * What `push` and `--to docker://` tell: a line per blob and the totals
+ * through `log` (stderr, above any progress line); on stdout the manifest
+ * digest alone, or with `json` the whole report as one JSON object; the
+ * digest also in `digestfile` (as skopeo).
  */
-export function pushReport(options: { json?: boolean; digestfile?: string }): Pick<RegistryOptions, 'onBlob' | 'onPushed'> {
+export function pushReport(options: { json?: boolean; digestfile?: string; log: (line: string, to?: NodeJS.WritableStream) => void }): Pick<RegistryOptions, 'onBlob' | 'onPushed'> {
+  const { log } = options;
   return {
-    onBlob: (b) => void process.stderr.write(`${b.what} ${b.digest.slice(0, 19)}: ${SAID[b.status]}, ${b.size} bytes\n`),
+    onBlob: (b) => log(`${b.what} ${b.digest.slice(0, 19)}: ${SAID[b.status]}, ${b.size} bytes`),
     async onPushed(result) {
       const totals = pushTotals(result.blobs);
-      process.stderr.write(
+      log(
         `${result.reference}: ${totals.pushed.bytes} bytes sent (${totals.pushed.blobs} blobs), ${totals.skipped.bytes} skipped (${totals.skipped.blobs} already there), ` +
-          `${totals.mounted.bytes} mounted (${totals.mounted.blobs}); manifest ${result.digest}\n`,
+          `${totals.mounted.bytes} mounted (${totals.mounted.blobs}); manifest ${result.digest}`,
       );
-      process.stdout.write(options.json ? `${JSON.stringify({ ...result, totals })}\n` : `${result.digest}\n`);
+      log(options.json ? JSON.stringify({ ...result, totals }) : result.digest, process.stdout);
       if (options.digestfile !== undefined) {
         await writeFile(options.digestfile, result.digest).catch((e: NodeJS.ErrnoException) => {
           throw new StrataError(`--digestfile ${options.digestfile}: cannot write (${e.code}); the image was pushed as ${result.digest}`);

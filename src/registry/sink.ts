@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ExitCode, StrataError } from '../errors.js';
 import { type Compression, compressionOf, compressor } from '../image/compression.js';
-import { measure } from '../image/docker-archive.js';
+import { measure } from '../layer/measure.js';
 import { type Bytes, type Image, type ImageSink, type Layer, knownTar } from '../image/model.js';
 import type { Descriptor } from '../image/oci-layout.js';
 import type { DigestCache } from '../layer/digest-cache.js';
-import { type Progress, silent } from '../progress.js';
+import { type Progress, counted, silent } from '../progress.js';
 import { through } from '../util/streams.js';
 import { RegistryClient, type UploadBlob } from './client.js';
 import { lookupCredentials, parseCreds } from './credentials.js';
@@ -141,11 +141,11 @@ export class RegistrySink implements ImageSink {
     const diffIds: string[] = [];
     for (const [i, layer] of image.layers.entries()) {
       const what = `${prefix}layer ${i + 1}/${image.layers.length}`;
-      this.progress.step(`${what}: ${layer.contents.join(' ')}`);
       const first = await this.prepare(layer, true);
       // A cached digest only spares work when the registry has the blob; bytes to send are measured afresh.
       const exists = first.cached ? await client.blobExists(first.digest) : undefined;
       const prepared = exists === false ? await this.prepare(layer, false) : first;
+      this.progress.layer(i, image.layers.length, layer.contents.join(' '), prepared.size);
       await this.pushBlob(client, what, prepared, blobs, prepared.digest === first.digest ? exists : undefined);
       layers.push({ mediaType: prepared.mediaType, digest: prepared.digest, size: prepared.size });
       diffIds.push(prepared.diffId);
@@ -164,7 +164,7 @@ export class RegistrySink implements ImageSink {
       const mounted = this.options.mountFrom === undefined ? undefined : await client.mount(blob.digest, this.options.mountFrom);
       if (mounted === 'mounted') status = 'mounted';
       else {
-        await client.upload(what, blob, mounted);
+        await client.upload(what, { ...blob, open: () => counted(blob.open(), this.progress) }, mounted);
         status = 'pushed';
       }
     }
