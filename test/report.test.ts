@@ -85,7 +85,7 @@ test('report of two images: shared layers, bytes saved, and --compare equal to s
   const r = jsonReport([app, busybox, '--max-layers', '4', '--strategy', 'shared', '--compare']);
   assert.deepEqual(r.images.map((i) => i.label), ['app', 'busybox']);
   const bb = narSize.get(busybox)!;
-  // shared: busybox alone in both images (the largest path of app; the top-level path of busybox).
+  // shared: busybox alone in both images (a layer of its own in app; the top-level path of busybox).
   assert.deepEqual(r.sharing!.layers, [{ size: bb, paths: [busybox], images: ['app', 'busybox'] }]);
   assert.deepEqual(r.sharing!.matrix, [[total, bb], [bb, bb]]);
   assert.equal(r.sharing!.total, total + bb);
@@ -98,7 +98,7 @@ test('report of two images: shared layers, bytes saved, and --compare equal to s
   const grouped = r.images[0]!.layers[1]!;
   assert.deepEqual(grouped.paths.map((p) => p.path), [byName('data'), byName('lib-a'), byName('lib-b')]);
   assert.deepEqual(grouped.referencedBy, [app]);
-  assert.equal(grouped.why, 'dependencies used by the same large paths (primaries), grouped; referenced by app');
+  assert.equal(grouped.why, 'paths whose closures nearly match, grouped: a library update re-ships few unchanged bytes with them; referenced by app');
   const sim = JSON.parse(strataOk(['simulate', app, busybox, '--max-layers', '4', '--json']).stdout)[0];
   assert.deepEqual(r.comparison, sim);
 

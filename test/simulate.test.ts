@@ -51,6 +51,26 @@ test('simulate: hand-computed fleet, app and library numbers', () => {
   assert.match(text, /\nshared +1130 +0 +30 +0 +2230 +2000 +2000 /);
 });
 
+test('simulate: shared groups the paths whose closures nearly match, hand-computed', () => {
+  // app1 -> x, y; app2 -> x; x, y -> base. With 3 store layers (max-layers 4), app1 below its
+  // top layer has base, x, y: pairs cost base+x 1100*2-1200+11000 = 12000, base+y 1010*2-1020+10100 = 11100,
+  // x+y 110*3-220+1100 = 1210, so [base] [x y] [app1]; app2 has room for [base] [x] [app2].
+  const one = graph({ 'a1-app1': [1, ['x-x', 'y-y']], 'x-x': [100, ['b-base']], 'y-y': [10, ['b-base']], 'b-base': [1000, []] });
+  const two = graph({ 'a2-app2': [2, ['x-x']], 'x-x': [100, ['b-base']], 'b-base': [1000, []] });
+  const sim = simulate([{ name: 'one', closure: one }, { name: 'two', closure: two }], { maxLayers: 4, strategies: ['shared', 'size'], libraries: [S + 'x-x'] });
+  const [shared, size] = sim.results;
+  // fleet: [base] [x y] [app1] [x] [app2]: x stored twice. library x: [x' y] [app1'] + [x'] [app2'].
+  assert.deepEqual(shared!.fleet, { bytes: 1213, bound: 1113 });
+  assert.deepEqual(shared!.app, { bytes: 3, bound: 3 });
+  assert.deepEqual(shared!.library, { bytes: 111 + 102, bound: 101 + 102 });
+  assert.equal(shared!.excess, 110);
+  // size: [base] [x] [y app1] and [base] [x] [app2]: every layer shared, but app1's update re-ships y.
+  assert.deepEqual(size!.fleet, { bytes: 1113, bound: 1113 });
+  assert.deepEqual(size!.app, { bytes: 13, bound: 3 });
+  assert.deepEqual(size!.library, { bytes: 111 + 102, bound: 203 });
+  assert.equal(size!.excess, 20);
+});
+
 test('simulate: default libraries are sampled from non-top-level paths', () => {
   const sim = simulate(fleet, { maxLayers: 4, libraryCount: 5 });
   assert.deepEqual(sim.libraries, [S + 'b-base', S + 'l-lib']);

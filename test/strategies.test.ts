@@ -4,6 +4,7 @@ import { STRATEGIES, planLayers } from '../src/plan/plan.js';
 import { autoLayers } from '../src/plan/auto.js';
 import { sizeLayers } from '../src/plan/size.js';
 import { sharedLayers } from '../src/plan/shared.js';
+import { dependents, rehash, renamed } from '../src/plan/simulate.js';
 import type { Closure } from '../src/closure/types.js';
 
 const S = '/nix/store/';
@@ -41,10 +42,14 @@ test('auto: auto-layer.py semantics, hand-computed', () => {
   assert.deepEqual(names(autoLayers(small, 1)), [['z1-app', 'w1-core', 'y1-libA', 'x1-libB', 'v1-tiny']]);
 });
 
-test('shared: the top-level path alone on top, the largest paths alone, auto-layer grouping between', () => {
-  // n=4: app on top; floor(3/2)=1 largest path (libA) alone; auto-layer on libB, core, tiny in 2 layers.
-  assert.deepEqual(names(sharedLayers(small, 4)), [['y1-libA'], ['v1-tiny'], ['w1-core', 'x1-libB'], ['z1-app']]);
-  assert.deepEqual(names(sharedLayers(small, 3)), [['y1-libA'], ['w1-core', 'x1-libB', 'v1-tiny'], ['z1-app']]);
+test('shared: the application alone on top, the rest cut where updates re-ship least, hand-computed', () => {
+  // Post-order below app: core, libA, libB, tiny. A group S costs
+  // size(S) * |closure(S)| - sum of size(s) * |closure(s)| + 10 * size(S) when it holds several paths.
+  assert.deepEqual(names(sharedLayers(small, 5)), [['w1-core'], ['y1-libA'], ['x1-libB'], ['v1-tiny'], ['z1-app']]);
+  // Pairs: core+tiny 6*2-6+60 = 66 is the cheapest (libB+tiny 452, core+libB 455, libA+libB 990).
+  assert.deepEqual(names(sharedLayers(small, 4)), [['w1-core', 'v1-tiny'], ['y1-libA'], ['x1-libB'], ['z1-app']]);
+  // Then {core,tiny}+libB: 46*3-86+460 = 512 (+446) beats +libA: 56*3-106+560 = 622 (+556).
+  assert.deepEqual(names(sharedLayers(small, 3)), [['w1-core', 'x1-libB', 'v1-tiny'], ['y1-libA'], ['z1-app']]);
   assert.deepEqual(names(sharedLayers(small, 2)), [['w1-core', 'y1-libA', 'x1-libB', 'v1-tiny'], ['z1-app']]);
   assert.deepEqual(names(sharedLayers(small, 1)), [['v1-tiny', 'w1-core', 'x1-libB', 'y1-libA', 'z1-app']]);
 });
@@ -74,7 +79,7 @@ export function generated(n: number, seed = 1): Closure {
 }
 
 test('every strategy: each path in exactly one layer, within budget, deterministic', () => {
-  for (const n of [1, 2, 50, 400]) {
+  for (const n of [1, 2, 50, 400, 2000]) {
     const closure = generated(n, n);
     for (const strategy of STRATEGIES) {
       for (const maxLayers of [2, 3, 8, 32, 500]) {
@@ -88,6 +93,35 @@ test('every strategy: each path in exactly one layer, within budget, determinist
       }
     }
   }
+});
+
+test('shared: an update (new hashes for a library and its dependents) keeps every other layer identical', () => {
+  const closure = generated(400, 3);
+  const library = closure.paths[17]!.path;
+  const changed = dependents(closure, library);
+  const updated = renamed(closure, changed);
+  for (const n of [3, 7, 31, 99]) {
+    const before = sharedLayers(closure, n);
+    const after = sharedLayers(updated, n);
+    // the same layers, the changed paths under their new names
+    assert.deepEqual(after.map((l) => [...l].sort()), before.map((l) => l.map((p) => (changed.has(p) ? rehash(p) : p)).sort()), `n=${n}`);
+    assert.ok(before.some((l) => l.every((p) => !changed.has(p))), `n=${n}: some layer is untouched`);
+  }
+});
+
+test('shared: a new small dependency moves few layers', () => {
+  const closure = generated(400, 5);
+  const extra = S + '00000000000000000000000000000000-extra-1';
+  const host = closure.paths.find((p) => p.path.endsWith('-pkg399-1.0'))!.path;
+  const grown: Closure = {
+    storeDir: closure.storeDir,
+    paths: [...closure.paths.map((p) => (p.path === host ? { ...p, references: [...p.references, extra] } : p)), { path: extra, narSize: 1000, references: [] }]
+      .sort((a, b) => (a.path < b.path ? -1 : 1)),
+  };
+  const key = (layers: string[][]): string[] => layers.map((l) => [...l].sort().join(' '));
+  const before = key(sharedLayers(closure, 31));
+  const after = key(sharedLayers(grown, 31));
+  assert.ok(after.filter((l) => before.includes(l)).length >= 27, `${after.filter((l) => before.includes(l)).length} of 31 layers kept`);
 });
 
 test('30 000 paths: timing per strategy (printed, not asserted)', () => {

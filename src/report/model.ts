@@ -193,7 +193,7 @@ function whyTogether(strategy: ReportImage['strategy'], last: boolean, paths: Re
     case 'shared': {
       const tops = new Set(roots);
       if (last && tops.size > 0 && paths.every((p) => tops.has(p.path))) reason = 'the top-level paths, alone on top: an application update re-ships only this layer';
-      else reason = alone ? 'one of the largest paths, in a layer of its own' : 'dependencies used by the same large paths (primaries), grouped';
+      else reason = alone ? 'a layer of its own: grouping it with others would cost more re-pulled bytes on library updates' : 'paths whose closures nearly match, grouped: a library update re-ships few unchanged bytes with them';
       break;
     }
     case 'auto':
