@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { ExitCode, StrataError } from '../errors.js';
 import type { ByteSink } from '../output.js';
 import { type Progress, silent } from '../progress.js';
@@ -9,6 +8,7 @@ import { LayerHasher } from '../layer/hasher.js';
 import { LayerReadThread } from '../layer/read-thread.js';
 import { HashThread } from '../util/hash-thread.js';
 import type { Image, ImageSink, Layer } from './model.js';
+import { sha256Hex } from '../util/digest.js';
 
 /**
  * Docker Image Spec v1.2 archive (what `docker load`, `podman load` and
@@ -63,7 +63,7 @@ export class DockerArchiveSink implements ImageSink {
     // Every layer checked before the config and manifest make the archive whole.
     for (const check of checks) await check();
     const config = image.config(diffIds);
-    const configName = `${sha256(config)}.json`;
+    const configName = `${sha256Hex(config)}.json`;
     const manifest: PyValue = [new Map<string, PyValue>([['Config', configName], ['RepoTags', image.repoTags], ['Layers', names]])];
     for (const [name, bytes] of [[configName, config], ['manifest.json', Buffer.from(dumpPyJson(manifest, 4))]] as const) {
       await put(encodeHeader(tarHeader({ name, size: bytes.length, mtime: image.mtime })));
@@ -72,10 +72,6 @@ export class DockerArchiveSink implements ImageSink {
     }
     await put(endOfArchive(offset));
   }
-}
-
-export function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /**

@@ -9,6 +9,7 @@ import { through } from '../util/streams.js';
 import { type Compression, compressionOf, compressor, layerMediaType } from './compression.js';
 import { type Blob, type Bytes, type Image, type ImageSink, type Layer, type Platform, knownTar } from './model.js';
 import { checkedTar } from './checked-tar.js';
+import { sha256Digest } from '../util/digest.js';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -124,7 +125,7 @@ async function putLayer(dir: string, layer: Layer, compression: Compression, lev
 }
 
 async function putBytes(dir: string, mediaType: string, bytes: Buffer): Promise<Descriptor> {
-  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const digest = sha256Digest(bytes);
   const path = blobPath(dir, digest);
   if (!(await exists(path))) await writeAtomically(path, bytes);
   return { mediaType, digest, size: bytes.length };

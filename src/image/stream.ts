@@ -6,7 +6,7 @@ import { type SinkOptions, openDestination } from './transports.js';
 
 /** Write `image` to a destination (`-`, docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF]). */
 export async function writeImage(image: Image, destination: string, options: SinkOptions = {}): Promise<void> {
-  const opened = openDestination(destination, options);
+  const opened = await openDestination(destination, options);
   try {
     await opened.sink.write(image);
     await opened.commit();
@@ -20,7 +20,7 @@ export async function writeImage(image: Image, destination: string, options: Sin
 
 /** Write several images (one per platform) as one multi-platform index. */
 export async function writeIndex(images: Image[], destination: string, options: SinkOptions = {}): Promise<void> {
-  const opened = openDestination(destination, options);
+  const opened = await openDestination(destination, options);
   try {
     if (!opened.sink.writeIndex) throw new StrataError(`--to ${destination}: several images need an OCI destination (oci:DIR[:REF] or oci-archive:FILE[:REF])`);
     await opened.sink.writeIndex(images);

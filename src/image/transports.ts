@@ -2,13 +2,9 @@ import { StrataError } from '../errors.js';
 import { openOutput } from '../output.js';
 import type { DigestCache } from '../layer/digest-cache.js';
 import type { Progress } from '../progress.js';
-import { parseRegistryReference } from '../registry/reference.js';
-import { type RegistryOptions, RegistrySink } from '../registry/sink.js';
+import type { RegistryOptions } from '../registry/sink.js';
 import type { Compression } from './compression.js';
-import { DockerArchiveSink } from './docker-archive.js';
 import type { ImageSink } from './model.js';
-import { OciArchiveSink } from './oci-archive.js';
-import { OciLayoutSink } from './oci-layout.js';
 
 /** What a destination needs beyond its name. */
 export interface SinkOptions {
@@ -28,10 +24,13 @@ export interface OpenedSink {
   abort(): Promise<void>;
 }
 
-/** A kind of destination, named as skopeo names it: `TRANSPORT:REFERENCE`. */
+/**
+ * A kind of destination, named as skopeo names it: `TRANSPORT:REFERENCE`.
+ * Each loads its sink when opened, so a run loads only the one it writes.
+ */
 export interface Transport {
   name: string;
-  open(reference: string, options: SinkOptions): OpenedSink;
+  open(reference: string, options: SinkOptions): Promise<OpenedSink>;
 }
 
 const uncompressedOnly = (name: string, options: SinkOptions): void => {
@@ -51,25 +50,28 @@ const noCommit = async (): Promise<void> => {};
 export const TRANSPORTS: Transport[] = [
   {
     name: 'docker-archive',
-    open(reference, options) {
+    async open(reference, options) {
       uncompressedOnly('docker-archive', options);
+      const { DockerArchiveSink } = await import('./docker-archive.js');
       const output = openOutput(reference === '' ? '-' : reference);
       return { sink: new DockerArchiveSink(output.sink, options.progress, options.cache), commit: output.commit, abort: output.abort };
     },
   },
   {
     name: 'oci',
-    open(reference, options) {
+    async open(reference, options) {
       const [dir, ref] = pathAndRef(reference);
       if (dir === '') throw new StrataError('--to oci:DIR[:REF] needs a directory');
+      const { OciLayoutSink } = await import('./oci-layout.js');
       return { sink: new OciLayoutSink(dir, { ...options, ref }), commit: noCommit, abort: noCommit };
     },
   },
   {
     name: 'oci-archive',
-    open(reference, options) {
+    async open(reference, options) {
       const [path, ref] = pathAndRef(reference);
       if (path === '' || path === '-') throw new StrataError('--to oci-archive:FILE[:REF] needs a file name');
+      const { OciArchiveSink } = await import('./oci-archive.js');
       const output = openOutput(path);
       return { sink: new OciArchiveSink(output.sink, path, { ...options, ref }), commit: output.commit, abort: output.abort };
     },
@@ -77,7 +79,8 @@ export const TRANSPORTS: Transport[] = [
   {
     // A registry: the manifest is put last, so there is nothing to commit or undo.
     name: 'docker',
-    open(reference, options) {
+    async open(reference, options) {
+      const [{ parseRegistryReference }, { RegistrySink }] = await Promise.all([import('../registry/reference.js'), import('../registry/sink.js')]);
       const sink = new RegistrySink(parseRegistryReference(reference), { ...options.registry, compression: options.compression, level: options.level, progress: options.progress, cache: options.cache });
       return { sink, commit: noCommit, abort: noCommit };
     },
@@ -85,7 +88,7 @@ export const TRANSPORTS: Transport[] = [
 ];
 
 /** Open a destination such as `docker-archive:img.tar`, `oci:dir:tag`, or `-` (docker-archive on stdout). */
-export function openDestination(name: string, options: SinkOptions = {}): OpenedSink {
+export function openDestination(name: string, options: SinkOptions = {}): Promise<OpenedSink> {
   if (name === '-') return openDestination('docker-archive:-', options);
   const colon = name.indexOf(':');
   const transport = TRANSPORTS.find((t) => t.name === name.slice(0, colon));

@@ -1,7 +1,7 @@
 import { ExitCode, StrataError } from '../errors.js';
 import type { ImageSource } from '../source/model.js';
 import { locateImage } from '../source/open.js';
-import { sha256 } from './docker-archive.js';
+import { sha256Digest } from '../util/digest.js';
 
 /**
  * Check the image `name` names (see locateImage) throughout. Opening it
@@ -21,7 +21,7 @@ export async function verifyImage(name: string): Promise<{ images: number; layer
     source = await located.open();
     const seen = new Set<string>();
     for (const image of source.images) {
-      const config = `sha256:${sha256(image.config.bytes)}`;
+      const config = sha256Digest(image.config.bytes);
       if (config !== image.config.digest) {
         throw new StrataError(`${image.name}: config ${image.config.digest}: its digest is ${config}; the image is damaged`, ExitCode.Integrity);
       }

@@ -6,6 +6,7 @@ import type { Credentials } from './credentials.js';
 import { Connections, type HttpRequest, type HttpResponse, type RetryPolicy, TransientError, checkTransient, networkMessage, retrying, statusMessage, transient } from './http.js';
 import { type RegistryReference, formatReference, isLoopback } from './reference.js';
 import type { TlsSettings } from './tls.js';
+import { sha256Digest } from '../util/digest.js';
 
 export interface ClientOptions {
   tls: TlsSettings;
@@ -250,7 +251,7 @@ export class RegistryClient {
       body: bytes,
     });
     if (res.status !== 201 && res.status !== 200) throw this.refused(`putting the manifest ${reference}`, res);
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const digest = sha256Digest(bytes);
     const said = res.headers['docker-content-digest'];
     if (typeof said === 'string' && said !== digest) throw this.error(`the registry stored the manifest as ${said}, not as its digest ${digest}`);
     return digest;

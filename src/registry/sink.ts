@@ -14,6 +14,7 @@ import { type ManifestFormat, type MediaTypes, imageManifest, indexManifest, med
 import { type RegistryReference, formatReference, parseRepository } from './reference.js';
 import { tlsSettings } from './tls.js';
 import { checkedTar } from '../image/checked-tar.js';
+import { sha256Digest } from '../util/digest.js';
 
 /** What happened to one blob (or per-platform manifest) of a push. */
 export interface PushedBlob {
@@ -125,7 +126,7 @@ export class RegistrySink implements ImageSink {
     try {
       const blobs: PushedBlob[] = [];
       const { mediaType, bytes } = await build(client, blobs);
-      const digest = sha256(bytes);
+      const digest = sha256Digest(bytes);
       if (this.ref.digest !== undefined && this.ref.digest !== digest) {
         throw new StrataError(`${formatReference(this.ref)}: the image's manifest digest is ${digest}; push by tag, or name that digest`, ExitCode.Registry);
       }
@@ -151,10 +152,10 @@ export class RegistrySink implements ImageSink {
       diffIds.push(prepared.diffId);
     }
     const bytes = image.config(diffIds);
-    const config: Descriptor = { mediaType: this.types.config, digest: sha256(bytes), size: bytes.length };
+    const config: Descriptor = { mediaType: this.types.config, digest: sha256Digest(bytes), size: bytes.length };
     await this.pushBlob(client, `${prefix}config`, { ...config, open: () => [bytes] }, blobs);
     const manifest = imageManifest(this.format, config, layers, image.annotations);
-    return { manifest: { mediaType: this.types.manifest, bytes: manifest }, descriptor: { mediaType: this.types.manifest, digest: sha256(manifest), size: manifest.length } };
+    return { manifest: { mediaType: this.types.manifest, bytes: manifest }, descriptor: { mediaType: this.types.manifest, digest: sha256Digest(manifest), size: manifest.length } };
   }
 
   /** HEAD (unless `exists` says), then mount or upload. */
@@ -239,6 +240,3 @@ async function measureCompressed(layer: Layer, c: Compression, level?: number): 
   return { digest: `sha256:${blob.digest('hex')}`, size, diffId, tarSize };
 }
 
-function sha256(bytes: Buffer): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { ExitCode, StrataError } from '../errors.js';
 import { type Compression, DOCKER_LAYER, sniffCompression } from '../image/compression.js';
-import { sha256 } from '../image/docker-archive.js';
+import { sha256Digest } from '../util/digest.js';
 import { TarType } from '../tar/header.js';
 import type { TarMember } from '../tar/reader.js';
 import { type PyObject, type PyValue, parsePyJson } from '../util/pyjson.js';
@@ -54,7 +54,7 @@ export async function readDockerArchive(archive: TarArchive, name: string, ref?:
       const bytes = await archive.read(member(configName, 'config'));
       // The digest its name claims, which verify checks (docker load does not).
       const named = DIGEST_NAME.exec(configName);
-      const actual = `sha256:${sha256(bytes)}`;
+      const actual = sha256Digest(bytes);
       const digest = named ? `sha256:${named[1] ?? named[2]}` : actual;
       let json: PyValue;
       let diffIds: string[];

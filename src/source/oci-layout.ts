@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, StrataError } from '../errors.js';
-import { sha256 } from '../image/docker-archive.js';
+import { sha256Digest } from '../util/digest.js';
 import { compressionOf } from '../image/compression.js';
 import type { Bytes, Platform } from '../image/model.js';
 import { type Descriptor, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, REF_NAME } from '../image/oci-layout.js';
@@ -53,7 +53,7 @@ export async function readOciLayout(files: LayoutFiles, name: string, ref?: stri
     const path = blobFile(d.digest);
     const bytes = await files.read(path);
     if (!bytes) throw new StrataError(`${name}: ${what} ${d.digest} is missing (${path})`, ExitCode.Integrity);
-    const digest = `sha256:${sha256(bytes)}`;
+    const digest = sha256Digest(bytes);
     if (digest !== d.digest || bytes.length !== d.size) {
       throw new StrataError(`${name}: ${what} ${path}: its digest is ${digest} (${bytes.length} bytes), not ${d.digest} (${d.size} bytes); the image is damaged`, ExitCode.Integrity);
     }
