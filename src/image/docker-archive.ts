@@ -5,7 +5,7 @@ import { encodeHeader, endOfArchive, padding, tarHeader } from '../tar/header.js
 import { dumpPyJson, type PyValue } from '../util/pyjson.js';
 import type { DigestCache } from '../layer/digest-cache.js';
 import { LayerHasher } from '../layer/hasher.js';
-import { LayerReadThread } from '../layer/read-thread.js';
+import { recycleChunk } from '../tar/walk.js';
 import { HashThread } from '../util/hash-thread.js';
 import type { Image, ImageSink, Layer } from './model.js';
 import { sha256Hex } from '../util/digest.js';
@@ -27,18 +27,22 @@ export class DockerArchiveSink implements ImageSink {
 
   async write(image: Image): Promise<void> {
     const hasher = new LayerHasher(this.cache);
-    const reader = new LayerReadThread();
-    const hash = new HashThread((memory) => reader.recycle(memory));
+    // Started only when a layer needs checking: a cold run checks by fingerprints.
+    let hash: HashThread | undefined;
+    const hashThread = (): HashThread => (hash ??= new HashThread(recycleChunk));
     try {
-      await this.writeWith(image, hasher.digests(image.layers), hash, reader);
+      await this.writeWith(image, hasher.digests(image.layers), hashThread);
     } finally {
       hasher.close();
-      hash.close();
-      reader.close();
+      hash?.close();
     }
   }
 
-  private async writeWith(image: Image, digests: Promise<{ digest: string; size: number; measured?: boolean }>[], hash: HashThread, reader: LayerReadThread): Promise<void> {
+  private async writeWith(
+    image: Image,
+    digests: Promise<{ digest: string; size: number; measured?: boolean }>[],
+    hashThread: () => HashThread,
+  ): Promise<void> {
     let offset = 0;
     const checks: (() => Promise<void>)[] = [];
     const put = async (chunk: Buffer): Promise<void> => {
@@ -54,8 +58,8 @@ export class DockerArchiveSink implements ImageSink {
       const name = layer.member?.name ?? `${digest.slice('sha256:'.length)}/layer.tar`;
       await put(encodeHeader(tarHeader({ mtime: image.mtime, ...layer.member, name, size })));
       // Hashed again unless this run measured it from files that check themselves.
-      const verify = measured && layer.fingerprints ? undefined : hash;
-      checks.push(await sendVerified(layer, digest, size, name, put, verify, () => this.out.flushed, reader));
+      const verify = !(measured && layer.fingerprints);
+      checks.push(await sendVerified(layer, { digest, size, name }, put, verify ? hashThread() : undefined, () => this.out.flushed));
       await put(padding(size));
       names.push(name);
       diffIds.push(digest);
@@ -75,36 +79,35 @@ export class DockerArchiveSink implements ImageSink {
 }
 
 /**
- * Send a layer, counting its bytes as they go and hashing them on another
- * thread; the returned promise checks the digest, so the next layer can be
- * sent meanwhile. Too many bytes stop the layer before they are written.
+ * Send a layer, counting its bytes as they go and, with `hash`, hashing them
+ * on another thread; the returned promise checks the digest, so the next
+ * layer can be sent meanwhile. Too many bytes stop the layer before they are
+ * written.
  */
 async function sendVerified(
   layer: Layer,
-  digest: string,
-  size: number,
-  name: string,
+  expected: { digest: string; size: number; name: string },
   put: (b: Buffer) => Promise<void>,
   hash: HashThread | undefined,
   flushed: () => boolean,
-  reader: LayerReadThread,
 ): Promise<() => Promise<void>> {
+  const { digest, size, name } = expected;
   let sent = 0;
   const changed = (what: string): StrataError =>
     new StrataError(`layer ${name} (${layer.contents.join(' ')}): ${what}; its files changed while the image was written, or the recorded digest is wrong`, ExitCode.Integrity);
-  for await (const chunk of reader.read(layer)) {
+  for await (const chunk of layer.open()) {
     if (sent + chunk.length > size) throw changed(`more than the ${size} bytes measured`);
     sent += chunk.length;
     await put(chunk);
     // Written through (stdout pipes and files are synchronous on Linux): the chunk can move to the hashing thread.
     if (hash) await hash.update(chunk, flushed());
-    else if (flushed() && chunk.byteOffset === 0) reader.recycle(chunk.buffer as ArrayBuffer);
+    else if (flushed()) recycleChunk(chunk);
   }
   if (sent !== size) throw changed(`${sent} bytes instead of the ${size} measured`);
   if (!hash) return async () => {};
   const got = hash.digest();
   return async () => {
-    const hex = `sha256:${await got}`;
-    if (hex !== digest) throw changed(`content digest ${hex} instead of ${digest}`);
+    const actual = `sha256:${await got}`;
+    if (actual !== digest) throw changed(`content digest ${actual} instead of ${digest}`);
   };
 }

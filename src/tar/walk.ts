@@ -86,8 +86,7 @@ export function entryHeader(name: string, entry: WalkedEntry, attrs: EntryAttrib
   return { name, type, mode: st.mode & 0o7777, uid, gid, size, mtime, linkname, uname, gname, devmajor, devminor };
 }
 
-/** The size of the chunks layers are made in. */
-export const CHUNK = 1 << 20;
+const CHUNK = 1 << 20;
 
 // Chunks whose reader is done with them (see util/hash-thread.ts), filled
 // again instead of leaving a megabyte of garbage per chunk.
