@@ -222,7 +222,7 @@ describe('nix/default.nix with real nix-build', () => {
   });
 
   test('layeringPipeline: the store layers nixpkgs\' pipeline semantics give', () => {
-    const conf = JSON.parse(readFileSync(evalJson('piped.conf.outPath'), 'utf8'));
+    const conf = JSON.parse(readFileSync(buildImage('piped.conf'), 'utf8'));
     const [app, busybox, libA, libB, data] = ['app', 'busybox', 'lib-a', 'lib-b', 'data'].map((a) => evalJson(`fx.${a}.outPath`) as string);
     const bySize = (paths: string[]) => {
       const size = (p: string) => Number(runTool('nix-store', ['--query', '--size', p], { env: nixEnv() }).stdout);
