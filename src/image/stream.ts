@@ -1,29 +1,27 @@
 import { type Conf } from '../conf/conf.js';
 import { StrataError } from '../errors.js';
 import { type ConfImageOptions, imageFromConf } from './from-conf.js';
-import type { Image } from './model.js';
+import type { Image, ImageSink } from './model.js';
 import { type SinkOptions, openDestination } from './transports.js';
 
 /** Write `image` to a destination (`-`, docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF]). */
-export async function writeImage(image: Image, destination: string, options: SinkOptions = {}): Promise<void> {
-  const opened = await openDestination(destination, options);
-  try {
-    await opened.sink.write(image);
-    await opened.commit();
-    options.progress?.done(true);
-  } catch (e) {
-    options.progress?.done(false);
-    await opened.abort();
-    throw e;
-  }
+export function writeImage(image: Image, destination: string, options: SinkOptions = {}): Promise<void> {
+  return writeTo(destination, options, (sink) => sink.write(image));
 }
 
 /** Write several images (one per platform) as one multi-platform index. */
-export async function writeIndex(images: Image[], destination: string, options: SinkOptions = {}): Promise<void> {
+export function writeIndex(images: Image[], destination: string, options: SinkOptions = {}): Promise<void> {
+  return writeTo(destination, options, async (sink) => {
+    if (!sink.writeIndex) throw new StrataError(`--to ${destination}: several images need an OCI destination (oci:DIR[:REF] or oci-archive:FILE[:REF])`);
+    await sink.writeIndex(images);
+  });
+}
+
+/** Open a destination, write to it, and commit it; on failure, drop what was written. */
+async function writeTo(destination: string, options: SinkOptions, write: (sink: ImageSink) => Promise<void>): Promise<void> {
   const opened = await openDestination(destination, options);
   try {
-    if (!opened.sink.writeIndex) throw new StrataError(`--to ${destination}: several images need an OCI destination (oci:DIR[:REF] or oci-archive:FILE[:REF])`);
-    await opened.sink.writeIndex(images);
+    await write(opened.sink);
     await opened.commit();
     options.progress?.done(true);
   } catch (e) {
