@@ -36,8 +36,8 @@ const libA = byName('lib-a');
 test('diff of two plans: layers kept, added and removed by their paths; the bytes to pull', () => {
   const old = join(work, 'plan4.json');
   const neu = join(work, 'plan5.json');
-  strataOk(['plan', app, '--max-layers', '4', '--format', 'json', '-o', old]);
-  strataOk(['plan', app, '--max-layers', '5', '--format', 'json', '-o', neu]);
+  strataOk(['plan', app, '--strategy', 'popularity', '--max-layers', '4', '--format', 'json', '-o', old]);
+  strataOk(['plan', app, '--strategy', 'popularity', '--max-layers', '5', '--format', 'json', '-o', neu]);
   const d = diff(old, neu);
   assert.equal(d.matchedBy, 'paths');
   assert.deepEqual(pathsOf(d.layers.kept), [[data], [libB]]);
@@ -54,7 +54,7 @@ test('diff of two plans: layers kept, added and removed by their paths; the byte
 
   // Another image: busybox's plan keeps none of app's layers and drops four paths.
   const bb = join(work, 'busybox-plan.json');
-  strataOk(['plan', busybox, '--format', 'json', '-o', bb]);
+  strataOk(['plan', busybox, '--strategy', 'popularity', '--format', 'json', '-o', bb]);
   const other = diff(old, bb);
   assert.deepEqual(pathsOf(other.layers.kept), []);
   assert.deepEqual(other.paths, { added: [], removed: [app, data, libA, libB].sort(), kept: 1 });
@@ -64,9 +64,9 @@ test('diff of two plans: layers kept, added and removed by their paths; the byte
 test('diff of two confs: the tar sizes of conf --digests, else the NAR sizes of this store', () => {
   const old = join(work, 'conf4.json');
   const neu = join(work, 'conf5.json');
-  strataOk(['conf', app, '--max-layers', '4', '-o', old]);
-  strataOk(['conf', app, '--max-layers', '5', '--digests', '-o', neu]);
-  const conf5 = JSON.parse(strataOk(['conf', app, '--max-layers', '5', '--digests']).stdout) as { store_layer_digests: { digest: string; size: number }[] };
+  strataOk(['conf', app, '--strategy', 'popularity', '--max-layers', '4', '-o', old]);
+  strataOk(['conf', app, '--strategy', 'popularity', '--max-layers', '5', '--digests', '-o', neu]);
+  const conf5 = JSON.parse(strataOk(['conf', app, '--strategy', 'popularity', '--max-layers', '5', '--digests']).stdout) as { store_layer_digests: { digest: string; size: number }[] };
   const d = diff(old, neu);
   assert.equal(d.old.kind, 'conf');
   assert.equal(d.matchedBy, 'paths');
@@ -81,8 +81,8 @@ test('diff of two confs: the tar sizes of conf --digests, else the NAR sizes of 
 test('diff of two images: layers matched by digest, the bytes of the blobs as stored', () => {
   const old = join(work, 'app4.tar');
   const neu = `oci:${join(work, 'layout')}:5`;
-  strataOk(['image', app, '--max-layers', '4', '-o', old]);
-  strataOk(['image', app, '--max-layers', '5', '--to', neu, '--compression', 'gzip']);
+  strataOk(['image', app, '--strategy', 'popularity', '--max-layers', '4', '-o', old]);
+  strataOk(['image', app, '--strategy', 'popularity', '--max-layers', '5', '--to', neu, '--compression', 'gzip']);
   const inspectOld = JSON.parse(strataOk(['inspect', old, '--json']).stdout) as { layers: { digest: string; diffId: string; size: number }[] };
   const inspectNew = JSON.parse(strataOk(['inspect', neu, '--json']).stdout) as { layers: { digest: string; diffId: string; size: number }[] };
   const d = diff(old, neu);
@@ -98,7 +98,7 @@ test('diff of two images: layers matched by digest, the bytes of the blobs as st
 
   // An image against a plan: matched by the store paths the image's history names.
   const plan = join(work, 'plan-for-image.json');
-  strataOk(['plan', app, '--max-layers', '5', '--format', 'json', '-o', plan]);
+  strataOk(['plan', app, '--strategy', 'popularity', '--max-layers', '5', '--format', 'json', '-o', plan]);
   const mixed = diff(plan, old);
   assert.equal(mixed.matchedBy, 'paths');
   assert.deepEqual(pathsOf(mixed.layers.kept), [[data], [libB]]);
@@ -108,7 +108,7 @@ test('diff of two images: layers matched by digest, the bytes of the blobs as st
 
 test('diff: bad input is one line naming it, exit 2', () => {
   const plan = join(work, 'plan-bad.json');
-  strataOk(['plan', app, '--max-layers', '4', '--format', 'json', '-o', plan]);
+  strataOk(['plan', app, '--strategy', 'popularity', '--max-layers', '4', '--format', 'json', '-o', plan]);
   const other = join(work, 'other.json');
   writeFileSync(other, '{"name": "not a plan"}\n');
   const r = strata(['diff', other, plan]);

@@ -112,12 +112,12 @@ describe('nix/default.nix with real nix-build', () => {
     const direct = join(dir, 'direct.tar');
     strataOk([
       'image', buildFixture('app'), buildFixture('busybox'),
-      '--max-layers', '3', '--customisation', conf.customisation_layer,
+      '--strategy', 'popularity', '--max-layers', '3', '--customisation', conf.customisation_layer,
       '--config', JSON.stringify(conf.config), '--name', 'strata-app', '--tag', conf.repo_tag.split(':')[1],
       '--uid', '1000', '--gid', '100', '--uname', 'app', '--gname', 'users', '--architecture', conf.architecture,
       '-o', direct,
     ]);
-    const plan = JSON.parse(strataOk(['plan', buildFixture('app'), buildFixture('busybox'), '--max-layers', '3', '--format', 'json']).stdout);
+    const plan = JSON.parse(strataOk(['plan', buildFixture('app'), buildFixture('busybox'), '--strategy', 'popularity', '--max-layers', '3', '--format', 'json']).stdout);
     assert.deepEqual(conf.store_layers, plan.layers.map((l: { paths: string[] }) => l.paths), 'popularity plan identical');
     assert.deepEqual(manifestOf(archive).Layers, manifestOf(direct).Layers, 'same layer digests');
     const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');

@@ -183,7 +183,7 @@ const P = (h: string, name: string): string => `${S}${h.repeat(32 / h.length)}-$
 function order(name: string, refs: Map<string, string[]>): string[] {
   const file = join(work, `${name}.graph.json`);
   writeFileSync(file, JSON.stringify({ graph: [...refs].map(([path, references]) => ({ path, narSize: 1000, references })) }));
-  return strataOk(['plan', '--graph', file, '--max-layers', '100000', '--format', 'order']).stdout.split('\n').slice(0, -1);
+  return strataOk(['plan', '--graph', file, '--strategy', 'popularity', '--max-layers', '100000', '--format', 'order']).stdout.split('\n').slice(0, -1);
 }
 
 test('popularity: closure-graph.py\'s own example', () => {

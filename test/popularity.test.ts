@@ -77,13 +77,13 @@ test('limitLayers packs like nixpkgs: n-1 single layers, the rest in the last', 
 });
 
 test('planLayers: maxLayers counts the customisation layer and must exceed 1', () => {
-  const plan = planLayers(example, { maxLayers: 3 });
+  const plan = planLayers(example, { strategy: 'popularity', maxLayers: 3 });
   assert.equal(plan.layers.length, 2);
   assert.deepEqual(plan.layers[0], { paths: [S + 'f-F'], size: 10 });
   assert.equal(plan.layers[1]!.paths.length, 6);
   assert.equal(plan.layers[1]!.size, 60);
-  assert.equal(planLayers(example, { maxLayers: 2 }).layers.length, 1);
-  assert.equal(planLayers(example).layers.length, 7);
+  assert.equal(planLayers(example, { strategy: 'popularity', maxLayers: 2 }).layers.length, 1);
+  assert.equal(planLayers(example, { strategy: 'popularity' }).layers.length, 7);
   assert.throws(() => planLayers(example, { maxLayers: 1 }), /greater than 1/);
   assert.throws(() => planLayers(example, { maxLayers: 4, baseLayers: 3 }), /no layer for the store paths/);
   assert.deepEqual(planLayers({ storeDir: '/nix/store', paths: [] }).layers, []);

@@ -31,7 +31,7 @@ interface JsonReport {
 const jsonReport = (args: string[]): JsonReport => JSON.parse(strataOk(['report', ...args, '--format', 'json']).stdout) as JsonReport;
 
 test('report --format json: layers, sizes and paths of the real closure, popularity and why', () => {
-  const r = jsonReport([app, '--max-layers', '4']);
+  const r = jsonReport([app, '--strategy', 'popularity', '--max-layers', '4']);
   assert.equal(r.images.length, 1);
   assert.equal(r.sharing, null);
   assert.equal(r.comparison, null);
@@ -62,7 +62,7 @@ test('report --format json: layers, sizes and paths of the real closure, popular
 });
 
 test('report --format markdown and text: the numbers and every store path', () => {
-  const md = strataOk(['report', app, '--max-layers', '4', '--format', 'markdown']).stdout;
+  const md = strataOk(['report', app, '--strategy', 'popularity', '--max-layers', '4', '--format', 'markdown']).stdout;
   assert.match(md, /^# Layer report\n\n## Image app\n/);
   const data = byName('data');
   const rest = [busybox, byName('lib-a'), app];
@@ -75,7 +75,7 @@ test('report --format markdown and text: the numbers and every store path', () =
   for (const p of closure) assert.ok(md.includes(`| ${humanSize(p.narSize)} | ${p.path} |`), `${p.path} missing from:\n${md}`);
   assert.ok(md.includes(`5 store paths, ${humanSize(total)} (${total} bytes) in 3 store layers; 4 of --max-layers 4 used`));
 
-  const text = strataOk(['report', app, '--max-layers', '4']).stdout;
+  const text = strataOk(['report', app, '--strategy', 'popularity', '--max-layers', '4']).stdout;
   assert.match(text, /^image app  \(\/nix\/store\/[0-9a-z]{32}-app\)\n/);
   assert.ok(text.includes(`5 store paths, ${humanSize(total)} (${total} bytes) in 3 store layers`));
   assert.match(text, /\n {6}3 +1\.9 MiB +9\d\.\d% +busybox 1\.9 MiB, lib-a 1\.5 KiB, app 1\.5 KiB\n/);
@@ -107,13 +107,13 @@ test('report of two images: shared layers, bytes saved, and --compare equal to s
 });
 
 test('report --graph and --plan: the same layers as from the store', () => {
-  const fromStore = jsonReport([app, '--max-layers', '4']).images[0]!;
-  const fromGraph = jsonReport(['--graph', graphFiles('app').registration, '--max-layers', '4']).images[0]!;
+  const fromStore = jsonReport([app, '--strategy', 'popularity', '--max-layers', '4']).images[0]!;
+  const fromGraph = jsonReport(['--graph', graphFiles('app').registration, '--strategy', 'popularity', '--max-layers', '4']).images[0]!;
   assert.deepEqual(fromGraph.layers, fromStore.layers);
   assert.equal(fromGraph.label, 'registration');
 
   const planFile = join(work, 'app-plan.json');
-  strataOk(['plan', app, '--max-layers', '4', '--format', 'json', '-o', planFile]);
+  strataOk(['plan', app, '--strategy', 'popularity', '--max-layers', '4', '--format', 'json', '-o', planFile]);
   const fromPlan = jsonReport(['--plan', planFile]).images[0]!;
   assert.deepEqual(fromPlan.layers.map((l) => l.size), fromStore.layers.map((l) => l.size));
   // A plan gives layer sizes only: a one-path layer's path size is known, the others not.
@@ -127,7 +127,7 @@ test('report: bad input is one line and exit 2', () => {
   assert.equal(none.status, 2);
   assert.equal(none.stderr, 'strata: report: name the images: store paths, --graph FILE or --plan FILE\n');
   const planFile = join(work, 'plan-for-compare.json');
-  strataOk(['plan', app, '--max-layers', '4', '--format', 'json', '-o', planFile]);
+  strataOk(['plan', app, '--strategy', 'popularity', '--max-layers', '4', '--format', 'json', '-o', planFile]);
   const compare = strata(['report', '--plan', planFile, '--compare']);
   assert.equal(compare.status, 2);
   assert.match(compare.stderr, /^strata: --compare: needs closures \(store paths or --graph FILE\)[^\n]*\n$/);
@@ -150,7 +150,7 @@ test('report --format html: one self-contained page, the same bytes each time, n
 
 test('report --format html in Chromium: no errors, every chart drawn, tables sort on a click', () => {
   const out = join(work, 'browser.html');
-  strataOk(['report', app, busybox, '--max-layers', '4', '--compare', '--format', 'html', '-o', out]);
+  strataOk(['report', app, busybox, '--strategy', 'popularity', '--max-layers', '4', '--compare', '--format', 'html', '-o', out]);
   const page = loadPage(out);
   assert.deepEqual(page.console, []);
   assert.doesNotMatch(page.dom, /data-errors=/);

@@ -5,7 +5,7 @@ import type { Closure } from '../closure/types.js';
 import { goArch } from '../conf/from-plan.js';
 import { StrataError } from '../errors.js';
 import { countBaseLayers } from '../layer/base-image.js';
-import { type Plan, STRATEGIES, type Strategy, planLayers } from '../plan/plan.js';
+import { DEFAULT_STRATEGY, type Plan, STRATEGIES, type Strategy, planLayers } from '../plan/plan.js';
 import { readPlanFile } from '../plan/plan-file.js';
 import { readPipeline } from '../plan/pipeline.js';
 
@@ -24,7 +24,7 @@ export const closureOptions = <T>(y: Argv<T>) =>
 export const planOptions = <T>(y: Argv<T>) =>
   closureOptions(y)
     .option('max-layers', { type: 'number', default: 100, describe: 'layers in the image, counting the customisation layer (nixpkgs maxLayers)' })
-    .option('strategy', { choices: STRATEGIES, default: 'popularity' as Strategy, describe: 'how store paths are grouped into layers: popularity (nixpkgs), auto (nixpkgs auto-layer), size (Guix), shared (strata: the application alone on top, the largest paths alone, shared dependencies grouped as auto)' })
+    .option('strategy', { choices: STRATEGIES, default: DEFAULT_STRATEGY, describe: 'how store paths are grouped into layers: shared (strata: what updates re-ship least), popularity (nixpkgs, byte-compatible), auto (nixpkgs auto-layer), size (Guix)' })
     .option('layer', { type: 'string', array: true, describe: 'an explicit layer (repeatable, bottom first): comma-separated store paths whose closure, less earlier --layer layers, gets one layer below the planned ones' })
     .option('layering-pipeline', { type: 'string', describe: 'nixpkgs\' layeringPipeline (FILE or inline JSON): steps such as [["popularity_contest"], ["limit_layers", 50]] that make the store layers instead of --strategy' })
     .option('from', { type: 'string', describe: 'base image: docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path (plain or compressed archive, layout directory); its layers count against --max-layers' });

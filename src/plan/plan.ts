@@ -26,6 +26,8 @@ export interface Plan {
 
 export const STRATEGIES = ['popularity', 'auto', 'size', 'shared'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
+/** strata's own: the one issue 7 measures against the others. `popularity` is for byte-compatible drop-in use. */
+export const DEFAULT_STRATEGY: Strategy = 'shared';
 
 export interface PlanOptions {
   strategy?: Strategy;
@@ -49,7 +51,7 @@ export interface PlanOptions {
 export const DEFAULT_MAX_LAYERS = 100;
 
 export function planLayers(closure: Closure, options: PlanOptions = {}): Plan {
-  const strategy = options.strategy ?? 'popularity';
+  const strategy = options.strategy ?? DEFAULT_STRATEGY;
   const maxLayers = options.maxLayers ?? DEFAULT_MAX_LAYERS;
   if (!Number.isInteger(maxLayers) || maxLayers <= 1) {
     throw new StrataError(`--max-layers ${maxLayers}: must be an integer greater than 1 (one layer is the customisation layer)`);
