@@ -24,6 +24,14 @@ import { indexClosure, nameThenHash } from './graph.js';
  *    single paths move to the group where they cost least while that helps.
  *    Closures beyond EXACT_UNITS paths are first cut into about BLOCKS
  *    blocks of similar bytes (a large path a block alone), planned as units.
+ * 3. Tiny units (under TINY bytes), when the others fill the layers, take
+ *    no part in step 2; each then joins the group where it adds least,
+ *    judged against the groups of step 2 alone. Step 2 is a search that one
+ *    changed input can send elsewhere; this way a new tiny dependency of the
+ *    application changes one layer, not most. Paths under UNCOUNTED bytes do
+ *    not count as libraries either (they hardly change on their own), so one
+ *    added under a library changes one layer too. A new dependency above
+ *    these sizes can still move many layers.
  *
  * The plan depends on the graph, sizes and names, never on hash parts (which
  * updates change), so paths that do not change stay in identical layers.
@@ -35,6 +43,10 @@ const PASSES = 8;
 /** Closures up to EXACT_UNITS paths are planned path by path, bigger ones in BLOCKS blocks. */
 const EXACT_UNITS = 400;
 const BLOCKS = 150;
+/** Paths under TINY bytes join the groups after the cut (step 3). */
+const TINY = 64 * 1024;
+/** Paths under UNCOUNTED bytes do not count as libraries in closures. */
+const UNCOUNTED = 16 * 1024;
 
 export function sharedLayers(closure: Closure, n: number): string[][] {
   if (closure.paths.length === 0) return [];
@@ -46,8 +58,13 @@ export function sharedLayers(closure: Closure, n: number): string[][] {
   const order = postOrder(tops, g.children.map((c) => [...c].sort(byName)));
   if (order.length === 0) return [top];
   const units = unitsOf(order, g.children, g.sizes);
-  const groups = cheapestGroups(units, n - 1);
-  return [...groups.map((group) => group.flatMap((u) => units.members[u]!).map((v) => g.names[v]!)), top];
+  const all = units.members.map((_, u) => u);
+  const tiny = all.filter((u) => units.size[u]! < TINY);
+  // Too few other units to fill the layers: every unit takes part in the cut.
+  const setAside = all.length - tiny.length >= n - 1;
+  const groups = cheapestGroups(units, n - 1, setAside ? all.filter((u) => units.size[u]! >= TINY) : all);
+  if (setAside) attachTiny(tiny, groups, units);
+  return [...groups.map((group) => group.sort((a, b) => a - b).flatMap((u) => units.members[u]!).map((v) => g.names[v]!)), top];
 }
 
 /** Paths below the tops, each after its dependencies. */
@@ -80,8 +97,10 @@ interface Units {
   /** Paths of each unit, in post-order; units in post-order too. */
   members: number[][];
   size: number[];
-  /** Paths per unit, the weight of a unit in a closure count. */
+  /** Paths per unit. */
   count: number[];
+  /** Paths per unit counted as libraries (UNCOUNTED bytes or more), the weight of a unit in a closure count. */
+  libs: number[];
   /** Each unit's closure over units, `words` 32-bit words a unit. */
   bits: Uint32Array;
   words: number;
@@ -132,30 +151,62 @@ function unitsOf(order: number[], children: number[][], sizes: number[]): Units 
     members,
     size: members.map((m) => m.reduce((s, v) => s + sizes[v]!, 0)),
     count: members.map((m) => m.length),
+    libs: members.map((m) => m.filter((v) => sizes[v]! >= UNCOUNTED).length),
     bits,
     words,
   };
 }
 
-/** Groups of units (at most k), each in post-order, groups ordered by their first unit. */
-function cheapestGroups(units: Units, k: number): number[][] {
-  const total = units.members.length;
-  if (total <= k) return units.members.map((_, u) => [u]);
-  const { bits, words, size, count } = units;
-  // Sum of count over the units set in `set`.
-  const weight = (set: Uint32Array, from = 0): number => {
-    let s = 0;
-    for (let w = 0; w < words; w++) {
-      let x = set[from + w]!;
-      while (x) {
-        const b = 31 - Math.clz32(x & -x);
-        s += count[w * 32 + b]!;
-        x &= x - 1;
-      }
+/** Libraries in the units set in `set` (a closure). */
+function weightOf(units: Units, set: Uint32Array, from = 0): number {
+  let s = 0;
+  for (let w = 0; w < units.words; w++) {
+    let x = set[from + w]!;
+    while (x) {
+      const b = 31 - Math.clz32(x & -x);
+      s += units.libs[w * 32 + b]!;
+      x &= x - 1;
     }
-    return s;
-  };
-  const own = size.map((s, u) => s * weight(bits, u * words));
+  }
+  return s;
+}
+
+/**
+ * Each tiny unit into the group where it adds least to the cost, judged
+ * against the groups as cut (not as other tiny units left them), so that
+ * one tiny path more or less changes one layer only.
+ */
+function attachTiny(tiny: number[], groups: number[][], units: Units): void {
+  const { words, bits, size } = units;
+  const state = groups.map((group) => {
+    const cl = new Uint32Array(words);
+    for (const u of group) for (let w = 0; w < words; w++) cl[w] |= bits[u * words + w]!;
+    return { cl, bytes: group.reduce((s, u) => s + size[u]!, 0), alone: group.reduce((s, u) => s + units.count[u]!, 0) === 1, union: weightOf(units, cl) };
+  });
+  const both = new Uint32Array(words);
+  const into = tiny.map((t) => {
+    const own = weightOf(units, bits, t * words);
+    let best = 0;
+    let bestCost = Infinity;
+    state.forEach((s, i) => {
+      for (let w = 0; w < words; w++) both[w] = s.cl[w]! | bits[t * words + w]!;
+      const c = (s.bytes + size[t]!) * weightOf(units, both) - s.bytes * s.union - size[t]! * own + SHARING * (size[t]! + (s.alone ? s.bytes : 0));
+      if (c < bestCost) {
+        bestCost = c;
+        best = i;
+      }
+    });
+    return best;
+  });
+  tiny.forEach((t, i) => groups[into[i]!]!.push(t));
+}
+
+/** Groups of the units `main` (at most k), each in post-order, groups ordered by their first unit. */
+function cheapestGroups(units: Units, k: number, main: number[]): number[][] {
+  const total = main.length;
+  if (total <= k) return main.map((u) => [u]);
+  const { bits, words, size, count } = units;
+  const own = size.map((s, u) => s * weightOf(units, bits, u * words));
   const cost = (group: number[]): number => {
     const cl = new Uint32Array(words);
     let bytes = 0;
@@ -167,7 +218,7 @@ function cheapestGroups(units: Units, k: number): number[][] {
       owned += own[u]!;
       paths += count[u]!;
     }
-    return bytes * weight(cl) - owned + (paths > 1 ? SHARING * bytes : 0);
+    return bytes * weightOf(units, cl) - owned + (paths > 1 ? SHARING * bytes : 0);
   };
 
   // 1. The cheapest cut of the post-order into `runs` runs.
@@ -185,15 +236,15 @@ function cheapestGroups(units: Units, k: number): number[][] {
       one.fill(0);
       let added = false;
       for (let w = 0; w < words; w++) {
-        const add = bits[j * words + w]! & ~acc[w]!;
+        const add = bits[main[j]! * words + w]! & ~acc[w]!;
         one[w] = add;
         acc[w] |= add;
         if (add) added = true;
       }
-      if (added) union += weight(one);
-      bytes += size[j]!;
-      owned += own[j]!;
-      paths += count[j]!;
+      if (added) union += weightOf(units, one);
+      bytes += size[main[j]!]!;
+      owned += own[main[j]!]!;
+      paths += count[main[j]!]!;
       table[i * total + j] = bytes * union - owned + (paths > 1 ? SHARING * bytes : 0);
     }
   }
@@ -217,7 +268,7 @@ function cheapestGroups(units: Units, k: number): number[][] {
   const groups: number[][] = [];
   for (let t = runs - 1, end = total - 1; t >= 0; t--) {
     const i = t === 0 ? 0 : starts[t]![end]!;
-    groups.unshift(Array.from({ length: end - i + 1 }, (_, d) => i + d));
+    groups.unshift(main.slice(i, end + 1));
     end = i - 1;
   }
 
@@ -283,7 +334,7 @@ function cheapestGroups(units: Units, k: number): number[][] {
             owned += own[x]!;
             paths += count[x]!;
           }
-          const c = bytes * weight(withUnit) - owned + (paths > 1 ? SHARING * bytes : 0);
+          const c = bytes * weightOf(units, withUnit) - owned + (paths > 1 ? SHARING * bytes : 0);
           const d = costs[a]! + costs[b]! - restCost - c;
           if (d > gain) {
             gain = d;
