@@ -22,22 +22,32 @@ const env = { ...process.env, NIX_CONFIG: process.env.NIX_CONFIG ?? 'build-users
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
-/** Run a shell command `repeat` times; the median wall time and the largest peak RSS of its processes. */
+/**
+ * Run a shell command `repeat` times; the median wall time, the median CPU
+ * time (user + system, of all its processes: on two cores the wall time
+ * cannot fall below half of it) and the largest peak RSS of its processes.
+ */
 async function measure(command, extraEnv = {}, repeat = runs) {
   const times = [];
+  const cpus = [];
   let peak = 0;
   for (let i = 0; i < repeat; i++) {
     const start = process.hrtime.bigint();
-    const child = spawn('bash', ['-c', `${command} >/dev/null`], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'inherit'] });
+    // `times` prints the shell's children's user and system time on its second line.
+    const child = spawn('bash', ['-c', `${command} >/dev/null; times`], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
     // Peak resident set: VmHWM of every process of the command, polled.
     const poll = setInterval(() => (peak = Math.max(peak, treePeak(child.pid))), 20);
     const status = await new Promise((resolve) => child.on('close', resolve));
     clearInterval(poll);
     if (status !== 0) throw new Error(`${command} exited ${status}`);
     times.push(Number(process.hrtime.bigint() - start) / 1e9);
+    const m = [...(out.trim().split('\n')[1] ?? '').matchAll(/(\d+)m([\d.]+)s/g)];
+    cpus.push(m.reduce((s, [, min, sec]) => s + Number(min) * 60 + Number(sec), 0));
   }
-  times.sort((a, b) => a - b);
-  return { seconds: times[Math.floor(times.length / 2)], peakMB: peak / 1024 };
+  const median = (a) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  return { seconds: median(times), cpu: median(cpus), peakMB: peak / 1024 };
 }
 
 function treePeak(pid) {
@@ -83,9 +93,11 @@ const rows = [
 ];
 await measure(`node ${cli} stream ${conf} | cat`, { XDG_CACHE_HOME: cache });
 rows.push(['strata stream, cached digests', await measure(`node ${cli} stream ${conf} | cat`, { XDG_CACHE_HOME: cache })]);
+// The fixed part of every run, whatever the closure's size.
+rows.push(['strata start-up alone (--version)', await measure(`node ${cli} --version`)]);
 const base = rows[0][1].seconds;
 for (const [name, r] of rows) {
-  console.log(`${name.padEnd(46)} ${r.seconds.toFixed(3).padStart(7)} s  ${(r.seconds / base).toFixed(2).padStart(5)}x  peak RSS ${r.peakMB.toFixed(0).padStart(4)} MB`);
+  console.log(`${name.padEnd(46)} ${r.seconds.toFixed(3).padStart(7)} s  ${(r.seconds / base).toFixed(2).padStart(5)}x  CPU ${r.cpu.toFixed(2).padStart(5)} s  peak RSS ${r.peakMB.toFixed(0).padStart(4)} MB`);
 }
 
 // Memory must not grow with the image: a store path of `largeGiB` GiB
@@ -107,9 +119,14 @@ if (largeGiB > 0) {
 }
 
 const { popularityOrder } = await import(join(root, 'dist', 'plan', 'popularity.js'));
+const { DEFAULT_STRATEGY, planLayers } = await import(join(root, 'dist', 'plan', 'plan.js'));
 for (const n of [1000, 10000, 30000]) {
   const closure = { storeDir: '/nix/store', paths: generateGraph(n) };
-  const start = performance.now();
+  let start = performance.now();
   popularityOrder(closure);
-  console.log(`popularity plan of ${String(n).padStart(5)} paths: ${(performance.now() - start).toFixed(0).padStart(5)} ms`);
+  const popularity = performance.now() - start;
+  start = performance.now();
+  planLayers(closure, { strategy: DEFAULT_STRATEGY, maxLayers: 100 });
+  const own = performance.now() - start;
+  console.log(`plan of ${String(n).padStart(5)} paths: popularity ${popularity.toFixed(0).padStart(5)} ms, ${DEFAULT_STRATEGY} (default, 100 layers) ${own.toFixed(0).padStart(5)} ms`);
 }
