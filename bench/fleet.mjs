@@ -211,7 +211,7 @@ for (const [fleet, roots] of Object.entries(fleets)) {
   const sims = JSON.parse(execFileSync('node', [cli, 'simulate', ...files.flatMap((f) => ['--graph', f.file]),
     '--max-layers', ...budgets, '--libraries', libraries, '--json'], { maxBuffer: 1 << 28, encoding: 'utf8' }));
   console.log(`\n${fleet}: ${roots.length} images (${files.map((f) => f.paths).join(' ')} paths): ${roots.join(' ')}`);
-  console.log(['budget', ...sims[0].results.map((r) => r.strategy), `${candidate}/best`].map((c) => c.padStart(11)).join(''));
+  console.log(['budget', ...sims[0].results.map((r) => r.strategy), `${candidate}/best`].map((c) => c.padStart(12)).join(''));
   for (const sim of sims) {
     const mb = (b) => (b / 1e6).toFixed(0);
     const mine = sim.results.find((r) => r.strategy === candidate);
@@ -219,7 +219,7 @@ for (const [fleet, roots] of Object.entries(fleets)) {
     const ratio = mine.excess / best;
     worst = Math.max(worst, ratio);
     const parts = sim.results.map((r) => `${mb(r.excess)}`);
-    console.log([String(sim.maxLayers), ...parts, ratio.toFixed(2) + 'x'].map((c) => c.padStart(11)).join(''));
+    console.log([String(sim.maxLayers), ...parts, ratio.toFixed(2) + 'x'].map((c) => c.padStart(12)).join(''));
     if (args.includes('--detail')) {
       for (const r of sim.results) {
         console.log(`    ${r.strategy.padEnd(11)} fleet ${mb(r.fleet.bytes - r.fleet.bound)}  app ${mb(r.app.bytes - r.app.bound)}  library ${mb(r.library.bytes - r.library.bound)}`);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Closure } from '../closure/types.js';
-import { STRATEGIES, type Strategy, planLayers } from './plan.js';
+import { DEFAULT_STRATEGY, STRATEGIES, type Strategy, planLayers } from './plan.js';
 
 /**
  * The fleet simulator of issue 7. Each image is planned alone with each
@@ -163,7 +163,7 @@ export function simulate(images: SimImage[], options: SimulateOptions): Simulati
 /** The simulation as a table: bytes, and excess over the bound, per strategy. */
 export function simulationToText(sim: Simulation): string {
   const head = ['strategy', 'fleet', '+excess', 'app update', '+excess', 'library update', '+excess', 'total excess', 'vs best other'];
-  const others = sim.results.filter((r) => r.strategy !== 'shared');
+  const others = sim.results.filter((r) => r.strategy !== DEFAULT_STRATEGY);
   const best = others.length ? Math.min(...others.map((r) => r.excess)) : NaN;
   const rows = sim.results.map((r) => [
     r.strategy,
