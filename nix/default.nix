@@ -73,8 +73,8 @@ let
     , meta ? { }
     , layeringPipeline ? null
     , debug ? false
-      # strata's own (streamImage/buildImage)
-    , strategy ? "popularity"
+      # strata's own (streamImage/buildImage); the drop-ins plan as nixpkgs, by popularity
+    , strategy ? "shared"
     , perms ? null
     , inheritConfig ? null
     , os ? null
@@ -291,7 +291,7 @@ let
     in if unknown == [ ] then args
     else throw "${fn}: unexpected argument '${builtins.head unknown}' (strata's own arguments are taken by streamImage/buildImage)";
 
-  streamLayeredImage = args: mkStream (onlyNixpkgsArguments "streamLayeredImage" args);
+  streamLayeredImage = args: mkStream (onlyNixpkgsArguments "streamLayeredImage" args // { strategy = "popularity"; });
   streamImage = mkStream;
 in
 {

@@ -121,7 +121,7 @@ describe('the Guix channel', () => {
 (write (strata-image-arguments #:graph "g" #:output "/o" #:name "n" #:profile "/gnu/store/x-profile" #:entry-point "bin/a" #:format 'oci #:compression 'gzip))`);
     assert.equal(
       argv,
-      '("image" "--graph" "g" "--store-dir" "/gnu/store" "--name" "n" "--tag" "latest" "--max-layers" "100" "--strategy" "popularity" "--no-cache" "--entrypoint=/gnu/store/x-profile/bin/a" "--to" "oci-archive:/o" "--compression" "gzip")',
+      '("image" "--graph" "g" "--store-dir" "/gnu/store" "--name" "n" "--tag" "latest" "--max-layers" "100" "--strategy" "shared" "--no-cache" "--entrypoint=/gnu/store/x-profile/bin/a" "--to" "oci-archive:/o" "--compression" "gzip")',
     );
   });
 });

@@ -46,7 +46,7 @@ the image) a symlink to TARGET in PROFILE, with its parent directories."
                                  profile
                                  (store-directory "/gnu/store")
                                  (max-layers 100)
-                                 (strategy 'popularity)
+                                 (strategy 'shared)
                                  entry-point
                                  (entry-point-arguments '())
                                  (environment '())

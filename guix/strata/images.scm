@@ -2,8 +2,8 @@
 ;;;
 ;;; Layered container images of Guix packages, built by strata: a
 ;;; replacement for 'guix pack -f docker --max-layers=N' that groups store
-;;; items by popularity and can write OCI archives with gzip or zstd
-;;; layers.
+;;; items so that updates re-ship little, and can write OCI archives with
+;;; gzip or zstd layers.
 
 (define-module (strata images)
   #:use-module (guix gexp)
@@ -33,7 +33,7 @@ list of packages (or of (PACKAGE OUTPUT) lists), as 'guix pack' takes them."
 (define* (layered-image name packages-or-profile
                         #:key
                         (max-layers 100)
-                        (strategy 'popularity)
+                        (strategy 'shared)
                         entry-point
                         (entry-point-arguments '())
                         (symlinks '())
@@ -48,8 +48,9 @@ of packages), built by STRATA.
 
 The image has at most MAX-LAYERS layers, the last one holding SYMLINKS and
 /tmp, as 'guix pack -f docker' adds them; the store items are grouped into
-the others by STRATEGY ('popularity, as nixpkgs' 'streamLayeredImage', or
-'size, as 'guix pack --max-layers').  As with 'guix pack', the image's
+the others by STRATEGY ('shared, strata's own, the application alone and the
+rest where library updates re-ship least; 'popularity, as nixpkgs'
+'streamLayeredImage'; or 'size, as 'guix pack --max-layers').  As with 'guix pack', the image's
 environment sets the profile's search paths, such as PATH.  ENTRY-POINT is a file name relative to the
 profile, as with 'guix pack --entry-point', run with ENTRY-POINT-ARGUMENTS.
 SYMLINKS is a list of (SOURCE -> TARGET) as with 'guix pack -S': SOURCE, an

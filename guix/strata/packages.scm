@@ -171,8 +171,8 @@ add strata to channels.scm as 'strata (see its README) or use 'guix build -L CHE
     (synopsis "Layered container images from Nix and Guix store closures")
     (description
      "strata turns the closure of store items into a layered container
-image: it groups store items into layers by popularity, as nixpkgs'
-@code{streamLayeredImage} does, and writes a docker-archive, an OCI layout
+image: it groups store items into layers so that updates re-ship little, or
+by popularity as nixpkgs' @code{streamLayeredImage} does, and writes a docker-archive, an OCI layout
 or archive, or pushes the image to a registry, sending only the layers it
 lacks.")
     (license license:expat)))

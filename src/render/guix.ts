@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { StrataError } from '../errors.js';
-import { STRATEGIES, type Strategy } from '../plan/plan.js';
+import { DEFAULT_STRATEGY, STRATEGIES, type Strategy } from '../plan/plan.js';
 import { templatePath } from './template.js';
 
 /** What `strata render guix` turns into an image.scm for `guix build -f`. */
@@ -12,7 +12,7 @@ export interface GuixImageSpec {
   packages: string[];
   tag?: string;
   maxLayers?: number;
-  /** How strata groups the store items: popularity (nixpkgs), size (as guix pack --max-layers), auto, shared. */
+  /** How strata groups the store items: shared (strata's own, the default), popularity (nixpkgs), size (as guix pack --max-layers), auto. */
   strategy?: Strategy;
   /** A file name relative to the profile (bin/app), as `guix pack --entry-point`, or absolute. */
   entryPoint?: string;
@@ -69,7 +69,7 @@ export async function renderGuixImage(spec: GuixImageSpec): Promise<string> {
     packages: spec.packages,
     tag: spec.tag ?? 'latest',
     maxLayers,
-    strategy: spec.strategy ?? 'popularity',
+    strategy: spec.strategy ?? DEFAULT_STRATEGY,
     entryPoint: spec.entryPoint,
     entryPointArguments: spec.entryPointArguments ?? [],
     symlinks: spec.symlinks ?? [],
@@ -104,7 +104,7 @@ export const renderGuixCommand: CommandModule<object, RenderGuixArgs> = {
       .option('packages', { type: 'string', array: true, demandOption: true, describe: 'package specifications, as guix install takes them (guile, guile@3.0, glibc:debug)' })
       .option('tag', { type: 'string', describe: 'image tag (default latest)' })
       .option('max-layers', { type: 'number', default: 100, describe: 'layers in the image, counting the symlinks layer' })
-      .option('strategy', { choices: STRATEGIES, default: 'popularity' as const, describe: 'how store items are grouped into layers: popularity (nixpkgs), size (as guix pack --max-layers), auto, shared' })
+      .option('strategy', { choices: STRATEGIES, default: DEFAULT_STRATEGY, describe: 'how store items are grouped into layers: shared (strata\'s own), popularity (nixpkgs), size (as guix pack --max-layers), auto' })
       .option('entry-point', { type: 'string', describe: 'the program to run, relative to the profile (bin/app), as guix pack --entry-point' })
       .option('entry-point-argument', { type: 'string', array: true, describe: 'an argument of the entry point (repeat for more)' })
       .option('symlink', { alias: 'S', type: 'string', array: true, describe: 'SOURCE=TARGET: a link SOURCE in the image to TARGET in the profile, as guix pack -S' })
