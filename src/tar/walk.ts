@@ -92,10 +92,15 @@ const CHUNK = 1 << 20;
 // again instead of leaving a megabyte of garbage per chunk.
 const spare: Buffer[] = [];
 
-/** Give back a chunk (or its memory) nothing reads any more; only whole chunks are kept. */
+/**
+ * Give back a chunk (or its memory) nothing reads any more. Memory of a
+ * chunk's size is kept, also under the shorter last chunk of a layer (a
+ * chunk owns its memory alone: allocUnsafe gives sizes beyond Node's pool
+ * their own).
+ */
 export function recycleChunk(chunk: Buffer | ArrayBuffer): void {
-  const whole = chunk instanceof ArrayBuffer ? chunk.byteLength === CHUNK : chunk.byteOffset === 0 && chunk.length === CHUNK && chunk.buffer.byteLength === CHUNK;
-  if (whole && spare.length < 32) spare.push(chunk instanceof ArrayBuffer ? Buffer.from(chunk) : chunk);
+  const memory = chunk instanceof ArrayBuffer ? chunk : chunk.byteOffset === 0 ? chunk.buffer : undefined;
+  if (memory instanceof ArrayBuffer && memory.byteLength === CHUNK && spare.length < 32) spare.push(Buffer.from(memory));
 }
 
 const newChunk = (): Buffer => spare.pop() ?? Buffer.allocUnsafe(CHUNK);

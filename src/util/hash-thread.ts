@@ -10,9 +10,9 @@ parentPort.on('message', (m) => {
   if (m === 'digest') { parentPort.postMessage({ hex: hash.digest('hex') }); hash = createHash('sha256'); }
   else {
     hash.update(m);
-    // A chunk whose memory was handed over goes back, to be filled again.
-    const whole = m.byteOffset === 0 && m.byteLength === m.buffer.byteLength;
-    parentPort.postMessage({ done: m.length, back: whole ? m.buffer : undefined }, whole ? [m.buffer] : []);
+    // The memory goes back, to be filled again: it arrived as this thread's own
+    // (handed over, or a copy), whole even when the chunk was a part of it.
+    parentPort.postMessage({ done: m.length, back: m.buffer }, [m.buffer]);
   }
 });`;
 
