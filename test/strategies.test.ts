@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { STRATEGIES, planLayers } from '../src/plan/plan.js';
 import { autoLayers } from '../src/plan/auto.js';
 import { sizeLayers } from '../src/plan/size.js';
@@ -40,6 +41,30 @@ test('auto: auto-layer.py semantics, hand-computed', () => {
   // Taking libB would make 4 layers: libA with core (closure 55), the rest (106).
   assert.deepEqual(names(autoLayers(small, 3)), [['w1-core', 'y1-libA'], ['z1-app', 'x1-libB', 'v1-tiny']]);
   assert.deepEqual(names(autoLayers(small, 1)), [['z1-app', 'w1-core', 'y1-libA', 'x1-libB', 'v1-tiny']]);
+});
+
+// Checked against nixpkgs itself on 2026-11-24: on these generated closures,
+// pkgs/build-support/docker/auto-layer.py (commit 2ff66c6905b9) and the order
+// of references-by-popularity/closure-graph.py (commit 0137840114d1), run with
+// Python 3.11, wrote layers and orders with these hashes. auto-layer.py lists
+// layers of equal closure size in Python's set order, so auto is compared as
+// the set of its layers.
+test("popularity and auto: what nixpkgs' scripts make, on generated closures", () => {
+  const short = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 16);
+  const asSet = (layers: string[][]): string => short(JSON.stringify(layers.map((l) => JSON.stringify(l)).sort()));
+  const auto: Record<string, string[]> = {
+    '60,1': ['5a84cc55fe129daf', 'a02c620951b9be03', 'dbdd771a0b99a93e', '95855a26bb246629', '43dacf2dc202e4b4'],
+    '400,5': ['4b2790fbf6a0d199', 'a9051bad6e7711a9', 'f87021acb7939538', 'b2bae3e64db7c4b0', '648c172c4156c09d'],
+    '2000,7': ['c6ebd0002fff0343', '9a401c46a5765c5e', '8d27fb44c4cecd1a', '6e178d93d311573a', '2f49012f14737e4f'],
+  };
+  const popularity: Record<string, string> = { '60,1': '3e352411bea101d2', '400,5': 'f2b431efa27ced60', '2000,7': '6a6ce8c78c5e251f' };
+  for (const [key, hashes] of Object.entries(auto)) {
+    const [n, seed] = key.split(',').map(Number) as [number, number];
+    const closure = generated(n, seed);
+    [3, 7, 15, 31, 99].forEach((limit, i) => assert.equal(asSet(autoLayers(closure, limit)), hashes[i], `auto, ${n} paths, seed ${seed}, ${limit} layers`));
+    const order = planLayers(closure, { strategy: 'popularity', maxLayers: n + 1 }).layers.flatMap((l) => l.paths);
+    assert.equal(short(order.join('\n')), popularity[key], `popularity order, ${n} paths, seed ${seed}`);
+  }
 });
 
 // The same graph in units of 100 kB: `shared` sets paths under 64 KiB aside and
