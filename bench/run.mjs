@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // strata's benchmark: stream speed against `tar | openssl` measured in the
 // same run, peak memory, and planner time on generated graphs.
-//   npm run bench [-- --roots postgresql-15 --runs 3 --large-gib 4]
-import { spawn, execFileSync } from 'node:child_process';
+//   npm run bench [-- --roots postgresql-15 --runs 3 --large-gib 4 --nixpkgs-script FILE]
+// --nixpkgs-script: nixpkgs' pkgs/build-support/docker/stream_layered_image.py,
+// timed on the same conf (given an empty customisation layer, which it
+// requires) and checked to write the same bytes as strata.
+import { spawn, execFileSync, execSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,6 +22,7 @@ const arg = (name, fallback) => {
 const roots = arg('roots', 'postgresql-15');
 const largeGiB = Number(arg('large-gib', '4'));
 const runs = Number(arg('runs', '3'));
+const nixpkgsScript = arg('nixpkgs-script', undefined);
 const env = { ...process.env, NIX_CONFIG: process.env.NIX_CONFIG ?? 'build-users-group =\nsandbox = false\nsubstituters =' };
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
@@ -93,12 +98,27 @@ const rows = [
 ];
 await measure(`node ${cli} stream ${conf} | cat`, { XDG_CACHE_HOME: cache });
 rows.push(['strata stream, cached digests', await measure(`node ${cli} stream ${conf} | cat`, { XDG_CACHE_HOME: cache })]);
+let sameBytes = '';
+if (nixpkgsScript) {
+  const empty = Buffer.alloc(10240); // what `tar -cf layer.tar -T /dev/null` writes
+  const customisation = join(work, 'customisation');
+  mkdirSync(customisation);
+  writeFileSync(join(customisation, 'layer.tar'), empty);
+  writeFileSync(join(customisation, 'checksum'), `${createHash('sha256').update(empty).digest('hex')}\n`);
+  const both = join(work, 'conf-with-customisation.json');
+  writeFileSync(both, JSON.stringify({ ...JSON.parse(readFileSync(conf, 'utf8')), customisation_layer: customisation }));
+  const script = `python3 '${nixpkgsScript.replace(/'/g, `'\\''`)}' ${both} 2>/dev/null`;
+  rows.push(["nixpkgs' stream_layered_image.py", await measure(`${script} | cat`)]);
+  const digest = (command) => execSync(`set -o pipefail; ${command} | sha256sum`, { env, shell: '/bin/bash', encoding: 'utf8' }).slice(0, 64);
+  sameBytes = digest(script) === digest(`node ${cli} stream --no-cache ${both}`) ? 'the same bytes as strata' : 'NOT the same bytes as strata';
+}
 // The fixed part of every run, whatever the closure's size.
 rows.push(['strata start-up alone (--version)', await measure(`node ${cli} --version`)]);
 const base = rows[0][1].seconds;
 for (const [name, r] of rows) {
   console.log(`${name.padEnd(46)} ${r.seconds.toFixed(3).padStart(7)} s  ${(r.seconds / base).toFixed(2).padStart(5)}x  CPU ${r.cpu.toFixed(2).padStart(5)} s  peak RSS ${r.peakMB.toFixed(0).padStart(4)} MB`);
 }
+if (sameBytes) console.log(`nixpkgs' stream_layered_image.py wrote ${sameBytes}`);
 
 // Memory must not grow with the image: a store path of `largeGiB` GiB
 // (mostly one sparse file, read as zeros) streamed cold, once.
