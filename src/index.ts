@@ -5,7 +5,7 @@ export { readGraphFile } from './closure/graph-file.js';
 export { queryNixClosure } from './closure/nix.js';
 export { narSize } from './closure/nar-size.js';
 export { parseRegistration } from './closure/registration.js';
-export { popularityOrder } from './plan/popularity.js';
+export { popularityOrder, tieKey } from './plan/popularity.js';
 export * from './plan/plan.js';
 export { type Pipeline, pipelineLayers, readPipeline } from './plan/pipeline.js';
 export * from './conf/conf.js';
@@ -27,3 +27,20 @@ export { reportToMarkdown } from './report/markdown.js';
 export { reportToHtml } from './report/html.js';
 export { diffImages, diffToText, type Diff } from './report/diff.js';
 export { StrataError, ExitCode } from './errors.js';
+
+// The pure functions behind the commands, for callers that need one step
+// (and for the unit tests, which import strata only through this entry).
+export { autoLayers } from './plan/auto.js';
+export { sizeLayers } from './plan/size.js';
+export { sharedLayers } from './plan/shared.js';
+export { dependents, rehash, renamed, simulate, simulationToText, topLevel } from './plan/simulate.js';
+export { humanSize } from './plan/plan-file.js';
+export { squarify } from './report/treemap.js';
+export { type ProgressState, estimatedTotal, formatDuration, formatProgress, initialState, shortLabel } from './progress.js';
+export { isoformat, nowIsoTime, parseIsoTime, unixSeconds } from './util/isotime.js';
+export { dumpPyJson, fromPy, parsePyJson, PyFloat, PyInt, type PyObject, type PyValue, toPy } from './util/pyjson.js';
+export { pyRepr } from './util/pyrepr.js';
+export { TarType, encodeHeader, tarHeader } from './tar/header.js';
+export { indexTar } from './tar/reader.js';
+export { nixString } from './render/nix.js';
+export { schemeString } from './render/guix.js';

@@ -9,9 +9,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
-import { nixString } from '../src/render/nix.js';
-import { strata, strataOk } from './helpers/cli.js';
-import { REPO_ROOT, buildFixture, nixEnv, runTool, skopeoInspect, tmpDir, unpackAndRun } from './helpers/store.js';
+import { nixString } from '../../src/index.js';
+import { strata, strataOk } from '../helpers/cli.js';
+import { REPO_ROOT, buildFixture, nixEnv, runTool, skopeoInspect, tmpDir, unpackAndRun } from '../helpers/store.js';
 
 const HOSTILE = [
   '',

@@ -11,9 +11,9 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 
-import { schemeString } from '../src/render/guix.js';
-import { strata } from './helpers/cli.js';
-import { REPO_ROOT, runTool, tmpDir } from './helpers/store.js';
+import { schemeString } from '../../src/index.js';
+import { strata } from '../helpers/cli.js';
+import { REPO_ROOT, runTool, tmpDir } from '../helpers/store.js';
 
 const GUIX_DIR = join(REPO_ROOT, 'guix');
 const CHANNEL_FILE = join(REPO_ROOT, '.guix-channel');

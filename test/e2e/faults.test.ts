@@ -4,8 +4,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { CLI, strata, strataOk } from './helpers/cli.js';
-import { runTool, tmpDir } from './helpers/store.js';
+import { CLI, strata, strataOk } from '../helpers/cli.js';
+import { runTool, tmpDir } from '../helpers/store.js';
 
 // Inputs strata must refuse, or survive, with a one-line error, a non-zero
 // exit, and no output file that looks complete. A plain directory serves as

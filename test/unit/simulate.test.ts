@@ -1,8 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dependents, rehash, simulate, simulationToText, topLevel } from '../src/plan/simulate.js';
-import type { Closure } from '../src/closure/types.js';
-import { STRATEGIES } from '../src/plan/plan.js';
+import { type Closure, dependents, rehash, simulate, simulationToText, STRATEGIES, topLevel } from '../../src/index.js';
 
 const S = '/nix/store/';
 
@@ -77,32 +75,4 @@ test('simulate: default libraries are sampled from non-top-level paths', () => {
   assert.deepEqual(sim.libraries, [S + 'b-base', S + 'l-lib']);
   assert.deepEqual(sim.results.map((r) => r.strategy), [...STRATEGIES]);
   for (const r of sim.results) assert.ok(r.fleet.bytes >= r.fleet.bound && r.app.bytes >= r.app.bound && r.library.bytes >= r.library.bound);
-});
-
-test('strata simulate --graph and strata plan --layer, from the command line', async () => {
-  const { execFileSync } = await import('node:child_process');
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join, dirname } = await import('node:path');
-  const { fileURLToPath } = await import('node:url');
-  const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli.js');
-  const dir = mkdtempSync(join(tmpdir(), 'strata-simulate-'));
-  try {
-    const files = fleet.map((img, k) => {
-      const f = join(dir, `g${k}.json`);
-      writeFileSync(f, JSON.stringify(img.closure.paths));
-      return f;
-    });
-    const out = execFileSync('node', [cli, 'simulate', '--graph', files[0]!, '--graph', files[1]!, '--max-layers', '3', '--library', S + 'l-lib'], { encoding: 'utf8' });
-    assert.match(out, /^2 images\nmax-layers 3, 1 library update\(s\)\n/);
-    assert.match(out, /\nsize +1230 +100 +230 +200 +230 +0 +300 /);
-    assert.match(out, /\nshared +1130 +0 +30 +0 +2230 +2000 +2000 /);
-    const json = JSON.parse(execFileSync('node', [cli, 'simulate', '--graph', files[0]!, '--max-layers', '3', '4', '--strategy', 'size', '--json'], { encoding: 'utf8' }));
-    assert.deepEqual(json.map((s: { maxLayers: number }) => s.maxLayers), [3, 4]);
-    const plan = JSON.parse(execFileSync('node', [cli, 'plan', '--graph', files[0]!, '--layer', S + 'l-lib', '--strategy', 'shared', '--max-layers', '3', '--format', 'json'], { encoding: 'utf8' }));
-    assert.deepEqual(plan.layers.map((l: { paths: string[] }) => l.paths), [[S + 'b-base', S + 'l-lib'], [S + 'a1-app1']]);
-    assert.equal(plan.strategy, 'shared');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 });

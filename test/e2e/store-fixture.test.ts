@@ -24,7 +24,7 @@ import {
   tmpDir,
   unpackAndRun,
   unpackImage,
-} from './helpers/store.js';
+} from '../helpers/store.js';
 
 /**
  * The deterministic fixtures' store paths and NAR hashes on x86_64-linux.

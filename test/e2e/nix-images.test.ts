@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 
-import { strataOk } from './helpers/cli.js';
-import { TestRegistry } from './helpers/registry.js';
-import { REPO_ROOT, buildFixture, nixEnv, queryRequisites, runTool, skopeoInspect, tmpDir, unpackAndRun, unpackImage } from './helpers/store.js';
+import { strataOk } from '../helpers/cli.js';
+import { TestRegistry } from '../helpers/registry.js';
+import { REPO_ROOT, buildFixture, nixEnv, queryRequisites, runTool, skopeoInspect, tmpDir, unpackAndRun, unpackImage } from '../helpers/store.js';
 
 const IMAGES_NIX = join(REPO_ROOT, 'test', 'fixtures', 'nix-images.nix');
 

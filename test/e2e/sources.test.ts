@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { strata, strataOk } from './helpers/cli.js';
-import { buildFixture, runTool, skopeoInspectConfig, skopeoInspectRaw, tmpDir, unpackAndRun } from './helpers/store.js';
+import { strata, strataOk } from '../helpers/cli.js';
+import { buildFixture, runTool, skopeoInspectConfig, skopeoInspectRaw, tmpDir, unpackAndRun } from '../helpers/store.js';
 
 // Base images of every format strata reads, made by strata and by skopeo,
 // each used as --from for a new image: the base layers must come through

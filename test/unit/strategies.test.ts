@@ -1,12 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { STRATEGIES, planLayers } from '../src/plan/plan.js';
-import { autoLayers } from '../src/plan/auto.js';
-import { sizeLayers } from '../src/plan/size.js';
-import { sharedLayers } from '../src/plan/shared.js';
-import { dependents, rehash, renamed } from '../src/plan/simulate.js';
-import type { Closure } from '../src/closure/types.js';
+import { autoLayers, type Closure, dependents, planLayers, rehash, renamed, sharedLayers, sizeLayers, STRATEGIES } from '../../src/index.js';
 
 const S = '/nix/store/';
 

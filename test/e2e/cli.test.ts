@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, strata } from './helpers/cli.js';
-import { REPO_ROOT } from './helpers/store.js';
+import { CLI, strata } from '../helpers/cli.js';
+import { REPO_ROOT } from '../helpers/store.js';
 
 test('the bin is an executable script named strata', () => {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));

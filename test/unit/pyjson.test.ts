@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { hasPython, python } from './helpers/python.js';
-import { StrataError } from '../src/errors.js';
-import { dumpPyJson, fromPy, parsePyJson, PyFloat, PyInt, type PyValue, toPy } from '../src/util/pyjson.js';
+import { hasPython, python } from '../helpers/python.js';
+import { dumpPyJson, fromPy, parsePyJson, PyFloat, PyInt, type PyValue, StrataError, toPy } from '../../src/index.js';
 
 
 const parse = (text: string): PyValue => parsePyJson(text, 'conf.json');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { hasPython, python } from './helpers/python.js';
-import { pyRepr } from '../src/util/pyrepr.js';
+import { hasPython, python } from '../helpers/python.js';
+import { pyRepr } from '../../src/index.js';
 
 
 describe('pyRepr', () => {

@@ -11,8 +11,8 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 
-import { strata } from './helpers/cli.js';
-import { FIXTURE_NIX, NIX_CONFIG, REPO_ROOT, runTool, skopeoInspect, tmpDir, unpackAndRun } from './helpers/store.js';
+import { strata } from '../helpers/cli.js';
+import { FIXTURE_NIX, NIX_CONFIG, REPO_ROOT, runTool, skopeoInspect, tmpDir, unpackAndRun } from '../helpers/store.js';
 
 const GNU_STORE = '/gnu/store';
 

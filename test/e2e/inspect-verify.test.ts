@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { indexTar } from '../src/tar/reader.js';
-import { strata, strataOk } from './helpers/cli.js';
-import { buildFixture, runTool, skopeoInspectConfig, skopeoInspectRaw, tmpDir } from './helpers/store.js';
+import { indexTar } from '../../src/index.js';
+import { strata, strataOk } from '../helpers/cli.js';
+import { buildFixture, runTool, skopeoInspectConfig, skopeoInspectRaw, tmpDir } from '../helpers/store.js';
 
 // strata inspect and strata verify on images of every format, and verify
 // on copies with one byte flipped where each kind of digest guards it.

@@ -1,8 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { popularityOrder, tieKey } from '../src/plan/popularity.js';
-import { limitLayers, planLayers } from '../src/plan/plan.js';
-import type { Closure } from '../src/closure/types.js';
+import { type Closure, limitLayers, planLayers, popularityOrder, tieKey } from '../../src/index.js';
 
 const S = '/nix/store/';
 

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { strata, strataOk } from './helpers/cli.js';
-import { buildFixture, tmpDir } from './helpers/store.js';
+import { strata, strataOk } from '../helpers/cli.js';
+import { buildFixture, tmpDir } from '../helpers/store.js';
 
 const app = buildFixture('app');
 const busybox = buildFixture('busybox');

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { strataOk } from './helpers/cli.js';
-import { REPO_ROOT, nixEnv, queryRequisites, runTool, skopeoInspect, tmpDir, unpackAndRun } from './helpers/store.js';
+import { strataOk } from '../helpers/cli.js';
+import { REPO_ROOT, nixEnv, queryRequisites, runTool, skopeoInspect, tmpDir, unpackAndRun } from '../helpers/store.js';
 
 // A real closure of Debian's git and perl as Nix store paths (hundreds of MB, thousands of files).
 const corpus = JSON.parse(

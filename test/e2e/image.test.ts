@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { strata, strataOk } from './helpers/cli.js';
+import { strata, strataOk } from '../helpers/cli.js';
 import {
   buildFixture, graphFiles, nixStore, podmanLoad, queryRequisites, runTool, skopeoInspect, skopeoInspectConfig, tmpDir, unpackAndRun,
-} from './helpers/store.js';
+} from '../helpers/store.js';
 
 const sha256File = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { strata, strataOk } from './helpers/cli.js';
-import { CountingProxy, TestRegistry, freePort, strataAsync } from './helpers/registry.js';
-import { buildFixture, nixEnv, runTool, tmpDir, unpackAndRun } from './helpers/store.js';
+import { strata, strataOk } from '../helpers/cli.js';
+import { CountingProxy, TestRegistry, freePort, strataAsync } from '../helpers/registry.js';
+import { buildFixture, nixEnv, runTool, tmpDir, unpackAndRun } from '../helpers/store.js';
 
 const app = buildFixture('app');
 const work = tmpDir('strata-registry-test-');

@@ -24,8 +24,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { strataOk } from './helpers/cli.js';
-import { buildFixture, tmpDir } from './helpers/store.js';
+import { strataOk } from '../helpers/cli.js';
+import { buildFixture, tmpDir } from '../helpers/store.js';
 
 const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, linkSync, mkdirSync, symlinkSync, writeFileSync, openSync, closeSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { strataOk } from './helpers/cli.js';
-import { REPO_ROOT, runTool, tmpDir, unpackImage } from './helpers/store.js';
+import { strataOk } from '../helpers/cli.js';
+import { REPO_ROOT, runTool, tmpDir, unpackImage } from '../helpers/store.js';
 
 // Trees that trip tar writers, in a plain directory used as the store (it can
 // hold what a Nix store cannot: FIFOs, devices, setuid bits). Python's

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { hasPython, python } from './helpers/python.js';
-import { StrataError } from '../src/errors.js';
-import { isoformat, nowIsoTime, parseIsoTime, unixSeconds } from '../src/util/isotime.js';
+import { hasPython, python } from '../helpers/python.js';
+import { isoformat, nowIsoTime, parseIsoTime, StrataError, unixSeconds } from '../../src/index.js';
 
 
 /** isoformat and unix seconds of `s`, or null where we reject it. */

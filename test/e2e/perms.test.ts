@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { strata, strataOk } from './helpers/cli.js';
-import { buildFixture, runTool, tmpDir, unpackImage } from './helpers/store.js';
+import { strata, strataOk } from '../helpers/cli.js';
+import { buildFixture, runTool, tmpDir, unpackImage } from '../helpers/store.js';
 
 // Ownership and permission rules (--perms, conf.json's `perms`) applied as
 // layers are packed, without fakeroot, as nix2container's perms are.
