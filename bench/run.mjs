@@ -11,6 +11,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildDebianCorpus } from '../scripts/debian-corpus.mjs';
 import { generateGraph } from './gen-graph.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -75,7 +76,7 @@ function children(pid) {
   }
 }
 
-const corpus = JSON.parse(execFileSync('python3', [join(root, '..', 'shared', 'corpus', 'debian-store.py'), '--roots', roots, '--json'], { env, encoding: 'utf8' }));
+const corpus = buildDebianCorpus(roots.split(','), env);
 const rootPaths = Object.values(corpus.roots);
 const paths = execFileSync('nix-store', ['--query', '--requisites', ...rootPaths], { env, encoding: 'utf8' }).trim().split('\n');
 const bytes = Number(execFileSync('du', ['-sbc', ...paths], { encoding: 'utf8' }).trim().split('\n').pop().split('\t')[0]);

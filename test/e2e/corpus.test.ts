@@ -1,19 +1,26 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { strataOk } from '../helpers/cli.js';
-import { REPO_ROOT, nixEnv, queryRequisites, runTool, skopeoInspect, tmpDir, unpackAndRun } from '../helpers/store.js';
+import { REPO_ROOT, nixEnv, queryRequisites, runTool, runUnpacked, skopeoInspect, tmpDir, unpackImage } from '../helpers/store.js';
 
-// A real closure of Debian's git and perl as Nix store paths (hundreds of MB, thousands of files).
-const corpus = JSON.parse(
-  runTool('python3', [join(REPO_ROOT, '..', 'shared', 'corpus', 'debian-store.py'), '--roots', 'git,perl', '--json'], { env: nixEnv() }).stdout,
-) as { roots: Record<string, string> };
-const git = corpus.roots.git!;
-const perl = corpus.roots.perl!;
-const work = tmpDir('strata-corpus-');
+// A real closure of Debian's git and perl as Nix store paths (hundreds of MB,
+// thousands of files), made by scripts/debian-corpus.mjs from this machine's packages.
+let git: string;
+let perl: string;
+let work: string;
 const sha256File = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
+
+before(() => {
+  const corpus = JSON.parse(
+    runTool(process.execPath, [join(REPO_ROOT, 'scripts', 'debian-corpus.mjs'), '--roots', 'git,perl', '--json'], { env: nixEnv() }).stdout,
+  ) as { roots: Record<string, string> };
+  git = corpus.roots.git!;
+  perl = corpus.roots.perl!;
+  work = tmpDir('strata-corpus-');
+});
 
 test('a Debian-derived closure becomes an image whose git and perl run', () => {
   const closure = queryRequisites(git).concat(queryRequisites(perl));
@@ -31,9 +38,11 @@ test('a Debian-derived closure becomes an image whose git and perl run', () => {
   strataOk(args);
   const info = skopeoInspect(out);
   assert.equal(info.Layers.length, 20);
-  assert.match(unpackAndRun(out, [`${git}/usr/bin/git`, '--version']).stdout, /^git version 2\.\d+\.\d+/);
+  // One unpacked root file system for both programs.
+  const image = unpackImage(out);
+  assert.match(runUnpacked(image, [`${git}/usr/bin/git`, '--version']).stdout, /^git version 2\.\d+\.\d+/);
   const perlBase = closure.find((p) => /-perl-base-/.test(p))!;
-  assert.equal(unpackAndRun(out, [`${perlBase}/usr/bin/perl`, '-e', 'print 6*7, "\\n"']).stdout, '42\n');
+  assert.equal(runUnpacked(image, [`${perlBase}/usr/bin/perl`, '-e', 'print 6*7, "\\n"']).stdout, '42\n');
   const again = join(work, 'corpus-again.tar');
   strataOk([...args.slice(0, -1), again]);
   assert.equal(sha256File(again), sha256File(out));

@@ -314,10 +314,18 @@ export function unpackAndRun(
   argv: readonly string[],
   options: ChrootOptions = {},
 ): { stdout: string; stderr: string; status: number } {
-  const image = unpackImage(archivePath);
+  return runUnpacked(unpackImage(archivePath), argv, options);
+}
+
+/** `chroot ROOTFS argv...` in an image unpackImage gave, as unpackAndRun does (to run several commands in one unpacked image). */
+export function runUnpacked(
+  image: UnpackedImage,
+  argv: readonly string[],
+  options: ChrootOptions = {},
+): { stdout: string; stderr: string; status: number } {
   const processSpec = image.runtimeConfig.process ?? {};
   const command: string[] = argv.length > 0 ? [...argv] : (processSpec.args ?? []);
-  if (command.length === 0) throw new Error(`${archivePath}: no argv given and the image has no entrypoint or cmd`);
+  if (command.length === 0) throw new Error(`${image.ociDir}: no argv given and the image has no entrypoint or cmd`);
   const env: NodeJS.ProcessEnv = options.env ?? Object.fromEntries(
     ((processSpec.env ?? []) as string[]).map((kv) => {
       const i = kv.indexOf('=');
