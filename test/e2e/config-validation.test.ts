@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,8 +9,12 @@ import { buildFixture, runTool, skopeoInspect, skopeoInspectConfig, tmpDir } fro
 // (plus Docker's keys), its short forms normalised, and the image metadata
 // options: --author, --os, --variant, --label, --annotation.
 
-const app = buildFixture('app');
-const work = tmpDir('strata-config-validation-');
+let app: string;
+let work: string;
+before(() => {
+  app = buildFixture('app');
+  work = tmpDir('strata-config-validation-');
+});
 
 /** `strata conf APP --config JSON` must fail with exactly `message` (one line, exit 2). */
 function refused(config: string, message: string): void {

@@ -1,16 +1,15 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { strata, strataOk } from '../helpers/cli.js';
 import { buildFixture, tmpDir } from '../helpers/store.js';
 
-const app = buildFixture('app');
-const busybox = buildFixture('busybox');
-const work = tmpDir('strata-diff-test-');
-
-const closure = JSON.parse(strataOk(['closure', app, '--json']).stdout) as { path: string; narSize: number }[];
-const narSize = new Map(closure.map((p) => [p.path, p.narSize]));
+let app: string;
+let busybox: string;
+let work: string;
+let closure: { path: string; narSize: number }[];
+let narSize: Map<string, number>;
 const byName = (name: string): string => closure.find((p) => p.path.endsWith(`-${name}`))!.path;
 const sum = (paths: string[]): number => paths.reduce((s, p) => s + narSize.get(p)!, 0);
 
@@ -29,9 +28,19 @@ const diff = (a: string, b: string): JsonDiff => JSON.parse(strataOk(['diff', a,
 const pathsOf = (layers: Layer[]): string[][] => layers.map((l) => l.paths);
 
 // Popularity at --max-layers 4: [data] [lib-b] [busybox lib-a app]; at 5: [data] [lib-b] [busybox] [lib-a app].
-const data = byName('data');
-const libB = byName('lib-b');
-const libA = byName('lib-a');
+let data: string;
+let libB: string;
+let libA: string;
+before(() => {
+  app = buildFixture('app');
+  busybox = buildFixture('busybox');
+  work = tmpDir('strata-diff-test-');
+  closure = JSON.parse(strataOk(['closure', app, '--json']).stdout) as { path: string; narSize: number }[];
+  narSize = new Map(closure.map((p) => [p.path, p.narSize]));
+  data = byName('data');
+  libB = byName('lib-b');
+  libA = byName('lib-a');
+});
 
 test('diff of two plans: layers kept, added and removed by their paths; the bytes to pull', () => {
   const old = join(work, 'plan4.json');

@@ -1,12 +1,16 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { strata, strataOk } from '../helpers/cli.js';
 import { buildFixture, nixEnv, tmpDir } from '../helpers/store.js';
 
-const app = buildFixture('app');
-const work = tmpDir('strata-digests-');
+let app: string;
+let work: string;
+before(() => {
+  app = buildFixture('app');
+  work = tmpDir('strata-digests-');
+});
 const withCache = (dir: string): NodeJS.ProcessEnv => ({ ...nixEnv(), XDG_CACHE_HOME: dir });
 
 test('conf --digests records every store layer; the stream is the same bytes, read once and checked', () => {

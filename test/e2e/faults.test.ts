@@ -1,19 +1,25 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { CLI, strata, strataOk } from '../helpers/cli.js';
+import { CLI, strata, strataOk, worldReadableCli } from '../helpers/cli.js';
 import { runTool, tmpDir } from '../helpers/store.js';
 
 // Inputs strata must refuse, or survive, with a one-line error, a non-zero
 // exit, and no output file that looks complete. A plain directory serves as
 // the store (store_dir), so the tree can hold what a Nix store cannot.
 
-const work = tmpDir('strata-faults-');
-const store = join(work, 'store');
-mkdirSync(store);
+let work: string;
+let store: string;
+let small: string;
+before(() => {
+  work = tmpDir('strata-faults-');
+  store = join(work, 'store');
+  mkdirSync(store);
+  small = storePath('aaaa-small', { 'bin/tool': 'echo hi\n' });
+});
 
 function storePath(name: string, files: Record<string, string | Buffer>): string {
   const root = join(store, name);
@@ -44,8 +50,6 @@ function refused(conf: string, status: number, message: RegExp): void {
   assert.equal(existsSync(out), false);
   assert.deepEqual(readdirSync(work).filter((f) => f.includes('out.tar')), []);
 }
-
-const small = storePath('aaaa-small', { 'bin/tool': 'echo hi\n' });
 
 test('conf.json: invalid JSON, missing or mistyped fields are named', () => {
   const broken = join(work, 'broken.json');
@@ -90,7 +94,7 @@ test('an unreadable file stops the image (the script would write a broken one)',
   chmodSync(work, 0o755);
   const conf = writeConf('unreadable.json', { store_layers: [[root]] });
   const out = join(work, 'unreadable.tar');
-  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'stream', conf], { encoding: 'buffer' });
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, worldReadableCli(), 'stream', conf], { encoding: 'buffer' });
   assert.equal(r.status, 4, r.stderr.toString());
   assert.match(r.stderr.toString(), /secret: cannot read \(EACCES\)/);
   assert.equal(existsSync(out), false);
@@ -103,11 +107,11 @@ test('a file that changes between the hashing and the streaming pass stops the s
   const child = spawn(process.execPath, [CLI, 'stream', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  // The first bytes out mean the hashing pass is over; stop reading so the
-  // writer blocks inside a-big, change the later file, then read on.
+  // The first bytes out mean the hashing pass is over. Paused, this end reads
+  // no more: the writer blocks within the first pipe buffers of a-big's 8 MiB,
+  // long before z-target, which changes now; then read on.
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
   child.stdout.pause();
-  await new Promise((r) => setTimeout(r, 200));
   truncateSync(join(root, 'z-target'), 3);
   child.stdout.resume();
   child.stdout.on('data', () => {});

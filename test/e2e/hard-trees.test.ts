@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, linkSync, mkdirSync, symlinkSync, writeFileSync, openSync, closeSync, ftruncateSync } from 'node:fs';
@@ -10,9 +10,13 @@ import { REPO_ROOT, runTool, tmpDir, unpackImage } from '../helpers/store.js';
 // hold what a Nix store cannot: FIFOs, devices, setuid bits). Python's
 // tarfile and pathlib are the oracle for what nixpkgs' script would write.
 
-const work = tmpDir('strata-hard-');
-const store = join(work, 'store');
-mkdirSync(store);
+let work: string;
+let store: string;
+before(() => {
+  work = tmpDir('strata-hard-');
+  store = join(work, 'store');
+  mkdirSync(store);
+});
 const ORACLE = join(REPO_ROOT, 'test', 'oracles', 'tar-listing.py');
 
 function conf(name: string, layers: string[][]): string {

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -10,9 +10,14 @@ import {
 
 const sha256File = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 
-const app = buildFixture('app');
-const busybox = buildFixture('busybox');
-const work = tmpDir('strata-image-test-');
+let app: string;
+let busybox: string;
+let work: string;
+before(() => {
+  app = buildFixture('app');
+  busybox = buildFixture('busybox');
+  work = tmpDir('strata-image-test-');
+});
 
 test('closure: the store query lists the requisites with sizes and references', () => {
   const closure = JSON.parse(strataOk(['closure', app, '--json']).stdout) as { path: string; narSize: number; references: string[] }[];

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,33 +9,40 @@ import { buildFixture, runTool, skopeoInspectConfig, skopeoInspectRaw, tmpDir } 
 // strata inspect and strata verify on images of every format, and verify
 // on copies with one byte flipped where each kind of digest guards it.
 
-const app = buildFixture('app');
-const work = tmpDir('strata-inspect-verify-');
-const plan = JSON.parse(strataOk(['plan', app, '--max-layers', '4', '--format', 'json']).stdout) as { layers: { paths: string[] }[] };
-const appArgs = ['image', app, '--name', 'app', '--tag', '1', '--max-layers', '4', '--entrypoint', `${app}/bin/hello`, '--env', 'A=1'];
+let app: string;
+let work: string;
+let plan: { layers: { paths: string[] }[] };
 
-strataOk([...appArgs, '--to', `oci:${work}/gzip:app`, '--compression', 'gzip']);
-strataOk([...appArgs, '--to', `oci:${work}/zstd:app`, '--compression', 'zstd']);
-strataOk([...appArgs, '--to', `oci-archive:${work}/app.oci.tar`]);
-strataOk([...appArgs, '-o', `${work}/app.tar`]);
-runTool('sh', ['-c', `gzip -c "${work}/app.tar" > "${work}/app.tar.gz" && zstd -q -c "${work}/app.tar" > "${work}/app.tar.zst"`]);
-runTool('skopeo', ['--insecure-policy', 'copy', '-q', `oci:${work}/gzip:app`, `docker-archive:${work}/skopeo.tar:app:1`]);
-runTool('skopeo', ['--insecure-policy', 'copy', '-q', `docker-archive:${work}/app.tar`, `oci:${work}/skopeo-oci:app`]);
+before(() => {
+  app = buildFixture('app');
+  work = tmpDir('strata-inspect-verify-');
+  plan = JSON.parse(strataOk(['plan', app, '--max-layers', '4', '--format', 'json']).stdout) as { layers: { paths: string[] }[] };
+  const appArgs = ['image', app, '--name', 'app', '--tag', '1', '--max-layers', '4', '--entrypoint', `${app}/bin/hello`, '--env', 'A=1'];
+  strataOk([...appArgs, '--to', `oci:${work}/gzip:app`, '--compression', 'gzip']);
+  strataOk([...appArgs, '--to', `oci:${work}/zstd:app`, '--compression', 'zstd']);
+  strataOk([...appArgs, '--to', `oci-archive:${work}/app.oci.tar`]);
+  strataOk([...appArgs, '-o', `${work}/app.tar`]);
+  runTool('sh', ['-c', `gzip -c "${work}/app.tar" > "${work}/app.tar.gz" && zstd -q -c "${work}/app.tar" > "${work}/app.tar.zst"`]);
+  runTool('skopeo', ['--insecure-policy', 'copy', '-q', `oci:${work}/gzip:app`, `docker-archive:${work}/skopeo.tar:app:1`]);
+  runTool('skopeo', ['--insecure-policy', 'copy', '-q', `docker-archive:${work}/app.tar`, `oci:${work}/skopeo-oci:app`]);
+});
 
-/** Each format, and the name skopeo reads it by. */
+/** Each format, and the name skopeo reads it by; WORK stands for the work directory. */
 const IMAGES: [string, string][] = [
-  [`oci:${work}/gzip:app`, `oci:${work}/gzip:app`],
-  [`${work}/zstd`, `oci:${work}/zstd:app`],
-  [`oci-archive:${work}/app.oci.tar`, `oci-archive:${work}/app.oci.tar`],
-  [`${work}/app.tar`, `docker-archive:${work}/app.tar`],
-  [`docker-archive:${work}/app.tar.gz`, `docker-archive:${work}/app.tar`],
-  [`${work}/app.tar.zst`, `docker-archive:${work}/app.tar`],
-  [`${work}/skopeo.tar`, `docker-archive:${work}/skopeo.tar`],
-  [`oci:${work}/skopeo-oci:app`, `oci:${work}/skopeo-oci:app`],
+  ['oci:WORK/gzip:app', 'oci:WORK/gzip:app'],
+  ['WORK/zstd', 'oci:WORK/zstd:app'],
+  ['oci-archive:WORK/app.oci.tar', 'oci-archive:WORK/app.oci.tar'],
+  ['WORK/app.tar', 'docker-archive:WORK/app.tar'],
+  ['docker-archive:WORK/app.tar.gz', 'docker-archive:WORK/app.tar'],
+  ['WORK/app.tar.zst', 'docker-archive:WORK/app.tar'],
+  ['WORK/skopeo.tar', 'docker-archive:WORK/skopeo.tar'],
+  ['oci:WORK/skopeo-oci:app', 'oci:WORK/skopeo-oci:app'],
 ];
+const at = (ref: string): string => ref.replace('WORK', work);
 
-for (const [name, skopeoName] of IMAGES) {
-  test(`inspect ${name}: layers with their store paths, digests as skopeo sees them, the config`, () => {
+for (const [ref, skopeoRef] of IMAGES) {
+  test(`inspect ${ref}: layers with their store paths, digests as skopeo sees them, the config`, () => {
+    const [name, skopeoName] = [at(ref), at(skopeoRef)];
     const inspection = JSON.parse(strataOk(['inspect', name, '--json']).stdout);
     const manifest = skopeoInspectRaw(skopeoName);
     const config = skopeoInspectConfig(skopeoName);
@@ -61,8 +68,8 @@ for (const [name, skopeoName] of IMAGES) {
     }
   });
 
-  test(`verify ${name}: ok`, () => {
-    assert.equal(strataOk(['verify', name]).stdout, 'ok: 3 layers verified\n');
+  test(`verify ${ref}: ok`, () => {
+    assert.equal(strataOk(['verify', at(ref)]).stdout, 'ok: 3 layers verified\n');
   });
 }
 

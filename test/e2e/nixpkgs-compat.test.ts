@@ -19,7 +19,7 @@
  * directory and base images relatively (the path is in the image history),
  * so strata runs in the work directory.
  */
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -44,12 +44,15 @@ const STORE = {
 };
 const EMPTY_TAR_SHA256 = '84ff92691f909a05b224e1c56abb4864f01b4f8e3c854e4bb4c7baf1d3f6d652';
 
-const work = tmpDir('strata-nixpkgs-compat-');
-const cust = join(work, 'cust');
-mkdirSync(cust);
-writeFileSync(join(cust, 'layer.tar'), Buffer.alloc(10240));
-chmodSync(join(cust, 'layer.tar'), 0o444);
-writeFileSync(join(cust, 'checksum'), `${EMPTY_TAR_SHA256}\n`);
+let work: string;
+before(() => {
+  work = tmpDir('strata-nixpkgs-compat-');
+  const cust = join(work, 'cust');
+  mkdirSync(cust);
+  writeFileSync(join(cust, 'layer.tar'), Buffer.alloc(10240));
+  chmodSync(join(cust, 'layer.tar'), 0o444);
+  writeFileSync(join(cust, 'checksum'), `${EMPTY_TAR_SHA256}\n`);
+});
 
 let fixturesChecked = false;
 /** Build the fixtures, failing clearly when one is not the verified path. */

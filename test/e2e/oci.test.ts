@@ -1,13 +1,18 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { strata, strataOk } from '../helpers/cli.js';
 import { buildFixture, runTool, tmpDir, unpackAndRun } from '../helpers/store.js';
 
-const app = buildFixture('app');
-const work = tmpDir('strata-oci-');
-const base = ['image', app, '--name', 'app', '--tag', '1', '--max-layers', '4', '--entrypoint', `${app}/bin/hello`];
+let app: string;
+let work: string;
+let base: string[];
+before(() => {
+  app = buildFixture('app');
+  work = tmpDir('strata-oci-');
+  base = ['image', app, '--name', 'app', '--tag', '1', '--max-layers', '4', '--entrypoint', `${app}/bin/hello`];
+});
 const skopeo = (...args: string[]): string => runTool('skopeo', ['--insecure-policy', ...args]).stdout;
 const json = (f: string): any => JSON.parse(readFileSync(f, 'utf8'));
 const blob = (dir: string, digest: string): string => join(dir, 'blobs', 'sha256', digest.slice(7));

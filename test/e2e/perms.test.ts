@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -9,30 +9,36 @@ import { buildFixture, runTool, tmpDir, unpackImage } from '../helpers/store.js'
 // Ownership and permission rules (--perms, conf.json's `perms`) applied as
 // layers are packed, without fakeroot, as nix2container's perms are.
 
-const app = buildFixture('app');
-const work = tmpDir('strata-perms-');
+let app: string;
+let work: string;
+let tree: string;
 // A private digest cache, so cached digests of earlier runs are part of the test.
-const env = { ...process.env, XDG_CACHE_HOME: join(work, 'cache') };
+let env: NodeJS.ProcessEnv;
 const run = (args: string[]) => strataOk(args, { env });
 
-const tree = join(work, 'root');
-mkdirSync(join(tree, 'etc'), { recursive: true });
-mkdirSync(join(tree, 'home', 'app'), { recursive: true });
-writeFileSync(join(tree, 'etc', 'passwd'), 'root:x:0:0::/root:/bin/sh\napp:x:1000:100::/home/app:/bin/sh\n');
-writeFileSync(join(tree, 'etc', 'shadow'), 'root:!::::::\n');
-writeFileSync(join(tree, 'home', 'app', '.profile'), 'export A=1\n');
-
-const RULES = [
-  // The app's binary: only its owner may run it, and the owner is app.
-  { path: app, regex: '/bin/hello$', mode: '0700', uid: 1000, gid: 100, uname: 'app', gname: 'users' },
-  // Everything under share/: writable by the owner (the execute bits of directories stay).
-  { path: `${app}/share`, orMode: '0200' },
-  // The customisation tree: the home directory to app (numeric ids only), shadow unreadable.
-  { path: tree, regex: '^/home/app', uid: 1000, gid: 100 },
-  { path: tree, regex: '^/etc/shadow$', mode: '0640', gid: 42, gname: 'shadow' },
-  // A later rule wins: mode first, then orMode.
-  { path: tree, regex: '^/home/app/\\.profile$', mode: '0400', orMode: '0020' },
-];
+let RULES: Record<string, unknown>[];
+before(() => {
+  app = buildFixture('app');
+  work = tmpDir('strata-perms-');
+  env = { ...process.env, XDG_CACHE_HOME: join(work, 'cache') };
+  tree = join(work, 'root');
+  mkdirSync(join(tree, 'etc'), { recursive: true });
+  mkdirSync(join(tree, 'home', 'app'), { recursive: true });
+  writeFileSync(join(tree, 'etc', 'passwd'), 'root:x:0:0::/root:/bin/sh\napp:x:1000:100::/home/app:/bin/sh\n');
+  writeFileSync(join(tree, 'etc', 'shadow'), 'root:!::::::\n');
+  writeFileSync(join(tree, 'home', 'app', '.profile'), 'export A=1\n');
+  RULES = [
+    // The app's binary: only its owner may run it, and the owner is app.
+    { path: app, regex: '/bin/hello$', mode: '0700', uid: 1000, gid: 100, uname: 'app', gname: 'users' },
+    // Everything under share/: writable by the owner (the execute bits of directories stay).
+    { path: `${app}/share`, orMode: '0200' },
+    // The customisation tree: the home directory to app (numeric ids only), shadow unreadable.
+    { path: tree, regex: '^/home/app', uid: 1000, gid: 100 },
+    { path: tree, regex: '^/etc/shadow$', mode: '0640', gid: 42, gname: 'shadow' },
+    // A later rule wins: mode first, then orMode.
+    { path: tree, regex: '^/home/app/\\.profile$', mode: '0400', orMode: '0020' },
+  ];
+});
 
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');

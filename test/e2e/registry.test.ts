@@ -7,9 +7,9 @@ import { strata, strataOk } from '../helpers/cli.js';
 import { CountingProxy, TestRegistry, freePort, strataAsync } from '../helpers/registry.js';
 import { buildFixture, nixEnv, runTool, tmpDir, unpackAndRun } from '../helpers/store.js';
 
-const app = buildFixture('app');
-const work = tmpDir('strata-registry-test-');
-const image = ['image', app, '--name', 'app', '--tag', '1', '--max-layers', '4', '--entrypoint', `${app}/bin/hello`];
+let app: string;
+let work: string;
+let image: string[];
 const HELLO = 'hello from strata\nthe data says hi\n';
 const skopeo = (...args: string[]): string => runTool('skopeo', ['--insecure-policy', ...args]).stdout;
 const inspect = (ref: string, ...flags: string[]): any => JSON.parse(skopeo('inspect', '--tls-verify=false', ...flags, ref));
@@ -40,6 +40,9 @@ async function blobsPresent(host: string, repo: string, tag: string): Promise<vo
 
 let registry: TestRegistry;
 before(async () => {
+  app = buildFixture('app');
+  work = tmpDir('strata-registry-test-');
+  image = ['image', app, '--name', 'app', '--tag', '1', '--max-layers', '4', '--entrypoint', `${app}/bin/hello`];
   registry = await TestRegistry.start();
 });
 after(async () => {

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,15 +7,22 @@ import { loadPage } from '../helpers/browser.js';
 import { strata, strataOk } from '../helpers/cli.js';
 import { buildFixture, graphFiles, tmpDir } from '../helpers/store.js';
 
-const app = buildFixture('app');
-const busybox = buildFixture('busybox');
-const work = tmpDir('strata-report-test-');
-
 type PathInfo = { path: string; narSize: number; references: string[] };
-const closure = JSON.parse(strataOk(['closure', app, '--json']).stdout) as PathInfo[];
-const narSize = new Map(closure.map((p) => [p.path, p.narSize]));
+let app: string;
+let busybox: string;
+let work: string;
+let closure: PathInfo[];
+let narSize: Map<string, number>;
+let total: number;
 const byName = (name: string): string => closure.find((p) => p.path.endsWith(`-${name}`))!.path;
-const total = closure.reduce((s, p) => s + p.narSize, 0);
+before(() => {
+  app = buildFixture('app');
+  busybox = buildFixture('busybox');
+  work = tmpDir('strata-report-test-');
+  closure = JSON.parse(strataOk(['closure', app, '--json']).stdout) as PathInfo[];
+  narSize = new Map(closure.map((p) => [p.path, p.narSize]));
+  total = closure.reduce((s, p) => s + p.narSize, 0);
+});
 
 interface JsonReport {
   images: {

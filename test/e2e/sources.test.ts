@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,23 +10,31 @@ import { buildFixture, runTool, skopeoInspectConfig, skopeoInspectRaw, tmpDir, u
 // as stored (same blobs, same diff_ids), Env merged, --inherit applied, and
 // the result must run the base's entrypoint.
 
-const app = buildFixture('app');
-const tricky = buildFixture('tricky');
-const work = tmpDir('strata-sources-');
+let app: string;
+let tricky: string;
+let work: string;
+let gzippedBlobs: string[];
 const HELLO = 'hello from strata\nthe data says hi\n';
 
-const baseArgs = [
-  'image', app, '--name', 'base', '--tag', '1', '--max-layers', '4', '--entrypoint', `${app}/bin/hello`,
-  '--env', 'A=1', '--env', 'PATH=/base/bin', '--config', '{"WorkingDir":"/tmp","Labels":{"from":"base"}}',
-];
-strataOk([...baseArgs, '--to', `oci:${work}/oci-gzip:base`, '--compression', 'gzip']);
-strataOk([...baseArgs, '--to', `oci:${work}/oci-zstd`, '--compression', 'zstd']);
-strataOk([...baseArgs, '--to', `oci:${work}/oci-none`]);
-strataOk([...baseArgs, '--to', `oci-archive:${work}/base.oci.tar`, '--compression', 'gzip']);
-strataOk([...baseArgs, '-o', `${work}/base.tar`]);
-runTool('sh', ['-c', `gzip -c "${work}/base.tar" > "${work}/base.tar.gz" && zstd -q -c "${work}/base.tar" > "${work}/base.tar.zst"`]);
-runTool('skopeo', ['--insecure-policy', 'copy', '-q', `oci:${work}/oci-gzip:base`, `docker-archive:${work}/skopeo.tar:base:1`]);
-runTool('skopeo', ['--insecure-policy', 'copy', '-q', `docker-archive:${work}/base.tar`, `oci:${work}/skopeo-oci:back`]);
+before(() => {
+  app = buildFixture('app');
+  tricky = buildFixture('tricky');
+  work = tmpDir('strata-sources-');
+  const baseArgs = [
+    'image', app, '--name', 'base', '--tag', '1', '--max-layers', '4', '--entrypoint', `${app}/bin/hello`,
+    '--env', 'A=1', '--env', 'PATH=/base/bin', '--config', '{"WorkingDir":"/tmp","Labels":{"from":"base"}}',
+  ];
+  strataOk([...baseArgs, '--to', `oci:${work}/oci-gzip:base`, '--compression', 'gzip']);
+  strataOk([...baseArgs, '--to', `oci:${work}/oci-zstd`, '--compression', 'zstd']);
+  strataOk([...baseArgs, '--to', `oci:${work}/oci-none`]);
+  strataOk([...baseArgs, '--to', `oci-archive:${work}/base.oci.tar`, '--compression', 'gzip']);
+  strataOk([...baseArgs, '-o', `${work}/base.tar`]);
+  runTool('sh', ['-c', `gzip -c "${work}/base.tar" > "${work}/base.tar.gz" && zstd -q -c "${work}/base.tar" > "${work}/base.tar.zst"`]);
+  runTool('skopeo', ['--insecure-policy', 'copy', '-q', `oci:${work}/oci-gzip:base`, `docker-archive:${work}/skopeo.tar:base:1`]);
+  runTool('skopeo', ['--insecure-policy', 'copy', '-q', `docker-archive:${work}/base.tar`, `oci:${work}/skopeo-oci:back`]);
+  docker25Archive();
+  gzippedBlobs = gzippedMembers().blobs;
+});
 
 /** What docker save writes since docker 25 with the containerd store: an OCI layout (gzip layers) plus a manifest.json naming its blobs. */
 function docker25Archive(): string {
@@ -54,11 +62,10 @@ function gzippedMembers(): { file: string; blobs: string[] } {
   runTool('tar', ['-cf', file, '-C', dir, '.']);
   return { file, blobs };
 }
-const gzipped = gzippedMembers();
 
 interface Base {
   what: string;
-  /** The name given to --from. */
+  /** The name given to --from (WORK stands for the work directory). */
   name: string;
   /** A name skopeo reads the same image by (its manifest lists the stored blobs). */
   skopeo: string;
@@ -67,31 +74,39 @@ interface Base {
   members: boolean;
   /** The layer blobs ("digest size"), when skopeo's manifest does not list them as stored. */
   blobs?: string[];
+  /** Its blobs are those gzippedMembers() gave. */
+  gzippedBlobs?: boolean;
 }
 
+/** A base with the work directory in its names. */
+const resolved = (base: Base): Base => ({
+  ...base, name: base.name.replace('WORK', work), skopeo: base.skopeo.replace('WORK', work), ...(base.gzippedBlobs ? { blobs: gzippedBlobs } : {}),
+});
+
 const BASES: Base[] = [
-  { what: 'OCI layout, gzip', name: `oci:${work}/oci-gzip:base`, skopeo: `oci:${work}/oci-gzip:base`, compression: 'gzip', members: false },
-  { what: 'OCI layout, zstd, no ref', name: `oci:${work}/oci-zstd`, skopeo: `oci:${work}/oci-zstd`, compression: 'zstd', members: false },
-  { what: 'OCI layout as a plain directory', name: `${work}/oci-none`, skopeo: `oci:${work}/oci-none`, compression: 'none', members: false },
-  { what: 'OCI archive', name: `oci-archive:${work}/base.oci.tar`, skopeo: `oci-archive:${work}/base.oci.tar`, compression: 'gzip', members: false },
-  { what: 'OCI archive as a plain path', name: `${work}/base.oci.tar`, skopeo: `oci-archive:${work}/base.oci.tar`, compression: 'gzip', members: false },
-  { what: 'docker-archive', name: `docker-archive:${work}/base.tar`, skopeo: `docker-archive:${work}/base.tar`, compression: 'none', members: true },
-  { what: 'docker-archive, gzip\'ed', name: `${work}/base.tar.gz`, skopeo: `docker-archive:${work}/base.tar`, compression: 'none', members: true },
-  { what: 'docker-archive, zstd\'ed', name: `docker-archive:${work}/base.tar.zst`, skopeo: `docker-archive:${work}/base.tar`, compression: 'none', members: true },
-  { what: 'docker-archive by skopeo from the OCI layout', name: `${work}/skopeo.tar`, skopeo: `docker-archive:${work}/skopeo.tar`, compression: 'none', members: true },
-  { what: 'OCI layout by skopeo from the docker-archive', name: `oci:${work}/skopeo-oci:back`, skopeo: `oci:${work}/skopeo-oci:back`, compression: 'gzip', members: false },
-  { what: 'docker-archive with gzip layer members (docker 25+)', name: docker25Archive(), skopeo: `oci:${work}/oci-gzip:base`, compression: 'gzip', members: false },
+  { what: 'OCI layout, gzip', name: 'oci:WORK/oci-gzip:base', skopeo: 'oci:WORK/oci-gzip:base', compression: 'gzip', members: false },
+  { what: 'OCI layout, zstd, no ref', name: 'oci:WORK/oci-zstd', skopeo: 'oci:WORK/oci-zstd', compression: 'zstd', members: false },
+  { what: 'OCI layout as a plain directory', name: 'WORK/oci-none', skopeo: 'oci:WORK/oci-none', compression: 'none', members: false },
+  { what: 'OCI archive', name: 'oci-archive:WORK/base.oci.tar', skopeo: 'oci-archive:WORK/base.oci.tar', compression: 'gzip', members: false },
+  { what: 'OCI archive as a plain path', name: 'WORK/base.oci.tar', skopeo: 'oci-archive:WORK/base.oci.tar', compression: 'gzip', members: false },
+  { what: 'docker-archive', name: 'docker-archive:WORK/base.tar', skopeo: 'docker-archive:WORK/base.tar', compression: 'none', members: true },
+  { what: 'docker-archive, gzip\'ed', name: 'WORK/base.tar.gz', skopeo: 'docker-archive:WORK/base.tar', compression: 'none', members: true },
+  { what: 'docker-archive, zstd\'ed', name: 'docker-archive:WORK/base.tar.zst', skopeo: 'docker-archive:WORK/base.tar', compression: 'none', members: true },
+  { what: 'docker-archive by skopeo from the OCI layout', name: 'WORK/skopeo.tar', skopeo: 'docker-archive:WORK/skopeo.tar', compression: 'none', members: true },
+  { what: 'OCI layout by skopeo from the docker-archive', name: 'oci:WORK/skopeo-oci:back', skopeo: 'oci:WORK/skopeo-oci:back', compression: 'gzip', members: false },
+  { what: 'docker-archive with gzip layer members (docker 25+)', name: 'WORK/docker25.tar', skopeo: 'oci:WORK/oci-gzip:base', compression: 'gzip', members: false },
   {
-    what: 'docker-archive with gzip layer members under their old names', name: gzipped.file, skopeo: `docker-archive:${work}/skopeo.tar`,
-    compression: 'gzip', members: false, blobs: gzipped.blobs,
+    what: 'docker-archive with gzip layer members under their old names', name: 'WORK/gzipped-members.tar', skopeo: 'docker-archive:WORK/skopeo.tar',
+    compression: 'gzip', members: false, gzippedBlobs: true,
   },
 ];
 
 const derivedArgs = (from: string): string[] =>
   ['image', tricky, '--name', 'derived', '--tag', '1', '--from', from, '--env', 'B=2', '--env', 'PATH=/new/bin', '--inherit', 'Entrypoint,WorkingDir'];
 
-for (const [i, base] of BASES.entries()) {
-  test(`--from ${base.what}: base layers as stored, then the new one; Env merged, --inherit kept; the entrypoint runs`, () => {
+for (const [i, described] of BASES.entries()) {
+  test(`--from ${described.what}: base layers as stored, then the new one; Env merged, --inherit kept; the entrypoint runs`, () => {
+    const base = resolved(described);
     const baseManifest = skopeoInspectRaw(base.skopeo);
     const baseDiffIds: string[] = skopeoInspectConfig(base.skopeo).rootfs.diff_ids;
     assert.equal(baseDiffIds.length, 3);
