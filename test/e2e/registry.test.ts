@@ -244,22 +244,31 @@ test('basic auth over TLS: a private CA via --cert-dir, credentials from auth.js
 test('a registry killed mid-upload: the push retries in a new session and completes, or fails cleanly leaving no tag', async () => {
   const big = customisation('big', randomBytes(12 << 20));
   let killed = false;
-  const killMidUpload = (restartAfterMs: number | undefined) => (req: import('node:http').IncomingMessage) => {
+  const killMidUpload = (req: import('node:http').IncomingMessage): void => {
     if (killed || req.method !== 'PATCH') return;
     let seen = 0;
     req.on('data', (chunk: Buffer) => {
       seen += chunk.length;
       if (killed || seen < 1 << 20) return;
       killed = true;
-      void registry.kill().then(async () => {
-        if (restartAfterMs !== undefined) setTimeout(() => void registry.restart(), restartAfterMs);
-      });
+      void registry.kill();
     });
   };
 
-  const proxy = await CountingProxy.start(registry.port, { before: killMidUpload(1000) });
+  // The registry stays down until strata says it will retry; requests that
+  // come meanwhile wait at the proxy until it is back.
+  let back: Promise<void> | undefined;
+  const proxy = await CountingProxy.start(registry.port, {
+    before: async (req) => {
+      killMidUpload(req);
+      await back;
+    },
+  });
   try {
-    const r = await strataAsync([...image, '--customisation', big, '--to', `docker://${proxy.host}/crash:1`, '--json']);
+    const r = await strataAsync([...image, '--customisation', big, '--to', `docker://${proxy.host}/crash:1`, '--json'], nixEnv(), (stderr) => {
+      if (killed && back === undefined && /retrying in/.test(stderr)) back = registry.restart();
+    });
+    assert.notEqual(back, undefined, 'strata retried');
     assert.equal(r.status, 0, r.stderr);
     assert.ok(killed);
     assert.match(r.stderr, /^strata: warning: docker:\/\/[^ ]+: uploading layer \d\/4: [^\n]+; retrying in [\d.]+ s$/m);
@@ -274,7 +283,7 @@ test('a registry killed mid-upload: the push retries in a new session and comple
 
   killed = false;
   const bigger = customisation('bigger', randomBytes(12 << 20));
-  const down = await CountingProxy.start(registry.port, { before: killMidUpload(undefined) });
+  const down = await CountingProxy.start(registry.port, { before: killMidUpload });
   try {
     const r = await strataAsync([...image, '--customisation', bigger, '--to', `docker://${down.host}/crash:2`, '--retry-times', '2', '--retry-delay', '0.1']);
     assert.equal(r.status, 5);

@@ -204,13 +204,19 @@ export class CountingProxy {
   }
 }
 
-/** Run the built strata CLI without blocking this process (so an in-process proxy can serve it). */
-export function strataAsync(args: readonly string[], env: NodeJS.ProcessEnv = nixEnv()): Promise<CliResult> {
+/**
+ * Run the built strata CLI without blocking this process (so an in-process
+ * proxy can serve it); `onStderr` sees its stderr so far each time more comes.
+ */
+export function strataAsync(args: readonly string[], env: NodeJS.ProcessEnv = nixEnv(), onStderr?: (stderr: string) => void): Promise<CliResult> {
   const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (c: Buffer) => out.push(c));
-  child.stderr.on('data', (c: Buffer) => err.push(c));
+  child.stderr.on('data', (c: Buffer) => {
+    err.push(c);
+    onStderr?.(Buffer.concat(err).toString('utf8'));
+  });
   return new Promise((resolve) =>
     child.on('close', (status) => {
       const stdoutBytes = Buffer.concat(out);
