@@ -222,11 +222,12 @@ describe('the npm origins of the strata package', () => {
       mkdirSync(join(src, dir!), { recursive: true });
       runTool('tar', ['-xzf', join(TARBALLS, url!.slice('https://registry.npmjs.org/'.length).replaceAll('/', '_')), '-C', join(src, dir!), '--strip-components=1']);
     }
-    // 'build, against this machine's node as the package builds against node-lts.
+    // 'build, against this machine's node as the package builds against node-lts
+    // (the addon's C sources compiled on every core: the slowest step here).
     const env = { ...process.env, HOME: src };
     const prefix = dirname(dirname(process.execPath));
     runTool(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: src, env });
-    runTool(process.execPath, [join(prefix, 'lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'), 'rebuild', '--directory=node_modules/zstd-napi', `--nodedir=${prefix}`], { cwd: src, env });
+    runTool(process.execPath, [join(prefix, 'lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'), 'rebuild', '--directory=node_modules/zstd-napi', `--nodedir=${prefix}`, '--jobs=max'], { cwd: src, env });
     // 'install drops what only the build needs; what is left runs strata and zstd.
     for (const dir of buildOnly) rmSync(join(src, dir), { recursive: true });
     assert.ok(buildOnly.includes('node_modules/typescript'), buildOnly.join(' '));
