@@ -2,7 +2,7 @@
 # and buildLayeredImage, built by the strata command instead of nixpkgs'
 # stream_layered_image.py.
 #
-#   let strataLib = import ./nix { inherit pkgs; };
+#   let strataLib = import ./nix { inherit pkgs; npmRegistry = "URL"; };   # URL: `npm config get registry`
 #   in strataLib.streamLayeredImage { name = "app"; contents = [ pkgs.hello ]; config.Cmd = [ "hello" ]; }
 #
 # Of nixpkgs this uses only: runCommand, writeText, symlinkJoin, jq, gzip,
@@ -12,7 +12,10 @@
 # closure is read from exportReferencesGraph (structured attrs) inside the
 # conf derivation: no store query in a build.
 { pkgs ? import <nixpkgs> { }
-, strata ? pkgs.callPackage ./package.nix { }
+  # The npm registry strata's dependencies are fetched from (what `npm config
+  # get registry` prints), for the default `strata`; not needed with your own.
+, npmRegistry ? null
+, strata ? pkgs.callPackage ./package.nix { inherit npmRegistry; }
 }:
 
 let

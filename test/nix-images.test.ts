@@ -60,6 +60,30 @@ function manifestOf(archive: string): { Config: string; RepoTags: string[]; Laye
   return JSON.parse(tarMember(archive, 'manifest.json').toString('utf8'))[0];
 }
 
+/** The registry npm fetches from here, as `npm config get registry` prints it. */
+function npmRegistry(): string {
+  return execFileSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).trim();
+}
+
+/** A Nix string literal. */
+function nixString(s: string): string {
+  return JSON.stringify(s).replace(/\$\{/g, '\\${');
+}
+
+/** nixpkgs' functions nix/package.nix calls, as stand-ins that return their arguments. */
+const PACKAGE_STUB = `{
+  lib = { fileset = { toSource = a: "src"; unions = a: a; maybeMissing = a: a; }; licenses.mit = "mit"; platforms.linux = [ ]; };
+  buildNpmPackage = a: a;
+  nodejs = "nixpkgs-default-nodejs";
+  importNpmLock = { __functor = self: a: a; npmConfigHook = "hook"; };
+}`;
+
+/** nix/package.nix called with the stand-ins and \`args\`, \`expr\` (over its result \`p\`) as JSON. */
+function evalPackageNix(args: string, expr: string): any {
+  const e = `let p = import ${join(REPO_ROOT, 'nix', 'package.nix')} (${PACKAGE_STUB} // ${args}); in ${expr}`;
+  return JSON.parse(runTool('nix-instantiate', ['--eval', '--strict', '--json', '-E', e], { env: nixEnv() }).stdout);
+}
+
 describe('nix/default.nix with real nix-build', () => {
   test('every .nix file of nix/, templates/ and the fixtures parses', () => {
     const files = [
@@ -256,20 +280,66 @@ describe('nix/default.nix with real nix-build', () => {
       await registry.stop();
     }
   });
-  test('nix/package.nix: buildNpmPackage with importNpmLock, mainProgram strata (evaluated with stand-ins)', () => {
-    const expr = `let
-      stub = { lib = { fileset = { toSource = a: "src"; unions = a: a; maybeMissing = a: a; }; licenses.mit = "mit"; platforms.linux = [ ]; };
-               buildNpmPackage = a: a; nodejs_20 = "node";
-               importNpmLock = { __functor = self: a: { lockRoot = toString a.npmRoot; }; npmConfigHook = "hook"; }; };
-      p = import ${join(REPO_ROOT, 'nix', 'package.nix')} stub;
-    in { inherit (p) pname version npmConfigHook npmDeps; mainProgram = p.meta.mainProgram; }`;
-    const r = JSON.parse(runTool('nix-instantiate', ['--eval', '--strict', '--json', '-E', expr], { env: nixEnv() }).stdout);
+  test('nix/package.nix: buildNpmPackage with importNpmLock, a maintained nodejs, mainProgram strata (evaluated with stand-ins)', () => {
+    const r = evalPackageNix(`{ npmRegistry = ${nixString(npmRegistry())}; }`, '{ inherit (p) pname version nodejs npmConfigHook; npmRoot = toString p.npmDeps.npmRoot; mainProgram = p.meta.mainProgram; }');
     assert.deepEqual(r, {
       pname: 'strata',
       version: JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version,
+      nodejs: 'nixpkgs-default-nodejs',
       npmConfigHook: 'hook',
-      npmDeps: { lockRoot: REPO_ROOT },
+      npmRoot: REPO_ROOT,
       mainProgram: 'strata',
     });
   });
+
+  test('nix/package.nix: every lock entry importNpmLock fetches gets npm\'s own tarball URL, from npmRegistry, and keeps its integrity', () => {
+    const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+    const entries = Object.entries(lock.packages as Record<string, Record<string, unknown>>).filter(([path]) => path !== '');
+    assert.ok(entries.length > 100);
+    // The repository's lock names no registry: the URLs are derived.
+    assert.deepEqual(entries.filter(([, m]) => 'resolved' in m).map(([path]) => path), []);
+
+    const registry = npmRegistry();
+    const given = evalPackageNix(`{ npmRegistry = ${nixString(registry)}; }`, 'p.npmDeps.packageLock');
+    const base = registry.endsWith('/') ? registry : `${registry}/`;
+    for (const [path, module] of entries) {
+      const name = (module.name as string | undefined) ?? path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      const got = given.packages[path];
+      // What importNpmLock's fetchModule reads: an http(s) `resolved` (else it is not fetched, or read
+      // as a path under npmRoot) and the `integrity` fetchurl checks it with.
+      assert.equal(got.resolved, `${base}${name}/-/${name.split('/').pop()}-${module.version}.tgz`, path);
+      assert.match(got.resolved, /^https?:\/\//, path);
+      assert.match(got.integrity, /^sha(256|384|512)-[A-Za-z0-9+/]+=*$/, path);
+      assert.deepEqual({ ...got, resolved: undefined }, { ...module, resolved: undefined }, `${path}: the rest of the entry as in the lock`);
+    }
+    assert.deepEqual(given.packages[''], lock.packages[''], 'the root entry is not fetched');
+    assert.deepEqual({ ...given, packages: undefined }, { ...lock, packages: undefined });
+
+    // npm's own answer for a scoped and a plain package of the lock: the same URL and integrity.
+    for (const path of ['node_modules/@types/node', 'node_modules/execa']) {
+      const { version, integrity } = lock.packages[path];
+      const name = path.slice('node_modules/'.length);
+      const dist = JSON.parse(execFileSync('npm', ['view', `${name}@${version}`, 'dist', '--json'], { encoding: 'utf8' }));
+      assert.equal(given.packages[path].resolved, dist.tarball, `npm view ${name}@${version} dist.tarball`);
+      assert.equal(integrity, dist.integrity);
+    }
+  });
+
+  test('nix/default.nix without a strata: one message naming npmRegistry, or strata built from the registry passed', () => {
+    const strataOf = (args: string) => `let
+      stub = ${PACKAGE_STUB};
+      pkgs = stub // { callPackage = f: a: let fn = import f; in fn (builtins.intersectAttrs (builtins.functionArgs fn) stub // a); };
+    in (import ${join(REPO_ROOT, 'nix')} ({ inherit pkgs; } // ${args})).strata`;
+    const missing = runTool('nix-instantiate', ['--eval', '--strict', '-E', `(${strataOf('{ }')}).pname`], { env: nixEnv(), allowFailure: true });
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /npmRegistry/);
+    assert.match(missing.stderr, /npm config get registry/);
+    const bad = runTool('nix-instantiate', ['--eval', '--strict', '-E', `(${strataOf('{ npmRegistry = "registry.example"; }')}).pname`], { env: nixEnv(), allowFailure: true });
+    assert.match(bad.stderr, /npmRegistry 'registry\.example'.*http/);
+    const url = runTool('nix-instantiate', ['--eval', '--strict', '--json', '-E',
+      `(${strataOf('{ npmRegistry = "http://127.0.0.1:4873/"; }')}).npmDeps.packageLock.packages."node_modules/execa".resolved`], { env: nixEnv() }).stdout;
+    const execa = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')).packages['node_modules/execa'];
+    assert.equal(JSON.parse(url), `http://127.0.0.1:4873/execa/-/execa-${execa.version}.tgz`);
+  });
+
 });
