@@ -90,7 +90,9 @@ let
     , layers ? [ ]
     , ...
     }:
-    assert builtins.isInt maxLayers && maxLayers > 1;
+    # As nixpkgs: maxLayers is for the default pipeline, so only it needs room.
+    assert layeringPipeline != null || (builtins.isInt maxLayers && maxLayers > 1)
+      || throw "in docker image ${name}: maxLayers must be greater than 1 when no layeringPipeline is given (current value: ${toString maxLayers})";
     let
       baseName = baseNameOf name;
       imageName = toLower name;
@@ -118,11 +120,12 @@ let
       '';
       allExtraCommands = (if includeNixDB then nixDbCommands else "") + extraCommands;
 
-      # fakeRootCommands run as nixpkgs runs them: under fakeroot (in proot,
-      # with the tree as / and the store at its place, for enableFakechroot),
-      # and the layer is tarred in the same session so the owners, modes and
-      # device files they make are in its headers.
-      packedInFakeroot = fakeRootCommands != "" || enableFakechroot;
+      # The customisation layer, as nixpkgs makes it: `contents` joined, then
+      # extraCommands in that tree; then fakeRootCommands under fakeroot (in
+      # proot, with the tree as / and the store at its place, for
+      # enableFakechroot), and the tree tarred in the same session, before Nix
+      # resets the modes of the output, so what both set is in the headers
+      # (owners, a sticky /tmp, setuid bits, device files).
       fakerootShell = ''${pkgs.fakeroot}/bin/fakeroot ${runtimeShell} -e -c '
           ${if enableFakechroot then "" else "cd old_out"}
           eval "$fakeRootCommands"
@@ -130,13 +133,9 @@ let
             --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" --hard-dereference -cf "$out/layer.tar" .
         ' '';
 
-      # The customisation layer: `contents` joined, then extraCommands in it.
-      # Without fakeRootCommands, a plain tree that strata packs itself
-      # (owners from uid/gid and perms); with them, layer.tar and checksum.
-      customisationLayer = pkgs.symlinkJoin ({
+      customisationLayer = pkgs.symlinkJoin {
         name = "${baseName}-customisation-layer";
         paths = contentsList;
-      } // (if packedInFakeroot then {
         inherit fakeRootCommands;
         postBuild = ''
           mv "$out" old_out
@@ -150,12 +149,7 @@ let
             else fakerootShell}
           sha256sum "$out/layer.tar" | cut -d ' ' -f 1 > "$out/checksum"
         '';
-      } else {
-        postBuild = ''
-          cd "$out"
-          ${allExtraCommands}
-        '';
-      }));
+      };
 
       closureRoots = if includeStorePaths then [ baseJson customisationLayer ] else [ ];
 
@@ -207,9 +201,10 @@ let
             -o "$out"
         '';
 
-      streamScript = pkgs.writeText "stream-${baseName}" ''
+      # As nixpkgs' stream script: an executable taking the conf, `stream CONF [-t TAG]`.
+      streamScript = pkgs.writeScript "stream" ''
         #!${runtimeShell}
-        exec ${strata}/bin/strata stream ${conf} "$@"
+        exec ${strata}/bin/strata stream "$@"
       '';
 
       result = pkgs.runCommand "stream-${baseName}"
@@ -238,25 +233,38 @@ let
           inherit meta;
         }
         ''
-          cp ${streamScript} "$out"
+          cat > "$out" <<'EOF'
+          #!${runtimeShell}
+          exec ${streamScript} ${conf} "$@"
+          EOF
           chmod +x "$out"
         '';
     in
     result;
 
-  # The stream piped through gzip, as nixpkgs' buildLayeredImage.
+  # buildLayeredImage's compressors, by nixpkgs' names: the file name's
+  # extension and the command the stream is piped through.
+  compressors = {
+    none = { ext = ""; command = "cat"; };
+    gz = { ext = ".gz"; command = "${pkgs.gzip}/bin/gzip -n"; };
+    zstd = { ext = ".zst"; command = "${pkgs.zstd}/bin/zstd -q -c"; };
+  };
+
+  # The stream through `compressor` into NAME.tar[.gz|.zst], as nixpkgs' buildLayeredImage.
   mkBuild = streamFn: args:
     let
+      compressor = args.compressor or "gz";
+      compress = compressors.${compressor}
+        or (throw "in docker image ${args.name}: compressor must be one of: [${concatStringsSep " " (builtins.attrNames compressors)}]");
       stream = streamFn (removeAttrs args [ "compressor" ]);
-      baseName = baseNameOf args.name;
     in
-    pkgs.runCommand "${baseName}.tar.gz"
+    pkgs.runCommand "${baseNameOf args.name}.tar${compress.ext}"
       {
         inherit (stream) imageName;
         passthru = { inherit (stream) imageTag; inherit stream; };
       }
       ''
-        ${stream} | ${pkgs.gzip}/bin/gzip -n > "$out"
+        ${stream} | ${compress.command} > "$out"
       '';
 
   # strata's buildImage: format "docker-archive" (gzipped, as
@@ -289,15 +297,15 @@ let
     "maxLayers" "extraCommands" "fakeRootCommands" "enableFakechroot" "includeStorePaths" "includeNixDB"
     "passthru" "meta" "layeringPipeline" "debug"
   ];
-  onlyNixpkgsArguments = fn: args:
-    let unknown = builtins.filter (k: !(builtins.elem k nixpkgsArguments)) (builtins.attrNames args);
+  onlyNixpkgsArguments = fn: extra: args:
+    let unknown = builtins.filter (k: !(builtins.elem k (nixpkgsArguments ++ extra))) (builtins.attrNames args);
     in if unknown == [ ] then args
     else throw "${fn}: unexpected argument '${builtins.head unknown}' (strata's own arguments are taken by streamImage/buildImage)";
 
-  streamLayeredImage = args: mkStream (onlyNixpkgsArguments "streamLayeredImage" args // { strategy = "popularity"; });
+  streamLayeredImage = args: mkStream (onlyNixpkgsArguments "streamLayeredImage" [ ] args // { strategy = "popularity"; });
   streamImage = mkStream;
 in
 {
   inherit strata streamLayeredImage streamImage buildImage;
-  buildLayeredImage = args: mkBuild streamLayeredImage (onlyNixpkgsArguments "buildLayeredImage" (removeAttrs args [ "compressor" ]));
+  buildLayeredImage = args: mkBuild streamLayeredImage (onlyNixpkgsArguments "buildLayeredImage" [ "compressor" ] args);
 }

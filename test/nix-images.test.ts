@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -259,6 +259,58 @@ describe('nix/default.nix with real nix-build', () => {
     assert.equal(manifestOf(archive).Layers.length, 4);
     assert.match(strataOk(['verify', archive]).stdout, /ok: 4 layers verified/);
     assert.match(unpackAndRun(archive, [`${app}/bin/hello`]).stdout, /hello from strata/);
+  });
+
+  test('layeringPipeline: maxLayers is not checked, as nixpkgs checks it only for its own pipeline', () => {
+    const conf = JSON.parse(readFileSync(buildImage('pipedOneLayer.conf'), 'utf8'));
+    assert.deepEqual(conf.store_layers, JSON.parse(readFileSync(buildImage('piped.conf'), 'utf8')).store_layers);
+    const r = runTool('nix-instantiate', [IMAGES_NIX, ...nixArgs(), '-A', 'oneLayer'], { env: nixEnv(), allowFailure: true });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /maxLayers .*greater than 1 .*\(current value: 1\)/);
+  });
+
+  test('extraCommands: the modes they set arrive in the image (not reset by Nix), owned by root as nixpkgs\' customisation layer', () => {
+    const archive = runStream(buildImage('modes'));
+    const entries = customisationListing(archive).map((l) => l.replace(/ +/g, ' '));
+    assert.ok(entries.includes('drwxrwxrwt 0/0 0 1980-01-01 00:00 ./tmp/'), entries.join('\n'));
+    assert.ok(entries.includes('-rw-r----- 0/0 15 1980-01-01 00:00 ./etc/shadow'), entries.join('\n'));
+    assert.ok(entries.some((l) => /^lrwxrwxrwx 0\/0 0 .* \.\/bin\/sh -> \/nix\/store\/.*-busybox\/bin\/sh$/.test(l)), 'contents joined');
+    // As a real client unpacks it: a /tmp anyone can write, sticky.
+    assert.match(unpackAndRun(archive, ['/bin/ls', '-ld', '/tmp']).stdout, /^drwxrwxrwt /);
+    // uid and gid are the store layers' owners.
+    const store = runTool('sh', ['-c', `tar -xOf '${archive}' '${manifestOf(archive).Layers[0]}' | tar --numeric-owner -tvf - | head -3`]).stdout;
+    assert.match(store, /^dr-xr-xr-x 1000\/100 /m);
+  });
+
+  test('buildLayeredImage compressor: "zstd" into NAME.tar.zst, "none" into NAME.tar, an unknown one refused', () => {
+    const zst = buildImage('appZstd');
+    assert.ok(zst.endsWith('-strata-app.tar.zst'), zst);
+    assert.deepEqual([...readFileSync(zst).subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd], 'zstd frame magic');
+    const fromZst = join(tmpDir('strata-nix-zst-'), 'image.tar');
+    writeFileSync(fromZst, execFileSync('zstd', ['-d', '-c', zst], { maxBuffer: 1 << 30 }));
+    assert.deepEqual(manifestOf(fromZst).RepoTags, ['strata-app:1.0']);
+    assert.equal(unpackAndRun(fromZst, []).stdout, 'zstd\n');
+
+    const tar = buildImage('appNone');
+    assert.ok(tar.endsWith('-strata-app.tar'), tar);
+    assert.equal(readFileSync(tar).subarray(257, 262).toString('latin1'), 'ustar', 'a plain tar');
+    assert.equal(unpackAndRun(tar, []).stdout, 'none\n');
+    assert.equal(evalJson('appNone.imageTag'), '1.0');
+    assert.ok(evalJson('appNone.stream.isExe'));
+
+    const r = runTool('nix-instantiate', [IMAGES_NIX, ...nixArgs(), '-A', 'unknownCompressor'], { env: nixEnv(), allowFailure: true });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /in docker image x: compressor must be one of: \[gz none zstd\]/);
+  });
+
+  test('passthru.streamScript: an executable that takes the conf, as nixpkgs\' stream script', () => {
+    const wrapped = runStream(buildImage('app'), ['-t', 'by:script']);
+    const streamScript = buildImage('app.streamScript');
+    assert.ok((statSync(streamScript).mode & 0o111) === 0o111, 'executable');
+    const direct = runStream(streamScript, [evalJson('app.conf.outPath'), '-t', 'by:script']);
+    assert.deepEqual(manifestOf(direct).RepoTags, ['by:script']);
+    assert.ok(readFileSync(direct).equals(readFileSync(wrapped)), 'the same image as the stream result');
+    assert.notEqual(runTool(streamScript, [], { env: nixEnv(), allowFailure: true }).status, 0, 'no conf, no image');
   });
 
   test('streamLayeredImage refuses an argument nixpkgs\' does not take', () => {
