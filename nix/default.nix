@@ -5,10 +5,11 @@
 #   let strataLib = import ./nix { inherit pkgs; npmRegistry = "URL"; };   # URL: `npm config get registry`
 #   in strataLib.streamLayeredImage { name = "app"; contents = [ pkgs.hello ]; config.Cmd = [ "hello" ]; }
 #
-# Of nixpkgs this uses only: runCommand, writeText, symlinkJoin, jq, gzip,
-# runtimeShell, stdenv.hostPlatform (or go.GOARCH) and callPackage (for the
-# default `strata`); fakeroot and proot for fakeRootCommands and
-# enableFakechroot; nix, sqlite and closureInfo for includeNixDB. The
+# Of nixpkgs this uses only: runCommand, writeText, writeScript, symlinkJoin,
+# jq, fakeroot, runtimeShell, stdenv.hostPlatform (or go.GOARCH) and
+# callPackage (for the default `strata`); gzip or zstd for buildLayeredImage's
+# compressor; proot for enableFakechroot; nix, sqlite and closureInfo for
+# includeNixDB. The
 # closure is read from exportReferencesGraph (structured attrs) inside the
 # conf derivation: no store query in a build.
 { pkgs ? import <nixpkgs> { }
