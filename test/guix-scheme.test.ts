@@ -126,6 +126,99 @@ describe('the Guix channel', () => {
   });
 });
 
+describe('the modules the build of layered-image imports', () => {
+  // What (guix modules)' source-module-closure computes for images.scm's
+  // with-imported-modules, here without Guix: from the roots, follow the
+  // #:use-module and #:autoload clauses of each module's define-module, keeping
+  // only the modules #:select? accepts (guix-module-name?, (guix ...) and
+  // (gnu ...), when it is not given). Guix's own modules are not here to read:
+  // they count as selected, without their dependencies.
+  function importedModules(): { closure: string[]; used: string[] } {
+    const out = guile(`
+(use-modules (ice-9 match) (srfi srfi-1) (srfi srfi-26))
+(define forms (read-all ${schemeString(join(GUIX_DIR, 'strata/images.scm'))}))
+(define (find-form head x)
+  (cond ((and (pair? x) (eq? (car x) head)) x)
+        ((pair? x) (or (find-form head (car x)) (find-form head (cdr x))))
+        (else #f)))
+(define imported (find-form 'with-imported-modules forms))
+(define call (find-form 'source-module-closure imported))
+(define roots (match (cadr call) (('quote roots) roots)))
+;; Guix's default #:select?.
+(define (guix-module-name? name)
+  (match name ((or ('guix _ ...) ('gnu _ ...)) #t) (_ #f)))
+(define select-expression
+  (match (memq #:select? call) ((_ expression . _) expression) (#f 'guix-module-name?)))
+;; A predicate named by images.scm is defined there: evaluate its definition.
+(for-each (lambda (form)
+            (match form
+              (('define ((? (cut eq? <> select-expression)) . _) . _) (eval form (current-module)))
+              (('define (? (cut eq? <> select-expression)) _) (eval form (current-module)))
+              (_ #f)))
+          forms)
+(define select? (eval select-expression (current-module)))
+(define (dependencies module)
+  (let ((file (search-path (list ${schemeString(GUIX_DIR)})
+                           (string-append (string-join (map symbol->string module) "/") ".scm"))))
+    (if (not file)
+        '()
+        (match (car (read-all file))
+          (('define-module _ clauses ...)
+           (let loop ((clauses clauses) (result '()))
+             (match clauses
+               (() (reverse result))
+               ((#:use-module ((? symbol? head) . tail) . rest)
+                (loop rest (cons (cons head tail) result)))
+               ((#:use-module (module . _) . rest) (loop rest (cons module result)))
+               ((#:autoload module _ . rest) (loop rest (cons module result)))
+               ((_ . rest) (loop rest result)))))))))
+(define closure
+  (let loop ((modules roots) (result '()))
+    (match modules
+      (() (reverse result))
+      ((module . rest)
+       (cond ((member module result) (loop rest result))
+             ((select? module) (loop (append (dependencies module) rest) (cons module result)))
+             (else (loop rest result)))))))
+(write closure) (newline)
+(write (cdr (find-form 'use-modules (caddr imported))))`);
+    const [closure, used] = out.split('\n') as [string, string];
+    const names = (list: string) => [...list.matchAll(/\([^()]*\)/g)].map((m) => m[0]);
+    return { closure: names(closure), used: names(used) };
+  }
+
+  test('(strata argv) is in the closure, with nothing else of the channel', () => {
+    const { closure } = importedModules();
+    assert.ok(closure.includes('(strata argv)'), closure.join(' '));
+    assert.deepEqual(closure.filter((m) => m.startsWith('(strata ')), ['(strata argv)']);
+    assert.ok(closure.includes('(guix build utils)') && closure.includes('(guix search-paths)'), closure.join(' '));
+  });
+
+  test('every module the gexp uses is imported or Guile\'s own', () => {
+    const { closure, used } = importedModules();
+    assert.ok(used.length >= 4, used.join(' '));
+    for (const module of used.filter((m) => !closure.includes(m))) {
+      const found = runTool('guile', ['--no-auto-compile', '-c', `(display (%search-load-path ${schemeString(module.slice(1, -1).split(' ').join('/'))}))`]).stdout;
+      assert.ok(found.startsWith('/'), `${module} is neither imported nor one of Guile's`);
+    }
+  });
+
+  test('the channel\'s imported modules load alone, as the builder has them', () => {
+    const { closure } = importedModules();
+    // imported-modules: a tree holding only the closure's files.
+    const tree = tmpDir('strata-imported-modules-');
+    for (const module of closure.filter((m) => m.startsWith('(strata '))) {
+      const file = module.slice(1, -1).split(' ').join('/') + '.scm';
+      mkdirSync(dirname(join(tree, file)), { recursive: true });
+      copyFileSync(join(GUIX_DIR, file), join(tree, file));
+    }
+    const { GUILE_LOAD_PATH: _path, GUILE_LOAD_COMPILED_PATH: _compiled, ...env } = process.env;
+    const argv = runTool('guile', ['--no-auto-compile', '-L', tree, '-c', `(use-modules (strata argv))
+(write (strata-image-arguments #:graph "graph" #:output "/o" #:name "n" #:profile "/gnu/store/x-profile"))`], { env }).stdout;
+    assert.match(argv, /^\("image" "--graph" "graph" .* "--to" "docker-archive:\/o"\)$/);
+  });
+});
+
 describe('the npm origins of the strata package', () => {
   const ORIGINS_SCRIPT = join(REPO_ROOT, 'scripts/guix-npm-origins.mjs');
   const runScript = (script: string, args: string[]) => runTool(process.execPath, [script, ...args], { allowFailure: true });
