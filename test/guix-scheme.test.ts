@@ -394,6 +394,20 @@ describe('strata render guix', () => {
     assert.deepEqual(stringsIn(file), ['app', 'guile', 'latest']);
   });
 
+  test('specifications with an output or a version reach Guix as guix install takes them', () => {
+    // specification->package takes NAME[@VERSION] only (gnu/packages.scm):
+    // "glibc:debug" would be an unknown package. specifications->manifest
+    // takes NAME[@VERSION][:OUTPUT], and layered-image takes a manifest.
+    const r = strata(['render', 'guix', '--name', 'app', '--packages', 'glibc:debug', 'guile@3.0', 'coreutils']);
+    assert.equal(r.status, 0, r.stderr);
+    const file = join(tmpDir('strata-render-'), 'image.scm');
+    writeFileSync(file, r.stdout);
+    const packages = guile(`(write (caddr (cadr (read-all ${schemeString(file)}))))`);
+    assert.equal(packages, '(specifications->manifest (list "glibc:debug" "guile@3.0" "coreutils"))');
+    const images = readFileSync(join(GUIX_DIR, 'strata/images.scm'), 'utf8');
+    assert.match(images, /\(\(manifest\? packages-or-profile\)/);
+  });
+
   test('--strategy size groups as guix pack --max-layers does', () => {
     const r = strata(['render', 'guix', '--name', 'app', '--packages', 'guile', '--strategy', 'size']);
     assert.equal(r.status, 0, r.stderr);
