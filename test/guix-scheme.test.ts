@@ -64,7 +64,7 @@ function stringsIn(file: string): string[] {
 describe('the Guix channel', () => {
   test('.guix-channel at the repository root names guix/, where the modules are', () => {
     const files = schemeFiles(GUIX_DIR).map((f) => f.slice(GUIX_DIR.length + 1));
-    assert.deepEqual(files, ['strata/argv.scm', 'strata/images.scm', 'strata/npm-origins.scm', 'strata/packages.scm']);
+    assert.deepEqual(files, ['strata/argv.scm', 'strata/images.scm', 'strata/npm-origins.scm', 'strata/npm.scm', 'strata/packages.scm']);
     const channel = guile(`(write (read-all ${schemeString(CHANNEL_FILE)}))`);
     assert.equal(channel, '((channel (version 0) (directory "guix")))');
   });
@@ -80,7 +80,9 @@ describe('the Guix channel', () => {
       ['strata/packages.scm', '(strata packages)', 'strata'],
       ['strata/images.scm', '(strata images)', 'layered-image'],
       ['strata/argv.scm', '(strata argv)', 'make-customisation-tree strata-image-arguments'],
-      ['strata/npm-origins.scm', '(strata npm-origins)', '%strata-npm-dependencies'],
+      ['strata/npm-origins.scm', '(strata npm-origins)', 'strata-npm-dependencies'],
+      ['strata/npm.scm', '(strata npm)', 'npm-tarball-url'],
+      ['strata/packages.scm', '(strata packages)', 'make-strata'],
     ] as const) {
       const out = guile(`
 (define forms (read-all ${schemeString(join(GUIX_DIR, file))}))
@@ -227,17 +229,29 @@ describe('the npm origins of the strata package', () => {
     x64: 'x86_64-linux', arm64: 'aarch64-linux', arm: 'armhf-linux', ppc64: 'powerpc64le-linux', riscv64: 'riscv64-linux', mips64el: 'mips64el-linux',
   };
 
-  /** The entries of %strata-npm-dependencies as guile reads them: (DIRECTORY BUILD-ONLY? SYSTEMS URI HASH), one a line. */
+  /** The registry npm installs from here, with one trailing slash; never written in the repository. */
+  const registry = runTool('npm', ['config', 'get', 'registry']).stdout.trim().replace(/\/*$/, '/');
+
+  /**
+   * The entries of strata-npm-dependencies as guile reads them, one a line:
+   * (DIRECTORY BUILD-ONLY? SYSTEMS METHOD URI URL FILE-NAME HASH), URL being
+   * what URI gives with (strata npm) for npm's configured registry.
+   */
   function originEntries(): string[] {
     const out = guile(`
+(use-modules (ice-9 match) (strata npm))
 (define forms (read-all ${schemeString(join(GUIX_DIR, 'strata/npm-origins.scm'))}))
 (define (field origin name) (cadr (assq name (cdr origin))))
+(define registry ${schemeString(registry)})
 (for-each (lambda (entry)
             (let ((origin (list-ref entry 4)))
               (write (list (list-ref entry 1) (list-ref entry 2) (list-ref entry 3)
-                           (field origin 'uri) (field origin 'hash)))
+                           (field origin 'method) (field origin 'uri)
+                           (eval (field origin 'uri) (current-module))
+                           (field origin 'file-name) (field origin 'hash)))
               (newline)))
-          (cdr (caddr (cadr forms))))`);
+          (match (list-ref forms 1)
+            (('define ('strata-npm-dependencies 'registry) docstring ('list . entries)) entries)))`);
     return out.trim().split('\n');
   }
 
@@ -267,6 +281,18 @@ describe('the npm origins of the strata package', () => {
     const weak = runScript(script, []);
     assert.equal(weak.status, 1);
     assert.match(weak.stderr, /node_modules\/execa has no sha512 integrity; run npm install to record one/);
+    // A `resolved` URL is accepted when it is a registry's tarball of the entry, whatever the registry.
+    const resolvedLock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+    const yargs = resolvedLock.packages['node_modules/yargs'];
+    yargs.resolved = `${registry}yargs/-/yargs-${yargs.version}.tgz`;
+    writeFileSync(join(root, 'package-lock.json'), JSON.stringify(resolvedLock));
+    assert.equal(runScript(script, []).status, 0);
+    assert.equal(readFileSync(join(root, 'guix/strata/npm-origins.scm'), 'utf8'), committed);
+    yargs.resolved = 'https://example.org/yargs.tgz';
+    writeFileSync(join(root, 'package-lock.json'), JSON.stringify(resolvedLock));
+    const elsewhere = runScript(script, []);
+    assert.equal(elsewhere.status, 1);
+    assert.match(elsewhere.stderr, /node_modules\/yargs resolves to https:\/\/example\.org\/yargs\.tgz, not a registry's yargs\/-\/yargs-[\d.]+\.tgz/);
   });
 
   test('guile reads one origin per installed package, pinned by the lock\'s sha512', () => {
@@ -281,10 +307,12 @@ describe('the npm origins of the strata package', () => {
     for (const [i, [dir, p]] of expected.entries()) {
       const name = dir.slice(dir.lastIndexOf('node_modules/') + 'node_modules/'.length);
       const systems = p.cpu === undefined ? '#t' : `(quote ("${guixSystem[p.cpu[0]!]}"))`;
+      // npm's own tarball URL: REGISTRY/NAME/-/UNSCOPED-NAME-VERSION.tgz.
+      const url = `${registry}${name}/-/${name.replace(/^@[^/]+\//, '')}-${p.version}.tgz`;
       assert.equal(
         entries[i],
-        `("${dir}" ${p.dev ? '#t' : '#f'} ${systems} "https://registry.npmjs.org/${name}/-/${name.replace(/^@[^/]+\//, '')}-${p.version}.tgz" ` +
-          `(content-hash (base64 "${p.integrity.replace(/^sha512-/, '')}") sha512))`,
+        `("${dir}" ${p.dev ? '#t' : '#f'} ${systems} url-fetch (npm-tarball-url registry "${name}" "${p.version}") "${url}" ` +
+          `"npm-${name.replace(/^@/, '').replace('/', '-')}-${p.version}.tgz" (content-hash (base64 "${p.integrity.replace(/^sha512-/, '')}") sha512))`,
       );
     }
     // The runtime dependencies are installed, the compiler and type declarations are not.
@@ -301,6 +329,15 @@ describe('the npm origins of the strata package', () => {
     assert.match(r.stdout, /^guix-npm-origins: \d+ tarballs match their origin hashes/);
   });
 
+  test('the URLs derived are the ones npm itself gives, scoped or not', () => {
+    const urls = new Map(originEntries().map((l) => [/^\("([^"]+)"/.exec(l)![1]!, / "([^" ]+\.tgz)" "npm-/.exec(l)![1]!]));
+    for (const dir of ['node_modules/@types/node', 'node_modules/yargs']) {
+      const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+      const spec = `${dir.slice('node_modules/'.length)}@${lock.packages[dir].version}`;
+      assert.equal(urls.get(dir), runTool('npm', ['view', spec, 'dist.tarball']).stdout.trim(), spec);
+    }
+  });
+
   test('the package\'s phases replayed: only these tarballs compile strata and build the zstd addon', () => {
     const system = guixSystem[process.arch]!;
     const src = tmpDir('strata-guix-build-');
@@ -308,12 +345,12 @@ describe('the npm origins of the strata package', () => {
     runTool('bash', ['-c', 'tar -c --exclude=./.git --exclude=./node_modules --exclude=./dist --exclude=./build-test --exclude=./test --exclude=./bench --exclude=./.ci . | tar -x -C "$1"', 'copy', src], { cwd: REPO_ROOT });
     const buildOnly: string[] = [];
     for (const line of originEntries()) {
-      const [, dir, flag, systems, url] = /^\("([^"]+)" (#t|#f) (#t|\(quote \([^)]*\)\)) "([^"]+)"/.exec(line)!;
+      const [, dir, flag, systems, fileName] = /^\("([^"]+)" (#t|#f) (#t|\(quote \([^)]*\)\)) .* "(npm-[^"]+\.tgz)" \(content-hash/.exec(line)!;
       if (systems !== '#t' && !systems!.includes(`"${system}"`)) continue;
       if (flag === '#t') buildOnly.push(dir!);
-      // 'unpack-npm-dependencies; the file name is the one --verify keeps the tarball under.
+      // 'unpack-npm-dependencies; --verify keeps each tarball under its origin's file name.
       mkdirSync(join(src, dir!), { recursive: true });
-      runTool('tar', ['-xzf', join(TARBALLS, url!.slice('https://registry.npmjs.org/'.length).replaceAll('/', '_')), '-C', join(src, dir!), '--strip-components=1']);
+      runTool('tar', ['-xzf', join(TARBALLS, fileName!), '-C', join(src, dir!), '--strip-components=1']);
     }
     // 'build, against this machine's node as the package builds against node-lts.
     const env = { ...process.env, HOME: src };
@@ -343,6 +380,17 @@ console.log(compressed.readUInt32LE(0).toString(16), compressed.length < input.l
     assert.match(text, /"node" "node_modules\/typescript\/bin\/tsc"\s+"-p" "tsconfig.json"/);
     assert.match(text, /"rebuild" "--directory=node_modules\/zstd-napi"/);
     assert.doesNotMatch(text, /npm ci && npm run build/);
+    // The registry is Guix's npm importer's unless the user passes one.
+    const registry = guile(`(use-modules (ice-9 match))
+(define forms (read-all ${schemeString(join(GUIX_DIR, 'strata/packages.scm'))}))
+(write (member '((guix import npm-binary) #:select (%npm-registry)) (car forms)))
+(for-each (match-lambda
+            (('define* ('make-strata . formals) docstring ('define name value) . _)
+             (write (list formals name value)))
+            (_ #f))
+          forms)`);
+    assert.match(registry, /^\(\(\(guix import npm-binary\) #:select \(%npm-registry\)\) /);
+    assert.match(registry, /\(\(#:key \(npm-registry \(%npm-registry\)\)\) all-dependencies \(strata-npm-dependencies npm-registry\)\)$/);
   });
 });
 
