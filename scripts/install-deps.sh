@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what strata's test suite needs, when it is missing: a single-user
 # Nix (the fixture store), image tools (skopeo, umoci, podman, a registry,
+# and the engines the tests start in temp dirs: dockerd, containerd, runc;
 # openssl and htpasswd for its TLS and basic-auth tests),
 # a static busybox (the entrypoint of test images), fakeroot, fakechroot and
 # sqlite3 (nix/default.nix's fakeRootCommands, enableFakechroot and
@@ -20,7 +21,7 @@ actions=0
 say() { printf 'install-deps: %s\n' "$*"; }
 act() { actions=$((actions + 1)); say "$@"; }
 
-apt_packages=(nix-bin skopeo umoci podman busybox-static docker-registry openssl apache2-utils zstd python3 guile-3.0 chromium fakeroot fakechroot sqlite3)
+apt_packages=(nix-bin skopeo umoci podman runc docker.io containerd busybox-static docker-registry openssl apache2-utils zstd python3 guile-3.0 chromium fakeroot fakechroot sqlite3)
 
 missing=()
 for pkg in "${apt_packages[@]}"; do
