@@ -241,7 +241,8 @@ let
         destNameTag = "${finalImageName}:${finalImageTag}";
       }
       ''
-        if ! ${strata}/bin/strata pull --help > /dev/null 2>&1; then
+        # The commands strata lists (an unknown command's --help prints the general help).
+        if ! ${strata}/bin/strata --help | grep -q '^ *strata pull '; then
           echo "dockerTools.pullImage ${imageName}@${imageDigest}: this strata has no 'pull' command yet, so it cannot fetch from a registry; pass fromImage a docker-archive you fetched (skopeo copy docker://... docker-archive:FILE:NAME:TAG), or use nixpkgs' own pullImage" >&2
           exit 1
         fi
