@@ -9,7 +9,8 @@
 # jq, fakeroot, runtimeShell, stdenv.hostPlatform (or go.GOARCH) and
 # callPackage (for the default `strata`); gzip or zstd for buildLayeredImage's
 # compressor; proot for enableFakechroot; nix, sqlite and closureInfo for
-# includeNixDB. The
+# includeNixDB; lib (makeOverridable, functionArgs, setFunctionArgs,
+# fetchers), rsync and dockerTools' helpers for ./docker-tools.nix. The
 # closure is read from exportReferencesGraph (structured attrs) inside the
 # conf derivation: no store query in a build.
 { pkgs ? import <nixpkgs> { }
