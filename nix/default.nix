@@ -9,7 +9,8 @@
 # jq, fakeroot, runtimeShell, stdenv.hostPlatform (or go.GOARCH) and
 # callPackage (for the default `strata`); gzip or zstd for buildLayeredImage's
 # compressor; proot for enableFakechroot; nix, sqlite and closureInfo for
-# includeNixDB. The
+# includeNixDB; lib (makeOverridable, functionArgs, setFunctionArgs,
+# fetchers), rsync and dockerTools' helpers for ./docker-tools.nix. The
 # closure is read from exportReferencesGraph (structured attrs) inside the
 # conf derivation: no store query in a build.
 { pkgs ? import <nixpkgs> { }
@@ -89,6 +90,9 @@ let
       # Explicit layers, bottom first: each a list of store paths whose
       # closure (less earlier ones) gets one layer below the planned ones.
     , layers ? [ ]
+      # A ready layer.tar + checksum directory in place of the customisation
+      # layer (dockerTools.buildImage's one layer).
+    , prebuiltLayer ? null
     , ...
     }:
     # As nixpkgs: maxLayers is for the default pipeline, so only it needs room.
@@ -134,7 +138,7 @@ let
             --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" --hard-dereference -cf "$out/layer.tar" .
         ' '';
 
-      customisationLayer = pkgs.symlinkJoin {
+      customisationLayer = if prebuiltLayer != null then prebuiltLayer else pkgs.symlinkJoin {
         name = "${baseName}-customisation-layer";
         paths = contentsList;
         inherit fakeRootCommands;
@@ -251,12 +255,14 @@ let
     zstd = { ext = ".zst"; command = "${pkgs.zstd}/bin/zstd -q -c"; };
   };
 
+  compressorFor = compressor: name:
+    compressors.${compressor}
+      or (throw "in docker image ${name}: compressor must be one of: [${concatStringsSep " " (builtins.attrNames compressors)}]");
+
   # The stream through `compressor` into NAME.tar[.gz|.zst], as nixpkgs' buildLayeredImage.
   mkBuild = streamFn: args:
     let
-      compressor = args.compressor or "gz";
-      compress = compressors.${compressor}
-        or (throw "in docker image ${args.name}: compressor must be one of: [${concatStringsSep " " (builtins.attrNames compressors)}]");
+      compress = compressorFor (args.compressor or "gz") args.name;
       stream = streamFn (removeAttrs args [ "compressor" ]);
     in
     pkgs.runCommand "${baseNameOf args.name}.tar${compress.ext}"
@@ -292,21 +298,13 @@ let
           ${stream} --to "${to}" ${if compression == null then "" else "--compression ${shellArg compression}"}
         '';
 
-  # nixpkgs' streamLayeredImage arguments, and only them, as nixpkgs.
-  nixpkgsArguments = [
-    "name" "tag" "fromImage" "contents" "config" "architecture" "created" "mtime" "uid" "gid" "uname" "gname"
-    "maxLayers" "extraCommands" "fakeRootCommands" "enableFakechroot" "includeStorePaths" "includeNixDB"
-    "passthru" "meta" "layeringPipeline" "debug"
-  ];
-  onlyNixpkgsArguments = fn: extra: args:
-    let unknown = builtins.filter (k: !(builtins.elem k (nixpkgsArguments ++ extra))) (builtins.attrNames args);
-    in if unknown == [ ] then args
-    else throw "${fn}: unexpected argument '${builtins.head unknown}' (strata's own arguments are taken by streamImage/buildImage)";
-
-  streamLayeredImage = args: mkStream (onlyNixpkgsArguments "streamLayeredImage" [ ] args // { strategy = "popularity"; });
   streamImage = mkStream;
+
+  dockerTools = import ./docker-tools.nix {
+    inherit pkgs strata mkStream mkBuild compressors compressorFor defaultArchitecture shellArg toLower;
+  };
 in
 {
-  inherit strata streamLayeredImage streamImage buildImage;
-  buildLayeredImage = args: mkBuild streamLayeredImage (onlyNixpkgsArguments "buildLayeredImage" [ "compressor" ] args);
+  inherit strata streamImage buildImage dockerTools;
+  inherit (dockerTools) streamLayeredImage buildLayeredImage;
 }
