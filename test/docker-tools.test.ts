@@ -2,15 +2,17 @@
  * nix/'s dockerTools through the README's overlay line, over the stand-in
  * nixpkgs (test/fixtures/fake-pkgs.nix and fake-lib.nix), built with real
  * nix-build: expressions written from nixpkgs' dockerTools documentation
- * (test/fixtures/docker-tools.nix), loaded by podman and run unpacked.
+ * (test/fixtures/docker-tools.nix), run unpacked and in docker, containerd
+ * and podman.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 
+import { podmanRun, TestContainerd, TestDockerd } from './helpers/engines.js';
 import { REPO_ROOT, nixEnv, podman, podmanLoad, runTool, tmpDir, unpackAndRun, unpackImage } from './helpers/store.js';
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'docker-tools.nix');
@@ -169,5 +171,48 @@ describe('dockerTools through the overlay line', () => {
     const built = build('nixShellBuilt');
     assert.ok(built.endsWith('-greeter-env.tar'), built);
     assert.match(podmanLoad(built), /greeter-env:latest/);
+  });
+});
+
+describe('dockerTools images in the real engines', () => {
+  let dockerd: TestDockerd;
+  let containerd: TestContainerd;
+  before(async () => {
+    [dockerd, containerd] = await Promise.all([TestDockerd.start(), TestContainerd.start()]);
+  });
+  after(async () => {
+    await Promise.all([dockerd?.stop(), containerd?.stop()]);
+  });
+
+  test('buildLayeredImage and buildImage (on a base) run in docker, containerd and podman', () => {
+    const onSingleTag = evalJson('t.onSingle.imageTag') as string;
+    const cases = [
+      { attr: 'layered', ref: 'layered:latest', out: 'layered\n' },
+      { attr: 'onSingle', ref: `on-single:${onSingleTag}`, out: /hello from strata/ },
+    ];
+    for (const { attr, ref, out } of cases) {
+      const tar = plainTar(build(attr));
+      const check = (engine: string, run: { stdout: string; stderr: string; status: number }): void => {
+        assert.equal(run.status, 0, `${engine} ${attr}: ${run.stderr}`);
+        if (typeof out === 'string') assert.equal(run.stdout, out, `${engine} ${attr}`);
+        else assert.match(run.stdout, out, `${engine} ${attr}`);
+      };
+      assert.equal(dockerd.load(tar), ref);
+      check('docker', dockerd.run(ref));
+      const [name] = containerd.import(tar);
+      assert.equal(name, `docker.io/library/${ref}`);
+      check('containerd', containerd.run(name!));
+      assert.match(podmanLoad(tar), new RegExp(ref.replace(/[.$]/g, '\\$&')));
+      check('podman', podmanRun(`localhost/${ref}`));
+    }
+  });
+
+  test('mergeImages: docker loads both images from the one archive and runs them', () => {
+    const merged = plainTar(build('merged'));
+    const loaded = dockerd.docker(['load', '-i', merged]).stdout;
+    assert.match(loaded, /Loaded image: layered:latest/);
+    assert.match(loaded, /Loaded image: single:latest/);
+    assert.equal(dockerd.run('layered:latest').stdout, 'layered\n');
+    assert.equal(dockerd.run('single:latest').stdout, 'some content\n');
   });
 });
