@@ -4,7 +4,9 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadClosure } from './closure/load.js';
 import { diffCommand } from './commands/diff.js';
+import { exportCommand } from './commands/export.js';
 import { inspectCommand } from './commands/inspect.js';
+import { mergeCommand } from './commands/merge.js';
 import { closureFrom, closureOptions, planFrom, planOptions, warn } from './commands/options.js';
 import { reportCommand } from './commands/report.js';
 import { verifyCommand } from './commands/verify.js';
@@ -298,6 +300,8 @@ export async function main(argv: string[]): Promise<void> {
     .command(diffCommand)
     .command(inspectCommand)
     .command(verifyCommand)
+    .command(exportCommand)
+    .command(mergeCommand)
     .command(
       'push <source> <destination>',
       'push an image (docker-archive, oci:DIR[:REF], oci-archive:FILE[:REF]) to a registry, sending only the blobs it lacks',
