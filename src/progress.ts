@@ -1,4 +1,4 @@
-import type { Bytes } from './image/model.js';
+import type { Bytes } from './model/image.js';
 import { humanSize } from './plan/plan-file.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { diffImages, diffToText } from '../report/diff.js';
+import { diffImages, diffToText } from '../inspect/diff.js';
 
 export const diffCommand: CommandModule<object, { old: string; new: string; json?: boolean }> = {
   command: 'diff <old> <new>',

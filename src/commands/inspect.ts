@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { inspectImage, inspectionText } from '../image/inspect.js';
-import { parsePlatform } from '../source/platform.js';
+import { inspectImage, inspectionText } from '../inspect/inspect.js';
+import { parsePlatform } from '../image/platform.js';
 
 export const inspectCommand: CommandModule<object, { image: string; json?: boolean; platform?: string }> = {
   command: 'inspect <image>',

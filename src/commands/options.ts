@@ -4,7 +4,7 @@ import { loadClosure } from '../closure/load.js';
 import type { Closure } from '../closure/types.js';
 import { goArch } from '../conf/from-plan.js';
 import { StrataError } from '../errors.js';
-import { countBaseLayers } from '../layer/base-image.js';
+import { countBaseLayers } from '../build/base-image.js';
 import { DEFAULT_STRATEGY, type Plan, STRATEGIES, type Strategy, planLayers } from '../plan/plan.js';
 import { readPlanFile } from '../plan/plan-file.js';
 import { readPipeline } from '../plan/pipeline.js';

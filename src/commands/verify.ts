@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { verifyImage } from '../image/verify.js';
+import { verifyImage } from '../inspect/verify.js';
 
 export const verifyCommand: CommandModule<object, { image: string; json?: boolean }> = {
   command: 'verify <image>',

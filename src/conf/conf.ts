@@ -21,7 +21,7 @@ export interface Conf {
   uname: string;
   gname: string;
   store_dir: string;
-  /** An image to build on (docker-archive, OCI layout or archive; see source/open.ts), or null. */
+  /** An image to build on (docker-archive, OCI layout or archive; see formats/table.ts), or null. */
   from_image: string | null;
   /** Store layers, bottom first. */
   store_layers: string[][];
