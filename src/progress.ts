@@ -1,5 +1,6 @@
 import type { Bytes } from './model/image.js';
-import { humanSize } from './plan/plan-file.js';
+import { shortenStorePaths } from './closure/store-path.js';
+import { humanSize } from './util/text.js';
 
 /**
  * How far writing an image is: sinks report each layer as it starts and the
@@ -69,7 +70,7 @@ export function formatDuration(seconds: number): string {
 
 /** A layer's label with store paths shortened to their names and base layers' diff_ids to 12 digits (the hashes say little to a person). */
 export function shortLabel(label: string): string {
-  return label.replace(/\/[^\s]*\/[0-9a-z]{32}-/g, '').replace(/\b([0-9a-f]{12})[0-9a-f]{52}\/layer\.tar\b/g, '$1');
+  return shortenStorePaths(label).replace(/\b([0-9a-f]{12})[0-9a-f]{52}\/layer\.tar\b/g, '$1');
 }
 
 const BAR = 20;

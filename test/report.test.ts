@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { humanSize } from '../src/plan/plan-file.js';
+import { humanSize } from '../src/util/text.js';
 import { squarify } from '../src/report/treemap.js';
 import { loadPage } from './helpers/browser.js';
 import { strata, strataOk } from './helpers/cli.js';

@@ -1,9 +1,10 @@
-import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { StrataError } from '../errors.js';
+import { removeOnExit } from '../scratch.js';
 import { type Compression, decompressor, sniffCompression } from './compression.js';
 import type { Bytes } from '../model/image.js';
 import { indexTar, readMember, type TarMember } from '../tar/reader.js';
@@ -99,19 +100,15 @@ async function readHead(file: string, n: number): Promise<Buffer> {
   return buf;
 }
 
-const scratchDirs = new Set<string>();
+/** Remove a scratch directory, and stop tracking it. */
+async function release(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  scratchDirs.get(dir)?.();
+  scratchDirs.delete(dir);
+}
+
+const scratchDirs = new Map<string, () => void>();
 
 function track(dir: string): void {
-  if (scratchDirs.size === 0) process.once('exit', removeAll);
-  scratchDirs.add(dir);
-}
-
-async function release(dir: string): Promise<void> {
-  scratchDirs.delete(dir);
-  if (scratchDirs.size === 0) process.off('exit', removeAll);
-  await rm(dir, { recursive: true, force: true });
-}
-
-function removeAll(): void {
-  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+  scratchDirs.set(dir, removeOnExit(dir));
 }

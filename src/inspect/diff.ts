@@ -4,8 +4,10 @@ import { loadClosure } from '../closure/load.js';
 import { parseConf } from '../conf/conf.js';
 import { StrataError } from '../errors.js';
 import { inspectImage } from './inspect.js';
-import { humanSize, readPlanFile } from '../plan/plan-file.js';
-import { layerKey, shortName } from '../report/model.js';
+import { readPlanFile } from '../plan/plan-file.js';
+import { firstFew, humanSize } from '../util/text.js';
+import { layerKey } from '../plan/layer-key.js';
+import { shortName } from '../closure/store-path.js';
 
 /**
  * `strata diff OLD NEW`: which layers of NEW a host or registry holding OLD
@@ -141,8 +143,7 @@ export function diffToText(d: Diff): string {
   const head = (label: string, s: DiffSide): string => `${label}  ${s.name} (${s.kind}, ${s.layers.length} layers, ${sizeText(s.size)})`;
   const names = (l: DiffLayer): string => {
     if (l.paths.length === 0) return l.digest ?? '';
-    const shown = l.paths.slice(0, 3).map(shortName).join(', ');
-    return l.paths.length > 3 ? `${shown} (+${l.paths.length - 3} more)` : shown;
+    return firstFew(l.paths.map(shortName));
   };
   const row = (what: string, l: DiffLayer): string => `  ${what.padEnd(8)} ${String(l.index).padStart(4)}  ${sizeText(l.size).padStart(12)}  ${names(l)}`;
   const { kept, added, removed } = d.layers;

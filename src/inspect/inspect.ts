@@ -1,4 +1,4 @@
-import { humanSize } from '../plan/plan-file.js';
+import { humanSize } from '../util/text.js';
 import type { ImageSource, SourceImage } from '../image/source.js';
 import { openImageSource } from '../formats/table.js';
 import { platformName, selectImage } from '../image/platform.js';

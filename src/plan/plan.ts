@@ -1,5 +1,6 @@
 import { StrataError } from '../errors.js';
-import { type Closure, byPath } from '../closure/types.js';
+import { byPath, walk } from '../closure/graph.js';
+import type { Closure } from '../closure/types.js';
 import { popularityOrder } from './popularity.js';
 import { autoLayers } from './auto.js';
 import { limitLayers } from './limit.js';
@@ -101,15 +102,8 @@ function explicitLayers(closure: Closure, groups: string[][]): string[][] {
   const info = byPath(closure);
   const taken = new Set<string>();
   return groups.map((group) => {
-    const found = new Set<string>();
-    const stack = [...group];
     for (const p of group) if (!info.has(p)) throw new StrataError(`--layer ${p}: not a path of the closure`);
-    while (stack.length) {
-      const p = stack.pop()!;
-      if (found.has(p) || taken.has(p)) continue;
-      found.add(p);
-      stack.push(...info.get(p)!.references);
-    }
+    const found = walk(group, (p) => info.get(p)!.references, taken);
     for (const p of found) taken.add(p);
     const paths = closure.paths.map((p) => p.path).filter((p) => found.has(p));
     if (paths.length === 0) throw new StrataError(`--layer ${group.join(',')}: every path is already in an earlier --layer`);

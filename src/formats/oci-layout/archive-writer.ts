@@ -1,7 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { fileError } from '../../errors.js';
 import type { ByteSink } from '../../output.js';
+import { removeOnExit } from '../../scratch.js';
 import { TarType, encodeHeader, endOfArchive, padding, tarHeader } from '../../tar/header.js';
 import type { Image, ImageSink } from '../../model/image.js';
 import { type OciOptions, OciLayoutSink } from './layout-writer.js';
@@ -27,12 +29,19 @@ export class OciArchiveSink implements ImageSink {
   }
 
   private async viaLayout(fill: (layout: OciLayoutSink) => Promise<void>, mtime: number): Promise<void> {
-    const scratch = await mkdtemp(join(dirname(this.near), `.${basename(this.near)}.layout-`));
+    let scratch: string;
     try {
-      await fill(new OciLayoutSink(scratch, this.options));
+      scratch = await mkdtemp(join(dirname(this.near), `.${basename(this.near)}.layout-`));
+    } catch (e) {
+      throw fileError(this.near, e);
+    }
+    const forget = removeOnExit(scratch);
+    try {
+      await fill(new OciLayoutSink(scratch, this.options, this.near));
       await archiveDirectory(scratch, this.out, mtime);
     } finally {
       await rm(scratch, { recursive: true, force: true });
+      forget();
     }
   }
 }

@@ -2,7 +2,8 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { ExitCode, StrataError } from '../../errors.js';
+import { ExitCode, StrataError, fileError } from '../../errors.js';
+import { removeOnExit } from '../../scratch.js';
 import { type Progress, silent } from '../../progress.js';
 import { through } from '../../util/streams.js';
 import { type Compression, compressionOf, compressor, layerMediaType } from '../../image/compression.js';
@@ -28,11 +29,17 @@ export class OciLayoutSink implements ImageSink {
   constructor(
     private readonly dir: string,
     private readonly options: OciOptions = {},
+    /** The destination as the user named it, for messages. */
+    private readonly shownAs: string = dir,
   ) {}
 
   async write(image: Image): Promise<void> {
-    const manifest = await writeImageBlobs(this.dir, image, this.options);
-    await addToIndex(this.dir, { ...manifest, platform: image.platform }, this.options.ref);
+    try {
+      const manifest = await writeImageBlobs(this.dir, image, this.options);
+      await addToIndex(this.dir, { ...manifest, platform: image.platform }, this.options.ref);
+    } catch (e) {
+      throw fileError(this.shownAs, e);
+    }
   }
 
   /** One image index naming a manifest per platform, itself named by the ref. */
@@ -43,10 +50,14 @@ export class OciLayoutSink implements ImageSink {
       if (seen.has(key)) throw new StrataError(`two images for platform ${key.replace(/\/$/, '')}; a multi-platform index holds one image per platform`);
       seen.add(key);
     }
-    const manifests: Descriptor[] = [];
-    for (const image of images) manifests.push({ ...(await writeImageBlobs(this.dir, image, this.options)), platform: image.platform });
-    const index = await putBytes(this.dir, OCI_INDEX, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests })));
-    await addToIndex(this.dir, index, this.options.ref);
+    try {
+      const manifests: Descriptor[] = [];
+      for (const image of images) manifests.push({ ...(await writeImageBlobs(this.dir, image, this.options)), platform: image.platform });
+      const index = await putBytes(this.dir, OCI_INDEX, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests })));
+      await addToIndex(this.dir, index, this.options.ref);
+    } catch (e) {
+      throw fileError(this.shownAs, e);
+    }
   }
 }
 
@@ -131,6 +142,7 @@ async function putBlob(dir: string, blob: Blob, progress: Progress): Promise<voi
 async function writeBlob(dir: string, source: Bytes, progress: Progress): Promise<{ digest: string; size: number }> {
   const temp = join(dir, 'blobs', 'sha256', `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const sum = new StreamDigest();
+  const forget = removeOnExit(temp);
   const out = createWriteStream(temp);
   try {
     for await (const chunk of source) {
@@ -143,10 +155,12 @@ async function writeBlob(dir: string, source: Bytes, progress: Progress): Promis
   } catch (e) {
     out.destroy();
     await rm(temp, { force: true });
+    forget();
     throw e;
   }
   const digest = sum.digest();
   await rename(temp, blobPath(dir, digest));
+  forget();
   return { digest, size: sum.size };
 }
 
@@ -158,8 +172,14 @@ function blobPath(dir: string, digest: string): string {
 
 async function writeAtomically(file: string, bytes: Buffer): Promise<void> {
   const temp = `${file}.tmp-${process.pid}`;
-  await writeFile(temp, bytes);
-  await rename(temp, file);
+  const forget = removeOnExit(temp);
+  try {
+    await writeFile(temp, bytes);
+    await rename(temp, file);
+  } finally {
+    await rm(temp, { force: true });
+    forget();
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

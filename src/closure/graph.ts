@@ -1,5 +1,35 @@
 import { StrataError } from '../errors.js';
-import type { Closure } from '../closure/types.js';
+import type { Closure, StorePathInfo } from './types.js';
+
+// Indexing and walking a closure's reference graph.
+
+/** A closure's paths by name. */
+export function byPath(closure: Closure): Map<string, StorePathInfo> {
+  return new Map(closure.paths.map((p) => [p.path, p]));
+}
+
+/** Each path's referrers: the paths that reference it (self references left out). */
+export function referrers(closure: Closure): Map<string, string[]> {
+  const parents = new Map<string, string[]>();
+  for (const p of closure.paths) for (const r of p.references) if (r !== p.path) (parents.get(r) ?? parents.set(r, []).get(r)!).push(p.path);
+  return parents;
+}
+
+/**
+ * Every node reachable from `start` (itself included) along `next`, depth
+ * first; nodes in `skip` are neither taken nor followed.
+ */
+export function walk(start: Iterable<string>, next: (node: string) => Iterable<string> | undefined, skip?: ReadonlySet<string>): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...start];
+  while (stack.length) {
+    const p = stack.pop()!;
+    if (seen.has(p) || skip?.has(p)) continue;
+    seen.add(p);
+    for (const q of next(p) ?? []) stack.push(q);
+  }
+  return seen;
+}
 
 /** A closure as index arrays: children (references without self) and parents. */
 export interface Indexed {
@@ -43,16 +73,4 @@ export function reach(start: number[], edges: number[][], seen: Uint8Array, mark
     }
   }
   return out;
-}
-
-/** nixpkgs auto-layer's path key: the name part, then the hash part. */
-export function nameThenHash(a: string, b: string): number {
-  const i = a.indexOf('-');
-  const j = b.indexOf('-');
-  const an = i < 0 ? '' : a.slice(i + 1);
-  const bn = j < 0 ? '' : b.slice(j + 1);
-  if (an !== bn) return an < bn ? -1 : 1;
-  const ah = i < 0 ? a : a.slice(0, i);
-  const bh = j < 0 ? b : b.slice(0, j);
-  return ah < bh ? -1 : ah > bh ? 1 : 0;
 }
