@@ -16,7 +16,7 @@ export interface ByteSink {
 }
 
 /** A Writable, with backpressure. */
-export class StreamSink implements ByteSink {
+class StreamSink implements ByteSink {
   private failure: Error | undefined;
   bytes = 0;
 
@@ -62,7 +62,7 @@ export class StreamSink implements ByteSink {
  * A file or a pipe written with plain write(2) calls: no thread-pool round
  * trip per chunk, and every chunk is written through when `write` returns.
  */
-export class FdSink implements ByteSink {
+class FdSink implements ByteSink {
   bytes = 0;
   readonly flushed = true;
   private closed = false;
@@ -93,7 +93,7 @@ export class FdSink implements ByteSink {
 }
 
 /** An output that appears under its name only once complete. */
-export interface Output {
+interface Output {
   sink: ByteSink;
   /** Make the output final. */
   commit(): Promise<void>;

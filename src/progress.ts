@@ -100,7 +100,7 @@ export function formatProgress(s: ProgressState, width: number): string {
 }
 
 /** Progress for people: a line redrawn in place; text for the terminal goes through `log` so it does not tear the line. */
-export interface TerminalProgress extends Progress {
+interface TerminalProgress extends Progress {
   /** Print a line of text above the progress line: on its stream, or `to` (stdout, which may be the same terminal). */
   log(line: string, to?: NodeJS.WritableStream): void;
 }

@@ -4,7 +4,7 @@ import { openImageSource } from '../formats/table.js';
 import { selectImage } from '../image/platform.js';
 
 /** A base image (from_image, --from), whose layers are carried over unchanged; readable until closed. */
-export interface BaseImage {
+interface BaseImage {
   image: SourceImage;
   close(): Promise<void>;
 }

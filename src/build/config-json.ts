@@ -2,7 +2,7 @@ import { type IsoTime, isoformat } from '../util/isotime.js';
 import { type PyObject, type PyValue, dumpPyJson } from '../util/pyjson.js';
 import { pyRepr } from '../util/pyrepr.js';
 
-export interface ImageConfigInput {
+interface ImageConfigInput {
   created: IsoTime;
   architecture: string;
   os: string;

@@ -1,4 +1,6 @@
-import { type Conf } from '../conf/conf.js';
+import { type Conf, parseConf } from '../conf/conf.js';
+import { type Inspection, inspectImages } from '../inspect/inspect.js';
+import { type MakeConfOptions, makeConf, readText } from './make-conf.js';
 import { StrataError } from '../errors.js';
 import { type ConfImageOptions, imageFromConf } from './from-conf.js';
 import type { Image, ImageSink } from '../model/image.js';
@@ -40,4 +42,46 @@ export async function streamConf(conf: Conf | Conf[], destination: string, optio
   } finally {
     await Promise.all(images.map((i) => i.close?.()));
   }
+}
+
+/** Where and how `strata stream` and `strata image` write. */
+export interface WriteOptions extends ConfImageOptions, SinkOptions {
+  /** The destination (see openDestination); default `-`, a docker-archive on standard output. */
+  to?: string;
+  /** Describe what was written (for a registry, its push report does that). */
+  describe?: boolean;
+}
+
+/**
+ * Write the images confs describe (several make a multi-platform index);
+ * with `describe`, return each image written as `strata inspect` shows it.
+ */
+export async function writeConfs(confs: Conf[], options: WriteOptions): Promise<Inspection[] | undefined> {
+  const to = options.to ?? '-';
+  const summary = options.describe === true && !to.startsWith('docker:');
+  if (summary && ['-', 'docker-archive:', 'docker-archive:-'].includes(to)) {
+    throw new StrataError('--json: standard output holds the image; write it with -o FILE or --to DEST, or drop --json');
+  }
+  await streamConf(confs, to, options);
+  return summary ? inspectImages(to) : undefined;
+}
+
+/** What `strata stream` takes: conf.json files (nixpkgs' or strata's), one per platform. */
+export interface StreamOptions extends WriteOptions {
+  confs: string[];
+  warn?(message: string): void;
+}
+
+/** Write the image of conf.json files: `strata stream`. */
+export async function streamConfFiles(options: StreamOptions): Promise<Inspection[] | undefined> {
+  const confs = await Promise.all(options.confs.map(async (f) => parseConf(await readText(f, 'conf'), f, { warn: options.warn })));
+  return writeConfs(confs, options);
+}
+
+/** What `strata image` takes: a conf's options and where to write. */
+export interface BuildImageOptions extends MakeConfOptions, WriteOptions {}
+
+/** Closure, plan, conf and image in one go: `strata image`. */
+export async function buildImage(options: BuildImageOptions): Promise<Inspection[] | undefined> {
+  return writeConfs([await makeConf(options)], options);
 }

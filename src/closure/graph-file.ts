@@ -5,7 +5,7 @@ import { parseRegistration, type RegistrationEntry } from './registration.js';
 import { storeDirOf } from './store-path.js';
 import { type Closure, type StorePathInfo, sortPaths } from './types.js';
 
-export interface GraphFileOptions {
+interface GraphFileOptions {
   /** The key of `.attrs.json` holding the graph, when it holds several. */
   key?: string;
   storeDir?: string;

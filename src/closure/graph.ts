@@ -32,7 +32,7 @@ export function walk(start: Iterable<string>, next: (node: string) => Iterable<s
 }
 
 /** A closure as index arrays: children (references without self) and parents. */
-export interface Indexed {
+interface Indexed {
   names: string[];
   sizes: number[];
   index: Map<string, number>;

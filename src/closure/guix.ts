@@ -5,9 +5,6 @@ import { storeDirOf } from './store-path.js';
 import { type Closure, sortPaths } from './types.js';
 import { runStoreTool } from './store-tool.js';
 
-/** Guix's store directory, unless the store was configured otherwise. */
-export const GUIX_STORE_DIR = '/gnu/store';
-
 /**
  * Ask a Guix store for the closure of `roots`: `guix gc -R` for the
  * requisites, then `guix gc --references` once per path (the union of

@@ -33,7 +33,7 @@ export function openDestination(name: string, options: SinkOptions = {}): Promis
 }
 
 /** An image name whose file or directory exists, not read yet. */
-export interface LocatedImage {
+interface LocatedImage {
   name: string;
   open(): Promise<ImageSource>;
 }

@@ -22,7 +22,7 @@ export interface OpenedSink {
 }
 
 /** How a format reads images: from a directory, or from the members of one (maybe compressed) tar. */
-export type FormatReader =
+type FormatReader =
   | { kind: 'directory'; open(dir: string, ref: string | undefined, name: string): Promise<ImageSource> }
   | {
       kind: 'archive';

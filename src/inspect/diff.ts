@@ -30,7 +30,7 @@ export interface Diff {
   reused: number | null;
 }
 
-export interface DiffSide {
+interface DiffSide {
   name: string;
   kind: 'plan' | 'conf' | 'image';
   layers: DiffLayer[];
@@ -38,7 +38,7 @@ export interface DiffSide {
   size: number | null;
 }
 
-export interface DiffLayer {
+interface DiffLayer {
   /** 1 for the bottom layer of its image. */
   index: number;
   paths: string[];

@@ -6,7 +6,7 @@ import { type PyValue, fromPy } from '../util/pyjson.js';
 import { parseReprList } from '../util/pyrepr.js';
 import type { Platform } from '../model/image.js';
 
-export interface InspectedLayer {
+interface InspectedLayer {
   /** 1 for the bottom layer. */
   index: number;
   mediaType: string;

@@ -29,6 +29,13 @@ export async function customisationLayer(dir: string, attrs: EntryAttributes, pe
     }
     return readyLayer(dir);
   }
+  if (ready[0] !== ready[1]) {
+    const [has, lacks] = ready[0] ? ['layer.tar', 'checksum'] : ['checksum', 'layer.tar'];
+    throw new StrataError(
+      `customisation_layer '${dir}' holds a ${has} but no ${lacks}: as a ready layer it needs both (checksum: the hex sha256 of layer.tar), ` +
+        `as a tree to pack it would put a file /${has} in the image; add the ${lacks}, or move the ${has} out of the tree`,
+    );
+  }
   return treeLayer(dir, root, attrs, rules);
 }
 

@@ -42,7 +42,7 @@ export interface Layer {
 }
 
 /** Tar member attributes a docker-archive records for a layer's file. */
-export interface MemberAttributes {
+interface MemberAttributes {
   name?: string;
   mode?: number;
   uid?: number;
@@ -55,7 +55,7 @@ export interface MemberAttributes {
 }
 
 /** What the first read of a layer saw of its files, handed between threads. */
-export interface ReadFingerprints {
+interface ReadFingerprints {
   /** The first read's record; undefined before a first read. */
   export(): [string, string][] | undefined;
   /** Take another thread's first read as this layer's own. */

@@ -21,7 +21,11 @@ export async function readPlanFile(file: string): Promise<Plan> {
   const layers = data.layers;
   const ok = Array.isArray(layers) && layers.every((l: PlannedLayer) => Array.isArray(l?.paths) && l.paths.every((p) => typeof p === 'string') && typeof l.size === 'number');
   if (!ok) throw new StrataError(`${file}: field 'layers' must be a list of {paths: [store paths], size: bytes}`);
-  const strategy = (STRATEGIES as readonly string[]).includes(data.strategy as string) ? (data.strategy as Strategy) : 'popularity';
+  // Plans from before strata recorded a strategy were made by popularity.
+  const strategy = data.strategy === undefined ? 'popularity' : (data.strategy as Strategy);
+  if (!(STRATEGIES as readonly unknown[]).includes(strategy)) {
+    throw new StrataError(`${file}: field 'strategy' is ${JSON.stringify(data.strategy)}, not one of ${STRATEGIES.join(', ')}; write the plan with strata plan --format json`);
+  }
   const maxLayers = typeof data.maxLayers === 'number' ? data.maxLayers : layers.length + 1;
   const first = (layers as PlannedLayer[])[0]?.paths[0];
   const storeDir = typeof data.storeDir === 'string' ? data.storeDir : first ? first.slice(0, first.lastIndexOf('/')) : '/nix/store';

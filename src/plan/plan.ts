@@ -27,7 +27,7 @@ export interface Plan {
 
 export const STRATEGIES = ['popularity', 'auto', 'size', 'shared'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
-/** strata's own: the one issue 7 measures against the others. `popularity` is for byte-compatible drop-in use. */
+/** strata's own, the one the fleet simulator measures against the others. `popularity` is for byte-compatible drop-in use. */
 export const DEFAULT_STRATEGY: Strategy = 'shared';
 
 export interface PlanOptions {

@@ -5,7 +5,7 @@ import type { Closure } from '../closure/types.js';
 import { DEFAULT_STRATEGY, STRATEGIES, type Strategy, planLayers } from './plan.js';
 
 /**
- * The fleet simulator of issue 7. Each image is planned alone with each
+ * The fleet simulator. Each image is planned alone with each
  * strategy at the same --max-layers (counting the customisation layer, so
  * maxLayers-1 store layers). A layer is identified by its exact set of store
  * paths; its bytes are the sum of their NAR sizes.
@@ -28,12 +28,12 @@ export interface SimImage {
   closure: Closure;
 }
 
-export interface Metric {
+interface Metric {
   bytes: number;
   bound: number;
 }
 
-export interface StrategyResult {
+interface StrategyResult {
   strategy: Strategy;
   fleet: Metric;
   app: Metric;
@@ -42,7 +42,7 @@ export interface StrategyResult {
   excess: number;
 }
 
-export interface SimulateOptions {
+interface SimulateOptions {
   maxLayers: number;
   strategies?: readonly Strategy[];
   /** Libraries to update; default: `libraryCount` paths sampled evenly from the fleet's sorted non-top-level paths. */

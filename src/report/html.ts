@@ -42,7 +42,7 @@ export function reportToHtml(report: Report): string {
 }
 
 /** Text for HTML content and attribute values. */
-export function esc(text: string): string {
+function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 

@@ -43,7 +43,7 @@ export interface ReportImage {
   largest: (ReportPath & { layer: number })[];
 }
 
-export interface ReportLayer {
+interface ReportLayer {
   /** 1 for the bottom layer. */
   index: number;
   size: number;
@@ -61,7 +61,7 @@ export interface ReportLayer {
   sharedWith: string[];
 }
 
-export interface ReportPath {
+interface ReportPath {
   path: string;
   /** NAR size; null when only a plan file is known (it gives layer sizes only). */
   size: number | null;

@@ -13,7 +13,7 @@ export interface EntryAttributes {
   gname: string;
 }
 
-export interface WalkedEntry {
+interface WalkedEntry {
   /** Absolute path on disk, in surrogateescape form. */
   path: string;
   stat: Stats;

@@ -62,7 +62,7 @@ export class OciLayoutSink implements ImageSink {
 }
 
 /** Write an image's layers, config and manifest blobs; returns the manifest's descriptor. */
-export async function writeImageBlobs(dir: string, image: Image, options: OciOptions): Promise<Descriptor> {
+async function writeImageBlobs(dir: string, image: Image, options: OciOptions): Promise<Descriptor> {
   await initLayout(dir);
   const compression = options.compression ?? 'none';
   const progress = options.progress ?? silent;
@@ -85,14 +85,14 @@ export async function writeImageBlobs(dir: string, image: Image, options: OciOpt
   return putBytes(dir, OCI_MANIFEST, Buffer.from(JSON.stringify(manifest)));
 }
 
-export async function initLayout(dir: string): Promise<void> {
+async function initLayout(dir: string): Promise<void> {
   await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
   const marker = join(dir, 'oci-layout');
   if (!(await exists(marker))) await writeAtomically(marker, Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
 }
 
 /** Name `descriptor` in index.json under `ref`, replacing what held that ref (or that digest, without a ref). */
-export async function addToIndex(dir: string, descriptor: Descriptor, ref?: string): Promise<void> {
+async function addToIndex(dir: string, descriptor: Descriptor, ref?: string): Promise<void> {
   const file = join(dir, 'index.json');
   let index: { schemaVersion: number; mediaType?: string; manifests: Descriptor[] } = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
   if (await exists(file)) {

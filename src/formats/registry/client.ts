@@ -7,7 +7,7 @@ import { type RegistryReference, formatReference, isLoopback } from './reference
 import type { TlsSettings } from './tls.js';
 import { StreamDigest, sha256Digest } from '../../model/digest.js';
 
-export interface ClientOptions {
+interface ClientOptions {
   tls: TlsSettings;
   credentials?: Credentials;
   /** Repositories the token must also let us pull from (cross-repository mounts). */

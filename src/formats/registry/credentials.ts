@@ -16,7 +16,7 @@ export function parseCreds(text: string): Credentials {
 }
 
 /** The auth files skopeo and podman read, in their order (containers-auth.json(5)), then Docker's. */
-export function authFiles(env: NodeJS.ProcessEnv = process.env): string[] {
+function authFiles(env: NodeJS.ProcessEnv = process.env): string[] {
   if (env.REGISTRY_AUTH_FILE) return [env.REGISTRY_AUTH_FILE];
   return [
     ...(env.XDG_RUNTIME_DIR ? [join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json')] : []),

@@ -5,7 +5,7 @@ import type { PushedBlob, RegistryOptions } from './sink.js';
 const SAID: Record<PushedBlob['status'], string> = { pushed: 'pushed', skipped: 'skipped (exists)', mounted: 'mounted' };
 
 /** Byte totals of a push, by what happened to the blobs. */
-export function pushTotals(blobs: PushedBlob[]): Record<PushedBlob['status'], { blobs: number; bytes: number }> {
+function pushTotals(blobs: PushedBlob[]): Record<PushedBlob['status'], { blobs: number; bytes: number }> {
   const totals = { pushed: { blobs: 0, bytes: 0 }, skipped: { blobs: 0, bytes: 0 }, mounted: { blobs: 0, bytes: 0 } };
   for (const b of blobs) {
     totals[b.status].blobs++;

@@ -23,7 +23,7 @@ export interface PushedBlob {
   status: 'pushed' | 'skipped' | 'mounted';
 }
 
-export interface PushResult {
+interface PushResult {
   /** docker://HOST/REPO:TAG as pushed. */
   reference: string;
   /** The digest of the manifest (or index) the tag now names. */
@@ -48,7 +48,7 @@ export interface RegistryOptions {
   onPushed?(result: PushResult): void | Promise<void>;
 }
 
-export interface RegistrySinkOptions extends RegistryOptions {
+interface RegistrySinkOptions extends RegistryOptions {
   /** Layer compression; default: compressed blobs as they are, tars gzipped (as skopeo). */
   compression?: Compression;
   level?: number;
