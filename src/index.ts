@@ -23,7 +23,7 @@ export { digestOf, sha256Digest } from './model/digest.js';
 export { planImage, type PlanImageOptions, type PlanningOptions } from './build/plan-image.js';
 export { makeConf, type MakeConfOptions } from './build/make-conf.js';
 export { imageFromConf, type ConfImageOptions } from './build/from-conf.js';
-export { buildImage, streamConf, streamConfFiles, writeConfs, writeImage, writeIndex, type BuildImageOptions, type StreamOptions, type WriteOptions } from './build/write.js';
+export { buildImage, streamConf, streamConfFiles, writeConfs, writeImage, writeIndex, type BuildImageOptions, type StreamOptions, type WriteOptions, type WrittenImages } from './build/write.js';
 export { pushImage } from './build/push.js';
 export { openDestination, openImageSource, locateImage, type SinkOptions } from './formats/table.js';
 export { DockerArchiveSink } from './formats/docker-archive/writer.js';

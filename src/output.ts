@@ -114,15 +114,28 @@ export function openOutput(target: string): Output {
     const sink = new StreamSink(process.stdout);
     return { sink, commit: async () => {}, abort: async () => {} };
   }
-  const st = statSync(target, { throwIfNoEntry: false });
+  let st;
+  try {
+    st = statSync(target, { throwIfNoEntry: false });
+  } catch (e) {
+    throw fileError(target, e);
+  }
   if (st?.isDirectory()) throw new StrataError(`${target}: is a directory; name a file to write`);
   if (st !== undefined && !st.isFile()) {
     const sink = new FdSink(openOrFail(target, target, 'a'), target);
     return { sink, commit: () => sink.end(), abort: () => sink.end() };
   }
   const temp = join(dirname(target), `.${basename(target)}.strata-${process.pid}.tmp`);
-  const sink = new FdSink(openOrFail(temp, target, 'w'), target);
+  // Registered before the file exists, so no signal finds it unregistered.
   const forget = removeOnExit(temp);
+  let fd: number;
+  try {
+    fd = openOrFail(temp, target, 'w');
+  } catch (e) {
+    forget();
+    throw e;
+  }
+  const sink = new FdSink(fd, target);
   return {
     sink,
     commit: async () => {

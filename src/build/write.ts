@@ -44,6 +44,12 @@ export async function streamConf(conf: Conf | Conf[], destination: string, optio
   }
 }
 
+/** What was written, as `--json` prints it. */
+export interface WrittenImages {
+  destination: string;
+  images: Inspection[];
+}
+
 /** Where and how `strata stream` and `strata image` write. */
 export interface WriteOptions extends ConfImageOptions, SinkOptions {
   /** The destination (see openDestination); default `-`, a docker-archive on standard output. */
@@ -54,16 +60,16 @@ export interface WriteOptions extends ConfImageOptions, SinkOptions {
 
 /**
  * Write the images confs describe (several make a multi-platform index);
- * with `describe`, return each image written as `strata inspect` shows it.
+ * with `describe`, return the destination and each image written as `strata inspect` shows it.
  */
-export async function writeConfs(confs: Conf[], options: WriteOptions): Promise<Inspection[] | undefined> {
+export async function writeConfs(confs: Conf[], options: WriteOptions): Promise<WrittenImages | undefined> {
   const to = options.to ?? '-';
   const summary = options.describe === true && !to.startsWith('docker:');
   if (summary && ['-', 'docker-archive:', 'docker-archive:-'].includes(to)) {
     throw new StrataError('--json: standard output holds the image; write it with -o FILE or --to DEST, or drop --json');
   }
   await streamConf(confs, to, options);
-  return summary ? inspectImages(to) : undefined;
+  return summary ? { destination: to, images: await inspectImages(to) } : undefined;
 }
 
 /** What `strata stream` takes: conf.json files (nixpkgs' or strata's), one per platform. */
@@ -73,7 +79,7 @@ export interface StreamOptions extends WriteOptions {
 }
 
 /** Write the image of conf.json files: `strata stream`. */
-export async function streamConfFiles(options: StreamOptions): Promise<Inspection[] | undefined> {
+export async function streamConfFiles(options: StreamOptions): Promise<WrittenImages | undefined> {
   const confs = await Promise.all(options.confs.map(async (f) => parseConf(await readText(f, 'conf'), f, { warn: options.warn })));
   return writeConfs(confs, options);
 }
@@ -82,6 +88,6 @@ export async function streamConfFiles(options: StreamOptions): Promise<Inspectio
 export interface BuildImageOptions extends MakeConfOptions, WriteOptions {}
 
 /** Closure, plan, conf and image in one go: `strata image`. */
-export async function buildImage(options: BuildImageOptions): Promise<Inspection[] | undefined> {
+export async function buildImage(options: BuildImageOptions): Promise<WrittenImages | undefined> {
   return writeConfs([await makeConf(options)], options);
 }

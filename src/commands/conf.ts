@@ -29,25 +29,8 @@ export const confOptions = <T>(y: Argv<T>) =>
     .option('customisation', { type: 'string', describe: 'customisation layer: a layer.tar+checksum directory, or a directory tree to pack' })
     .option('inherit', { type: 'string', describe: 'with --from: base config keys kept where yours does not set them, comma-separated (Entrypoint,Cmd,WorkingDir,User,ExposedPorts,Volumes,Labels,StopSignal)' });
 
-type ConfArgs = Parameters<typeof planSettings>[0] & {
-  name?: string;
-  tag?: string;
-  config?: string;
-  entrypoint?: string[];
-  env?: string[];
-  label?: string[];
-  annotation?: string[];
-  author?: string;
-  perms?: string;
-  created: string;
-  mtime: string;
-  uid: number;
-  gid: number;
-  uname: string;
-  gname: string;
-  customisation?: string;
-  inherit?: string;
-};
+/** The arguments confOptions declares, as yargs parses them. */
+type ConfArgs = ReturnType<typeof confOptions<object>> extends Argv<infer A> ? A : never;
 
 export function confSettings(a: ConfArgs): MakeConfOptions {
   return {

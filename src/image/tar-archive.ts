@@ -1,5 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -32,8 +33,15 @@ export class TarArchive {
   static async open(file: string): Promise<TarArchive> {
     const compression = sniffCompression(await readHead(file, 4));
     if (compression === 'none') return new TarArchive(file, file, compression, byName(await indexTar(file)));
-    const scratch = await mkdtemp(join(tmpdir(), 'strata-archive-'));
+    const scratch = join(tmpdir(), `strata-archive-${process.pid}-${randomBytes(4).toString('hex')}`);
+    // Tracked before it exists, so no signal finds it untracked.
     track(scratch);
+    try {
+      await mkdir(scratch, { mode: 0o700 });
+    } catch (e) {
+      untrack(scratch);
+      throw new StrataError(`${file}: cannot make a scratch directory in ${tmpdir()} to decompress it into (${(e as NodeJS.ErrnoException).code}); set TMPDIR`);
+    }
     const tar = join(scratch, 'archive.tar');
     try {
       await pipeline(createReadStream(file), decompressor(compression), createWriteStream(tar));
@@ -103,6 +111,10 @@ async function readHead(file: string, n: number): Promise<Buffer> {
 /** Remove a scratch directory, and stop tracking it. */
 async function release(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+  untrack(dir);
+}
+
+function untrack(dir: string): void {
   scratchDirs.get(dir)?.();
   scratchDirs.delete(dir);
 }

@@ -3,7 +3,8 @@ import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors.js';
 import type { Layer } from '../model/image.js';
-import { ChunkedTar, type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/walk.js';
+import { ChunkedTar } from '../tar/chunked-tar.js';
+import { type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/tree-walk.js';
 import { groupName, userName } from '../util/passwd.js';
 import type { LayerPerms, Perms } from './perms.js';
 

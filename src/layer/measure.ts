@@ -1,6 +1,6 @@
 import { StreamDigest } from '../model/digest.js';
 import type { Layer } from '../model/image.js';
-import { recycleChunk } from '../tar/walk.js';
+import { recycleChunk } from '../tar/chunked-tar.js';
 
 /** Digest and size of a layer, by reading it. */
 export async function measure(layer: Layer): Promise<{ digest: string; size: number }> {

@@ -2,7 +2,8 @@ import { lstatSync } from 'node:fs';
 import { StrataError } from '../errors.js';
 import type { Layer } from '../model/image.js';
 import { TarType, encodeHeader, tarHeader } from '../tar/header.js';
-import { ChunkedTar, type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/walk.js';
+import { ChunkedTar } from '../tar/chunked-tar.js';
+import { type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/tree-walk.js';
 import { type LayerPerms, type Perms, pathlibForm } from './perms.js';
 
 /**

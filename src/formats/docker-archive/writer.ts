@@ -5,7 +5,7 @@ import { encodeHeader, endOfArchive, padding, tarHeader } from '../../tar/header
 import { dumpPyJson, type PyValue } from '../../util/pyjson.js';
 import type { DigestCache } from '../../layer/digest-cache.js';
 import { LayerHasher } from '../../layer/hasher.js';
-import { recycleChunk } from '../../tar/walk.js';
+import { recycleChunk } from '../../tar/chunked-tar.js';
 import { HashThread } from '../../util/hash-thread.js';
 import type { Image, ImageSink, Layer } from '../../model/image.js';
 import { sha256Hex } from '../../model/digest.js';

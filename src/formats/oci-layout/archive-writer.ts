@@ -1,10 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { pack } from 'tar-stream';
 import { fileError } from '../../errors.js';
 import type { ByteSink } from '../../output.js';
 import { removeOnExit } from '../../scratch.js';
-import { TarType, encodeHeader, endOfArchive, padding, tarHeader } from '../../tar/header.js';
 import type { Image, ImageSink } from '../../model/image.js';
 import { type OciOptions, OciLayoutSink } from './layout-writer.js';
 
@@ -29,13 +31,15 @@ export class OciArchiveSink implements ImageSink {
   }
 
   private async viaLayout(fill: (layout: OciLayoutSink) => Promise<void>, mtime: number): Promise<void> {
-    let scratch: string;
+    const scratch = join(dirname(this.near), `.${basename(this.near)}.layout-${process.pid}-${randomBytes(4).toString('hex')}`);
+    // Registered before it exists, so no signal finds it unregistered.
+    const forget = removeOnExit(scratch);
     try {
-      scratch = await mkdtemp(join(dirname(this.near), `.${basename(this.near)}.layout-`));
+      await mkdir(scratch);
     } catch (e) {
+      forget();
       throw fileError(this.near, e);
     }
-    const forget = removeOnExit(scratch);
     try {
       await fill(new OciLayoutSink(scratch, this.options, this.near));
       await archiveDirectory(scratch, this.out, mtime);
@@ -46,27 +50,29 @@ export class OciArchiveSink implements ImageSink {
   }
 }
 
-/** A directory as a deterministic tar: sorted names, root-owned, one mtime. */
+/**
+ * A directory as a deterministic tar, written in sequence by tar-stream:
+ * sorted names, root-owned, one mtime.
+ */
 async function archiveDirectory(root: string, out: ByteSink, mtime: number): Promise<void> {
-  let offset = 0;
-  const put = async (b: Buffer): Promise<void> => {
-    offset += b.length;
-    await out.write(b);
-  };
+  const tar = pack();
+  const when = new Date(mtime * 1000);
   const visit = async (rel: string): Promise<void> => {
     for (const name of (await readdir(join(root, rel))).sort()) {
       const path = rel === '' ? name : `${rel}/${name}`;
       const st = await stat(join(root, path));
       if (st.isDirectory()) {
-        await put(encodeHeader(tarHeader({ name: path, type: TarType.Directory, mode: 0o755, mtime })));
+        tar.entry({ name: path, type: 'directory', mode: 0o755, mtime: when, uid: 0, gid: 0 });
         await visit(path);
       } else {
-        await put(encodeHeader(tarHeader({ name: path, size: st.size, mtime })));
-        for await (const chunk of createReadStream(join(root, path), { highWaterMark: 1 << 20 })) await put(chunk as Buffer);
-        await put(padding(st.size));
+        await pipeline(createReadStream(join(root, path), { highWaterMark: 1 << 20 }), tar.entry({ name: path, size: st.size, mode: 0o644, mtime: when, uid: 0, gid: 0 }));
       }
     }
   };
-  await visit('');
-  await put(endOfArchive(offset));
+  const filled = visit('').then(
+    () => tar.finalize(),
+    (e: Error) => tar.destroy(e),
+  );
+  for await (const chunk of tar) await out.write(chunk as Buffer);
+  await filled;
 }
