@@ -15,7 +15,7 @@ export { simulate, simulationToText, type SimImage, type Simulation } from './pl
 export { simulateFleet, type SimulateFleetOptions } from './plan/simulate-fleet.js';
 export * from './conf/conf.js';
 export { confFromPlan, type ConfOptions } from './conf/from-plan.js';
-export { validateImageConfig, type ImageConfigOptions } from './conf/image-config.js';
+export { validateImageConfig, type ImageConfigOptions } from './conf/runtime-config.js';
 export { parsePerms, type PermRule } from './layer/perms.js';
 export type { Blob, Bytes, Descriptor, Image, ImageSink, Layer, Platform } from './model/image.js';
 export * from './model/media-types.js';
@@ -29,8 +29,8 @@ export { openDestination, openImageSource, locateImage, type SinkOptions } from 
 export { DockerArchiveSink } from './formats/docker-archive/writer.js';
 export { selectImage, parsePlatform } from './image/platform.js';
 export type { ImageSource, SourceImage, SourceLayer } from './image/source.js';
-export { inspectImage, inspectImages, inspectionText, type Inspection } from './inspect/inspect.js';
-export { verifyImage } from './inspect/verify.js';
+export { inspectImage, inspectImages, inspectSource, inspectionText, type Inspection } from './inspect/inspect.js';
+export { verifyImage, verifySource } from './inspect/verify.js';
 export { diffImages, diffToText, type Diff } from './inspect/diff.js';
 export { buildReport, type Report, type ReportInput } from './report/model.js';
 export { reportImages, type ReportOptions } from './report/report-images.js';

@@ -1,12 +1,12 @@
 import type { Conf } from '../conf/conf.js';
-import { validateImageConfig } from '../conf/image-config.js';
+import { validateImageConfig } from '../conf/runtime-config.js';
 import { openBaseImage } from './base-image.js';
 import { customisationLayer } from '../layer/customisation.js';
 import { LayerHasher } from '../layer/hasher.js';
 import { Perms } from '../layer/perms.js';
 import { storeLayer } from '../layer/store-layer.js';
 import { type IsoTime, nowIsoTime, parseIsoTime, unixSeconds } from '../util/isotime.js';
-import { imageConfigJson, overlayBaseConfig } from './config-json.js';
+import { imageConfigJson, overlayBaseConfig } from './image-config.js';
 import type { Image, Layer } from '../model/image.js';
 
 export interface ConfImageOptions {

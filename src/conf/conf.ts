@@ -1,7 +1,7 @@
 import { StrataError } from '../errors.js';
 import { type PermRule, parsePerms, permsToPy } from '../layer/perms.js';
 import { PyInt, type PyObject, type PyValue, dumpPyJson, parsePyJson } from '../util/pyjson.js';
-import { validateImageConfig } from './image-config.js';
+import { validateImageConfig } from './runtime-config.js';
 
 /**
  * The configuration of the streaming builder, field for field the conf.json

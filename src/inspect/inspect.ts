@@ -34,7 +34,7 @@ export interface Inspection {
 export async function inspectImage(name: string, options: { platform?: Platform } = {}): Promise<Inspection> {
   const source = await openImageSource(name);
   try {
-    return describe(source, selectImage(source, options.platform));
+    return inspectSource(source, selectImage(source, options.platform));
   } finally {
     await source.close();
   }
@@ -44,13 +44,14 @@ export async function inspectImage(name: string, options: { platform?: Platform 
 export async function inspectImages(name: string): Promise<Inspection[]> {
   const source = await openImageSource(name);
   try {
-    return source.images.map((image) => describe(source, image));
+    return source.images.map((image) => inspectSource(source, image));
   } finally {
     await source.close();
   }
 }
 
-function describe(source: ImageSource, image: SourceImage): Inspection {
+/** Describe one image of an opened source, from its manifest and config alone. */
+export function inspectSource(source: ImageSource, image: SourceImage): Inspection {
   const config = fromPy(image.config.json) as Record<string, unknown>;
   const runtime = (config.config ?? {}) as Record<string, unknown>;
   const paths = historyPaths(image);

@@ -19,24 +19,29 @@ export async function verifyImage(name: string): Promise<{ images: number; layer
   let source: ImageSource | undefined;
   try {
     source = await located.open();
-    const seen = new Set<string>();
-    for (const image of source.images) {
-      const config = sha256Digest(image.config.bytes);
-      if (config !== image.config.digest) {
-        throw new StrataError(`${image.name}: config ${image.config.digest}: its digest is ${config}; the image is damaged`, ExitCode.Integrity);
-      }
-      for (const layer of image.layers) {
-        const key = `${layer.blob.digest} ${layer.known.digest}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        // A source layer checks its digests as it is read to the end.
-        for await (const chunk of layer.open()) void chunk;
-      }
-    }
-    return { images: source.images.length, layers: seen.size };
+    return await verifySource(source);
   } catch (e) {
     throw e instanceof StrataError && e.exitCode === ExitCode.BadInput ? new StrataError(e.message, ExitCode.Integrity) : e;
   } finally {
     await source?.close();
   }
+}
+
+/** Check every config and layer of an opened source (see verifyImage). */
+export async function verifySource(source: ImageSource): Promise<{ images: number; layers: number }> {
+  const seen = new Set<string>();
+  for (const image of source.images) {
+    const config = sha256Digest(image.config.bytes);
+    if (config !== image.config.digest) {
+      throw new StrataError(`${image.name}: config ${image.config.digest}: its digest is ${config}; the image is damaged`, ExitCode.Integrity);
+    }
+    for (const layer of image.layers) {
+      const key = `${layer.blob.digest} ${layer.known.digest}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      // A source layer checks its digests as it is read to the end.
+      for await (const chunk of layer.open()) void chunk;
+    }
+  }
+  return { images: source.images.length, layers: seen.size };
 }

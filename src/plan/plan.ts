@@ -51,12 +51,17 @@ export interface PlanOptions {
 
 export const DEFAULT_MAX_LAYERS = 100;
 
-export function planLayers(closure: Closure, options: PlanOptions = {}): Plan {
-  const strategy = options.strategy ?? DEFAULT_STRATEGY;
-  const maxLayers = options.maxLayers ?? DEFAULT_MAX_LAYERS;
+/** A layer budget, checked: at least one store layer beside the customisation layer. */
+export function checkMaxLayers(maxLayers: number): number {
   if (!Number.isInteger(maxLayers) || maxLayers <= 1) {
     throw new StrataError(`--max-layers ${maxLayers}: must be an integer greater than 1 (one layer is the customisation layer)`);
   }
+  return maxLayers;
+}
+
+export function planLayers(closure: Closure, options: PlanOptions = {}): Plan {
+  const strategy = options.strategy ?? DEFAULT_STRATEGY;
+  const maxLayers = checkMaxLayers(options.maxLayers ?? DEFAULT_MAX_LAYERS);
   const used = (options.baseLayers ?? 0) + 1;
   if (used >= maxLayers) {
     throw new StrataError(

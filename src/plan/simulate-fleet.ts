@@ -1,6 +1,6 @@
 import { loadClosure } from '../closure/load.js';
 import { StrataError } from '../errors.js';
-import type { Strategy } from './plan.js';
+import { type Strategy, checkMaxLayers } from './plan.js';
 import { type SimImage, type Simulation, simulate } from './simulate.js';
 
 /** What `strata simulate` takes: a fleet of images, each a store path or a graph file. */
@@ -26,9 +26,8 @@ export async function simulateFleet(options: SimulateFleetOptions): Promise<{ im
   for (const g of options.graphs ?? []) images.push({ name: g, closure: await loadClosure({ graph: g, storeDir: options.storeDir, warn: options.warn }) });
   for (const r of options.roots ?? []) images.push({ name: r, closure: await loadClosure({ roots: [r], storeDir: options.storeDir, store: options.store, warn: options.warn }) });
   if (images.length === 0) throw new StrataError('simulate: name images as store paths or --graph FILE');
-  const simulations = options.maxLayers.map((m) => {
-    if (!Number.isInteger(m) || m <= 1) throw new StrataError(`--max-layers ${m}: must be an integer greater than 1`);
-    return simulate(images, { maxLayers: m, strategies: options.strategies, libraries: options.libraries, libraryCount: options.libraryCount });
-  });
+  const simulations = options.maxLayers.map((m) =>
+    simulate(images, { maxLayers: checkMaxLayers(m), strategies: options.strategies, libraries: options.libraries, libraryCount: options.libraryCount }),
+  );
   return { images: images.length, simulations };
 }
