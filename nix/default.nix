@@ -2,17 +2,22 @@
 # and buildLayeredImage, built by the strata command instead of nixpkgs'
 # stream_layered_image.py.
 #
-#   let strataLib = import ./nix { inherit pkgs; };
+#   let strataLib = import ./nix { inherit pkgs; npmRegistry = "URL"; };   # URL: `npm config get registry`
 #   in strataLib.streamLayeredImage { name = "app"; contents = [ pkgs.hello ]; config.Cmd = [ "hello" ]; }
 #
-# Of nixpkgs this uses only: runCommand, writeText, symlinkJoin, jq, gzip,
-# runtimeShell, stdenv.hostPlatform (or go.GOARCH) and callPackage (for the
-# default `strata`); fakeroot and proot for fakeRootCommands and
-# enableFakechroot; nix, sqlite and closureInfo for includeNixDB. The
+# Of nixpkgs this uses only: runCommand, writeText, writeScript, symlinkJoin,
+# jq, fakeroot, runtimeShell, stdenv.hostPlatform (or go.GOARCH) and
+# callPackage (for the default `strata`); gzip or zstd for buildLayeredImage's
+# compressor; proot for enableFakechroot; nix, sqlite and closureInfo for
+# includeNixDB; lib (makeOverridable, functionArgs, setFunctionArgs,
+# fetchers), rsync and dockerTools' helpers for ./docker-tools.nix. The
 # closure is read from exportReferencesGraph (structured attrs) inside the
 # conf derivation: no store query in a build.
 { pkgs ? import <nixpkgs> { }
-, strata ? pkgs.callPackage ./package.nix { }
+  # The npm registry strata's dependencies are fetched from (what `npm config
+  # get registry` prints), for the default `strata`; not needed with your own.
+, npmRegistry ? null
+, strata ? pkgs.callPackage ./package.nix { inherit npmRegistry; }
 }:
 
 let
@@ -85,9 +90,14 @@ let
       # Explicit layers, bottom first: each a list of store paths whose
       # closure (less earlier ones) gets one layer below the planned ones.
     , layers ? [ ]
+      # A ready layer.tar + checksum directory in place of the customisation
+      # layer (dockerTools.buildImage's one layer).
+    , prebuiltLayer ? null
     , ...
     }:
-    assert builtins.isInt maxLayers && maxLayers > 1;
+    # As nixpkgs: maxLayers is for the default pipeline, so only it needs room.
+    assert layeringPipeline != null || (builtins.isInt maxLayers && maxLayers > 1)
+      || throw "in docker image ${name}: maxLayers must be greater than 1 when no layeringPipeline is given (current value: ${toString maxLayers})";
     let
       baseName = baseNameOf name;
       imageName = toLower name;
@@ -115,11 +125,12 @@ let
       '';
       allExtraCommands = (if includeNixDB then nixDbCommands else "") + extraCommands;
 
-      # fakeRootCommands run as nixpkgs runs them: under fakeroot (in proot,
-      # with the tree as / and the store at its place, for enableFakechroot),
-      # and the layer is tarred in the same session so the owners, modes and
-      # device files they make are in its headers.
-      packedInFakeroot = fakeRootCommands != "" || enableFakechroot;
+      # The customisation layer, as nixpkgs makes it: `contents` joined, then
+      # extraCommands in that tree; then fakeRootCommands under fakeroot (in
+      # proot, with the tree as / and the store at its place, for
+      # enableFakechroot), and the tree tarred in the same session, before Nix
+      # resets the modes of the output, so what both set is in the headers
+      # (owners, a sticky /tmp, setuid bits, device files).
       fakerootShell = ''${pkgs.fakeroot}/bin/fakeroot ${runtimeShell} -e -c '
           ${if enableFakechroot then "" else "cd old_out"}
           eval "$fakeRootCommands"
@@ -127,13 +138,9 @@ let
             --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" --hard-dereference -cf "$out/layer.tar" .
         ' '';
 
-      # The customisation layer: `contents` joined, then extraCommands in it.
-      # Without fakeRootCommands, a plain tree that strata packs itself
-      # (owners from uid/gid and perms); with them, layer.tar and checksum.
-      customisationLayer = pkgs.symlinkJoin ({
+      customisationLayer = if prebuiltLayer != null then prebuiltLayer else pkgs.symlinkJoin {
         name = "${baseName}-customisation-layer";
         paths = contentsList;
-      } // (if packedInFakeroot then {
         inherit fakeRootCommands;
         postBuild = ''
           mv "$out" old_out
@@ -147,12 +154,7 @@ let
             else fakerootShell}
           sha256sum "$out/layer.tar" | cut -d ' ' -f 1 > "$out/checksum"
         '';
-      } else {
-        postBuild = ''
-          cd "$out"
-          ${allExtraCommands}
-        '';
-      }));
+      };
 
       closureRoots = if includeStorePaths then [ baseJson customisationLayer ] else [ ];
 
@@ -204,9 +206,10 @@ let
             -o "$out"
         '';
 
-      streamScript = pkgs.writeText "stream-${baseName}" ''
+      # As nixpkgs' stream script: an executable taking the conf, `stream CONF [-t TAG]`.
+      streamScript = pkgs.writeScript "stream" ''
         #!${runtimeShell}
-        exec ${strata}/bin/strata stream ${conf} "$@"
+        exec ${strata}/bin/strata stream "$@"
       '';
 
       result = pkgs.runCommand "stream-${baseName}"
@@ -235,25 +238,40 @@ let
           inherit meta;
         }
         ''
-          cp ${streamScript} "$out"
+          cat > "$out" <<'EOF'
+          #!${runtimeShell}
+          exec ${streamScript} ${conf} "$@"
+          EOF
           chmod +x "$out"
         '';
     in
     result;
 
-  # The stream piped through gzip, as nixpkgs' buildLayeredImage.
+  # buildLayeredImage's compressors, by nixpkgs' names: the file name's
+  # extension and the command the stream is piped through.
+  compressors = {
+    none = { ext = ""; command = "cat"; };
+    gz = { ext = ".gz"; command = "${pkgs.gzip}/bin/gzip -n"; };
+    zstd = { ext = ".zst"; command = "${pkgs.zstd}/bin/zstd -q -c"; };
+  };
+
+  compressorFor = compressor: name:
+    compressors.${compressor}
+      or (throw "in docker image ${name}: compressor must be one of: [${concatStringsSep " " (builtins.attrNames compressors)}]");
+
+  # The stream through `compressor` into NAME.tar[.gz|.zst], as nixpkgs' buildLayeredImage.
   mkBuild = streamFn: args:
     let
+      compress = compressorFor (args.compressor or "gz") args.name;
       stream = streamFn (removeAttrs args [ "compressor" ]);
-      baseName = baseNameOf args.name;
     in
-    pkgs.runCommand "${baseName}.tar.gz"
+    pkgs.runCommand "${baseNameOf args.name}.tar${compress.ext}"
       {
         inherit (stream) imageName;
         passthru = { inherit (stream) imageTag; inherit stream; };
       }
       ''
-        ${stream} | ${pkgs.gzip}/bin/gzip -n > "$out"
+        ${stream} | ${compress.command} > "$out"
       '';
 
   # strata's buildImage: format "docker-archive" (gzipped, as
@@ -280,21 +298,13 @@ let
           ${stream} --to "${to}" ${if compression == null then "" else "--compression ${shellArg compression}"}
         '';
 
-  # nixpkgs' streamLayeredImage arguments, and only them, as nixpkgs.
-  nixpkgsArguments = [
-    "name" "tag" "fromImage" "contents" "config" "architecture" "created" "mtime" "uid" "gid" "uname" "gname"
-    "maxLayers" "extraCommands" "fakeRootCommands" "enableFakechroot" "includeStorePaths" "includeNixDB"
-    "passthru" "meta" "layeringPipeline" "debug"
-  ];
-  onlyNixpkgsArguments = fn: args:
-    let unknown = builtins.filter (k: !(builtins.elem k nixpkgsArguments)) (builtins.attrNames args);
-    in if unknown == [ ] then args
-    else throw "${fn}: unexpected argument '${builtins.head unknown}' (strata's own arguments are taken by streamImage/buildImage)";
-
-  streamLayeredImage = args: mkStream (onlyNixpkgsArguments "streamLayeredImage" args // { strategy = "popularity"; });
   streamImage = mkStream;
+
+  dockerTools = import ./docker-tools.nix {
+    inherit pkgs strata mkStream mkBuild compressors compressorFor defaultArchitecture shellArg toLower;
+  };
 in
 {
-  inherit strata streamLayeredImage streamImage buildImage;
-  buildLayeredImage = args: mkBuild streamLayeredImage (onlyNixpkgsArguments "buildLayeredImage" (removeAttrs args [ "compressor" ]));
+  inherit strata streamImage buildImage dockerTools;
+  inherit (dockerTools) streamLayeredImage buildLayeredImage;
 }

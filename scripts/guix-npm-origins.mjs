@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // Writes guix/strata/npm-origins.scm from package-lock.json: every npm
 // package strata installs (runtime and build-time) as a Guix origin fetching
-// the registry tarball, pinned by the lock's own sha512 `integrity`.
+// its tarball from a registry the .scm is given (no registry is written in it:
+// (strata npm)'s npm-tarball-url derives each URL), pinned by the lock's own
+// sha512 `integrity`.
 //
 //   node scripts/guix-npm-origins.mjs            write the file
 //   node scripts/guix-npm-origins.mjs --check    exit 1 if it is not what the lock gives
 //   node scripts/guix-npm-origins.mjs --verify DIR
-//       download each tarball the .scm names (kept in DIR, so a second run needs
-//       no network) and check it against the hash the .scm gives, as guile reads it
+//       download each tarball from npm's configured registry (`npm config get
+//       registry`), at the URL guile derives from the .scm, keep it in DIR (so a
+//       second run needs no network) and check it against the hash the .scm gives
 //
 // The output depends on package-lock.json only: entries in the lock's order.
 import { execFileSync } from 'node:child_process';
@@ -18,8 +21,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LOCK = join(ROOT, 'package-lock.json');
-const ORIGINS_FILE = join(ROOT, 'guix/strata/npm-origins.scm');
-const REGISTRY = 'https://registry.npmjs.org/';
+const GUIX_DIR = join(ROOT, 'guix');
+const ORIGINS_FILE = join(GUIX_DIR, 'strata/npm-origins.scm');
 
 // npm's `cpu` of a Linux package -> the Guix system that runs it. Packages for
 // other kernels, or CPUs Guix does not build for, are left out.
@@ -59,8 +62,8 @@ function dependencies(lock) {
     if (entry.link) fail(`${where} is a link, not a registry package; publish it or vendor it`);
     const integrity = /^sha512-([A-Za-z0-9+/]{86}==)$/.exec(entry.integrity ?? '');
     if (!integrity) fail(`${where} has no sha512 integrity; run npm install to record one`);
-    if (entry.resolved !== undefined && entry.resolved !== tarballUrl(name, entry.version)) {
-      fail(`${where} resolves to ${entry.resolved}, not the npm registry; the origins fetch from ${REGISTRY}`);
+    if (entry.resolved !== undefined && !entry.resolved.endsWith(`/${tarballPath(name, entry.version)}`)) {
+      fail(`${where} resolves to ${entry.resolved}, not a registry's ${tarballPath(name, entry.version)}; the origins fetch that from the registry (strata packages) is given`);
     }
     const systems = systemsOf(entry);
     if (Array.isArray(systems) && systems.length === 0) continue;
@@ -69,8 +72,9 @@ function dependencies(lock) {
   return out;
 }
 
-function tarballUrl(name, version) {
-  return `${REGISTRY}${name}/-/${name.slice(name.indexOf('/') + 1)}-${version}.tgz`;
+/** Where a registry keeps the tarball, relative to its base URL, as (strata npm) derives it. */
+function tarballPath(name, version) {
+  return `${name}/-/${name.slice(name.indexOf('/') + 1)}-${version}.tgz`;
 }
 
 /** The text of guix/strata/npm-origins.scm. */
@@ -81,7 +85,7 @@ function originsScheme(lock) {
     return `   (list ${scm(d.directory)} ${d.development ? '#t' : '#f'} ${systems}
          (origin
            (method url-fetch)
-           (uri ${scm(tarballUrl(d.name, d.version))})
+           (uri (npm-tarball-url registry ${scm(d.name)} ${scm(d.version)}))
            (file-name ${scm(fileName)})
            (hash (content-hash (base64 ${scm(d.base64)}) sha512))))`;
   });
@@ -97,33 +101,42 @@ function originsScheme(lock) {
 (define-module (strata npm-origins)
   #:use-module (guix packages)
   #:use-module (guix download)
-  #:export (%strata-npm-dependencies))
+  #:use-module (strata npm)
+  #:export (strata-npm-dependencies))
 
-(define %strata-npm-dependencies
-  ;; (DIRECTORY BUILD-ONLY? SYSTEMS ORIGIN): the tarball ORIGIN unpacks into
-  ;; DIRECTORY of the source tree; BUILD-ONLY? packages (the TypeScript
-  ;; compiler, type declarations) are not installed; SYSTEMS is #t or the
-  ;; Guix systems the package is for (the compiler's native executables).
+(define (strata-npm-dependencies registry)
+  "Return strata's npm dependencies as (DIRECTORY BUILD-ONLY? SYSTEMS ORIGIN)
+lists, whose ORIGIN fetches the package's tarball from REGISTRY, the base URL
+of an npm registry.  The tarball unpacks into DIRECTORY of the source tree;
+BUILD-ONLY? packages (the TypeScript compiler, type declarations) are not
+installed; SYSTEMS is #t or the Guix systems the package is for (the
+compiler's native executables)."
   (list
 ${entries.join('\n')}))
 `;
 }
 
-/** [directory, url, base64 sha512] of every origin in the .scm, as guile reads it. */
-function originsInScheme() {
+/**
+ * [directory, url, file name, base64 sha512] of every origin in the .scm, as
+ * guile reads it, the URL derived by (strata npm) for `registry`.
+ */
+function originsInScheme(registry) {
   const program = `
+(use-modules (strata npm))
 (define forms (call-with-input-file ${scm(ORIGINS_FILE)}
                 (lambda (port) (let loop ((acc '()))
                                  (let ((x (read port)))
                                    (if (eof-object? x) (reverse acc) (loop (cons x acc))))))))
 (define (field origin name) (cadr (assq name (cdr origin))))
+(define registry ${scm(registry)})
 (for-each (lambda (entry)
             (let ((origin (list-ref entry 4)))
               (display (list-ref entry 1)) (display " ")
-              (display (field origin 'uri)) (display " ")
+              (display (eval (field origin 'uri) (current-module))) (display " ")
+              (display (field origin 'file-name)) (display " ")
               (display (cadr (cadr (field origin 'hash)))) (newline)))
-          (cdr (caddr (cadr forms))))`;
-  return execFileSync('guile', ['--no-auto-compile', '-c', program], { encoding: 'utf8' })
+          (cdr (list-ref (list-ref forms 1) 3)))`;
+  return execFileSync('guile', ['--no-auto-compile', '-L', GUIX_DIR, '-c', program], { encoding: 'utf8' })
     .trim()
     .split('\n')
     .map((line) => line.split(' '));
@@ -131,10 +144,11 @@ function originsInScheme() {
 
 async function verify(cacheDir) {
   mkdirSync(cacheDir, { recursive: true });
-  const origins = originsInScheme();
+  const registry = execFileSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).trim();
+  const origins = originsInScheme(registry);
   let fetched = 0;
-  for (const [directory, url, base64] of origins) {
-    const file = join(cacheDir, url.slice(REGISTRY.length).replaceAll('/', '_'));
+  for (const [directory, url, fileName, base64] of origins) {
+    const file = join(cacheDir, fileName);
     if (!existsSync(file)) {
       const response = await fetch(url);
       if (!response.ok) fail(`${url}: HTTP ${response.status}`);

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install what strata's test suite needs, when it is missing: a single-user
 # Nix (the fixture store), image tools (skopeo, umoci, podman, a registry,
+# and the engines the tests start in temp dirs: dockerd, containerd, runc;
 # openssl and htpasswd for its TLS and basic-auth tests),
 # a static busybox (the entrypoint of test images), fakeroot, fakechroot and
 # sqlite3 (nix/default.nix's fakeRootCommands, enableFakechroot and
-# includeNixDB under the tests' stand-in packages), zstd, python3, chromium
+# includeNixDB under the tests' stand-in packages), rsync (dockerTools.buildImage's
+# copyToRoot, as nixpkgs copies it), zstd, python3, chromium
 # (headless, for the HTML report's tests), guile (the
 # Guix channel's Scheme, read without Guix) and the
 # npm dependencies. Idempotent and quick when everything is there: it only
@@ -20,7 +22,7 @@ actions=0
 say() { printf 'install-deps: %s\n' "$*"; }
 act() { actions=$((actions + 1)); say "$@"; }
 
-apt_packages=(nix-bin skopeo umoci podman busybox-static docker-registry openssl apache2-utils zstd python3 guile-3.0 chromium fakeroot fakechroot sqlite3)
+apt_packages=(nix-bin skopeo umoci podman runc docker.io containerd busybox-static docker-registry openssl apache2-utils zstd python3 guile-3.0 chromium fakeroot fakechroot sqlite3 rsync)
 
 missing=()
 for pkg in "${apt_packages[@]}"; do

@@ -5,8 +5,10 @@ import { hideBin } from 'yargs/helpers';
 import { closureCommand } from './commands/closure.js';
 import { confCommand } from './commands/conf.js';
 import { diffCommand } from './commands/diff.js';
+import { exportCommand } from './commands/export.js';
 import { imageCommand } from './commands/image.js';
 import { inspectCommand } from './commands/inspect.js';
+import { mergeCommand } from './commands/merge.js';
 import { planCommand } from './commands/plan.js';
 import { pushCommand } from './commands/push.js';
 import { renderCommand } from './commands/render.js';
@@ -25,7 +27,7 @@ async function packageVersion(): Promise<string> {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const commands = [closureCommand, planCommand, confCommand, streamCommand, imageCommand, renderCommand, simulateCommand, reportCommand, diffCommand, inspectCommand, verifyCommand, pushCommand];
+  const commands = [closureCommand, planCommand, confCommand, streamCommand, imageCommand, renderCommand, simulateCommand, reportCommand, diffCommand, inspectCommand, verifyCommand, exportCommand, mergeCommand, pushCommand];
   const cli = commands.reduce((y, command) => command(y), yargs(argv).scriptName('strata').usage('$0 <command>: layered container images from Nix and Guix store closures'));
   await cli
     .demandCommand(1, 'name a command; see strata --help')

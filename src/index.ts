@@ -25,6 +25,8 @@ export { makeConf, type MakeConfOptions } from './build/make-conf.js';
 export { imageFromConf, type ConfImageOptions } from './build/from-conf.js';
 export { buildImage, streamConf, streamConfFiles, writeConfs, writeImage, writeIndex, type BuildImageOptions, type StreamOptions, type WriteOptions, type WrittenImages } from './build/write.js';
 export { pushImage } from './build/push.js';
+export { exportImage } from './build/flatten.js';
+export { mergeImages } from './build/merge.js';
 export { openDestination, openImageSource, locateImage, type SinkOptions } from './formats/table.js';
 export { DockerArchiveSink } from './formats/docker-archive/writer.js';
 export { selectImage, parsePlatform } from './image/platform.js';

@@ -64,7 +64,7 @@ function stringsIn(file: string): string[] {
 describe('the Guix channel', () => {
   test('.guix-channel at the repository root names guix/, where the modules are', () => {
     const files = schemeFiles(GUIX_DIR).map((f) => f.slice(GUIX_DIR.length + 1));
-    assert.deepEqual(files, ['strata/argv.scm', 'strata/images.scm', 'strata/npm-origins.scm', 'strata/packages.scm']);
+    assert.deepEqual(files, ['strata/argv.scm', 'strata/images.scm', 'strata/npm-origins.scm', 'strata/npm.scm', 'strata/packages.scm']);
     const channel = guile(`(write (read-all ${schemeString(CHANNEL_FILE)}))`);
     assert.equal(channel, '((channel (version 0) (directory "guix")))');
   });
@@ -80,7 +80,9 @@ describe('the Guix channel', () => {
       ['strata/packages.scm', '(strata packages)', 'strata'],
       ['strata/images.scm', '(strata images)', 'layered-image'],
       ['strata/argv.scm', '(strata argv)', 'make-customisation-tree strata-image-arguments'],
-      ['strata/npm-origins.scm', '(strata npm-origins)', '%strata-npm-dependencies'],
+      ['strata/npm-origins.scm', '(strata npm-origins)', 'strata-npm-dependencies'],
+      ['strata/npm.scm', '(strata npm)', 'npm-tarball-url'],
+      ['strata/packages.scm', '(strata packages)', 'make-strata'],
     ] as const) {
       const out = guile(`
 (define forms (read-all ${schemeString(join(GUIX_DIR, file))}))
@@ -126,6 +128,99 @@ describe('the Guix channel', () => {
   });
 });
 
+describe('the modules the build of layered-image imports', () => {
+  // What (guix modules)' source-module-closure computes for images.scm's
+  // with-imported-modules, here without Guix: from the roots, follow the
+  // #:use-module and #:autoload clauses of each module's define-module, keeping
+  // only the modules #:select? accepts (guix-module-name?, (guix ...) and
+  // (gnu ...), when it is not given). Guix's own modules are not here to read:
+  // they count as selected, without their dependencies.
+  function importedModules(): { closure: string[]; used: string[] } {
+    const out = guile(`
+(use-modules (ice-9 match) (srfi srfi-1) (srfi srfi-26))
+(define forms (read-all ${schemeString(join(GUIX_DIR, 'strata/images.scm'))}))
+(define (find-form head x)
+  (cond ((and (pair? x) (eq? (car x) head)) x)
+        ((pair? x) (or (find-form head (car x)) (find-form head (cdr x))))
+        (else #f)))
+(define imported (find-form 'with-imported-modules forms))
+(define call (find-form 'source-module-closure imported))
+(define roots (match (cadr call) (('quote roots) roots)))
+;; Guix's default #:select?.
+(define (guix-module-name? name)
+  (match name ((or ('guix _ ...) ('gnu _ ...)) #t) (_ #f)))
+(define select-expression
+  (match (memq #:select? call) ((_ expression . _) expression) (#f 'guix-module-name?)))
+;; A predicate named by images.scm is defined there: evaluate its definition.
+(for-each (lambda (form)
+            (match form
+              (('define ((? (cut eq? <> select-expression)) . _) . _) (eval form (current-module)))
+              (('define (? (cut eq? <> select-expression)) _) (eval form (current-module)))
+              (_ #f)))
+          forms)
+(define select? (eval select-expression (current-module)))
+(define (dependencies module)
+  (let ((file (search-path (list ${schemeString(GUIX_DIR)})
+                           (string-append (string-join (map symbol->string module) "/") ".scm"))))
+    (if (not file)
+        '()
+        (match (car (read-all file))
+          (('define-module _ clauses ...)
+           (let loop ((clauses clauses) (result '()))
+             (match clauses
+               (() (reverse result))
+               ((#:use-module ((? symbol? head) . tail) . rest)
+                (loop rest (cons (cons head tail) result)))
+               ((#:use-module (module . _) . rest) (loop rest (cons module result)))
+               ((#:autoload module _ . rest) (loop rest (cons module result)))
+               ((_ . rest) (loop rest result)))))))))
+(define closure
+  (let loop ((modules roots) (result '()))
+    (match modules
+      (() (reverse result))
+      ((module . rest)
+       (cond ((member module result) (loop rest result))
+             ((select? module) (loop (append (dependencies module) rest) (cons module result)))
+             (else (loop rest result)))))))
+(write closure) (newline)
+(write (cdr (find-form 'use-modules (caddr imported))))`);
+    const [closure, used] = out.split('\n') as [string, string];
+    const names = (list: string) => [...list.matchAll(/\([^()]*\)/g)].map((m) => m[0]);
+    return { closure: names(closure), used: names(used) };
+  }
+
+  test('(strata argv) is in the closure, with nothing else of the channel', () => {
+    const { closure } = importedModules();
+    assert.ok(closure.includes('(strata argv)'), closure.join(' '));
+    assert.deepEqual(closure.filter((m) => m.startsWith('(strata ')), ['(strata argv)']);
+    assert.ok(closure.includes('(guix build utils)') && closure.includes('(guix search-paths)'), closure.join(' '));
+  });
+
+  test('every module the gexp uses is imported or Guile\'s own', () => {
+    const { closure, used } = importedModules();
+    assert.ok(used.length >= 4, used.join(' '));
+    for (const module of used.filter((m) => !closure.includes(m))) {
+      const found = runTool('guile', ['--no-auto-compile', '-c', `(display (%search-load-path ${schemeString(module.slice(1, -1).split(' ').join('/'))}))`]).stdout;
+      assert.ok(found.startsWith('/'), `${module} is neither imported nor one of Guile's`);
+    }
+  });
+
+  test('the channel\'s imported modules load alone, as the builder has them', () => {
+    const { closure } = importedModules();
+    // imported-modules: a tree holding only the closure's files.
+    const tree = tmpDir('strata-imported-modules-');
+    for (const module of closure.filter((m) => m.startsWith('(strata '))) {
+      const file = module.slice(1, -1).split(' ').join('/') + '.scm';
+      mkdirSync(dirname(join(tree, file)), { recursive: true });
+      copyFileSync(join(GUIX_DIR, file), join(tree, file));
+    }
+    const { GUILE_LOAD_PATH: _path, GUILE_LOAD_COMPILED_PATH: _compiled, ...env } = process.env;
+    const argv = runTool('guile', ['--no-auto-compile', '-L', tree, '-c', `(use-modules (strata argv))
+(write (strata-image-arguments #:graph "graph" #:output "/o" #:name "n" #:profile "/gnu/store/x-profile"))`], { env }).stdout;
+    assert.match(argv, /^\("image" "--graph" "graph" .* "--to" "docker-archive:\/o"\)$/);
+  });
+});
+
 describe('the npm origins of the strata package', () => {
   const ORIGINS_SCRIPT = join(REPO_ROOT, 'scripts/guix-npm-origins.mjs');
   const runScript = (script: string, args: string[]) => runTool(process.execPath, [script, ...args], { allowFailure: true });
@@ -134,17 +229,29 @@ describe('the npm origins of the strata package', () => {
     x64: 'x86_64-linux', arm64: 'aarch64-linux', arm: 'armhf-linux', ppc64: 'powerpc64le-linux', riscv64: 'riscv64-linux', mips64el: 'mips64el-linux',
   };
 
-  /** The entries of %strata-npm-dependencies as guile reads them: (DIRECTORY BUILD-ONLY? SYSTEMS URI HASH), one a line. */
+  /** The registry npm installs from here, with one trailing slash; never written in the repository. */
+  const registry = runTool('npm', ['config', 'get', 'registry']).stdout.trim().replace(/\/*$/, '/');
+
+  /**
+   * The entries of strata-npm-dependencies as guile reads them, one a line:
+   * (DIRECTORY BUILD-ONLY? SYSTEMS METHOD URI URL FILE-NAME HASH), URL being
+   * what URI gives with (strata npm) for npm's configured registry.
+   */
   function originEntries(): string[] {
     const out = guile(`
+(use-modules (ice-9 match) (strata npm))
 (define forms (read-all ${schemeString(join(GUIX_DIR, 'strata/npm-origins.scm'))}))
 (define (field origin name) (cadr (assq name (cdr origin))))
+(define registry ${schemeString(registry)})
 (for-each (lambda (entry)
             (let ((origin (list-ref entry 4)))
               (write (list (list-ref entry 1) (list-ref entry 2) (list-ref entry 3)
-                           (field origin 'uri) (field origin 'hash)))
+                           (field origin 'method) (field origin 'uri)
+                           (eval (field origin 'uri) (current-module))
+                           (field origin 'file-name) (field origin 'hash)))
               (newline)))
-          (cdr (caddr (cadr forms))))`);
+          (match (list-ref forms 1)
+            (('define ('strata-npm-dependencies 'registry) docstring ('list . entries)) entries)))`);
     return out.trim().split('\n');
   }
 
@@ -174,6 +281,18 @@ describe('the npm origins of the strata package', () => {
     const weak = runScript(script, []);
     assert.equal(weak.status, 1);
     assert.match(weak.stderr, /node_modules\/execa has no sha512 integrity; run npm install to record one/);
+    // A `resolved` URL is accepted when it is a registry's tarball of the entry, whatever the registry.
+    const resolvedLock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+    const yargs = resolvedLock.packages['node_modules/yargs'];
+    yargs.resolved = `${registry}yargs/-/yargs-${yargs.version}.tgz`;
+    writeFileSync(join(root, 'package-lock.json'), JSON.stringify(resolvedLock));
+    assert.equal(runScript(script, []).status, 0);
+    assert.equal(readFileSync(join(root, 'guix/strata/npm-origins.scm'), 'utf8'), committed);
+    yargs.resolved = 'https://example.org/yargs.tgz';
+    writeFileSync(join(root, 'package-lock.json'), JSON.stringify(resolvedLock));
+    const elsewhere = runScript(script, []);
+    assert.equal(elsewhere.status, 1);
+    assert.match(elsewhere.stderr, /node_modules\/yargs resolves to https:\/\/example\.org\/yargs\.tgz, not a registry's yargs\/-\/yargs-[\d.]+\.tgz/);
   });
 
   test('guile reads one origin per installed package, pinned by the lock\'s sha512', () => {
@@ -188,10 +307,12 @@ describe('the npm origins of the strata package', () => {
     for (const [i, [dir, p]] of expected.entries()) {
       const name = dir.slice(dir.lastIndexOf('node_modules/') + 'node_modules/'.length);
       const systems = p.cpu === undefined ? '#t' : `(quote ("${guixSystem[p.cpu[0]!]}"))`;
+      // npm's own tarball URL: REGISTRY/NAME/-/UNSCOPED-NAME-VERSION.tgz.
+      const url = `${registry}${name}/-/${name.replace(/^@[^/]+\//, '')}-${p.version}.tgz`;
       assert.equal(
         entries[i],
-        `("${dir}" ${p.dev ? '#t' : '#f'} ${systems} "https://registry.npmjs.org/${name}/-/${name.replace(/^@[^/]+\//, '')}-${p.version}.tgz" ` +
-          `(content-hash (base64 "${p.integrity.replace(/^sha512-/, '')}") sha512))`,
+        `("${dir}" ${p.dev ? '#t' : '#f'} ${systems} url-fetch (npm-tarball-url registry "${name}" "${p.version}") "${url}" ` +
+          `"npm-${name.replace(/^@/, '').replace('/', '-')}-${p.version}.tgz" (content-hash (base64 "${p.integrity.replace(/^sha512-/, '')}") sha512))`,
       );
     }
     // The runtime dependencies are installed, the compiler and type declarations are not.
@@ -208,6 +329,15 @@ describe('the npm origins of the strata package', () => {
     assert.match(r.stdout, /^guix-npm-origins: \d+ tarballs match their origin hashes/);
   });
 
+  test('the URLs derived are the ones npm itself gives, scoped or not', () => {
+    const urls = new Map(originEntries().map((l) => [/^\("([^"]+)"/.exec(l)![1]!, / "([^" ]+\.tgz)" "npm-/.exec(l)![1]!]));
+    for (const dir of ['node_modules/@types/node', 'node_modules/yargs']) {
+      const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+      const spec = `${dir.slice('node_modules/'.length)}@${lock.packages[dir].version}`;
+      assert.equal(urls.get(dir), runTool('npm', ['view', spec, 'dist.tarball']).stdout.trim(), spec);
+    }
+  });
+
   test('the package\'s phases replayed: only these tarballs compile strata and build the zstd addon', () => {
     const system = guixSystem[process.arch]!;
     const src = tmpDir('strata-guix-build-');
@@ -215,12 +345,12 @@ describe('the npm origins of the strata package', () => {
     runTool('bash', ['-c', 'tar -c --exclude=./.git --exclude=./node_modules --exclude=./dist --exclude=./build-test --exclude=./test --exclude=./bench --exclude=./.ci . | tar -x -C "$1"', 'copy', src], { cwd: REPO_ROOT });
     const buildOnly: string[] = [];
     for (const line of originEntries()) {
-      const [, dir, flag, systems, url] = /^\("([^"]+)" (#t|#f) (#t|\(quote \([^)]*\)\)) "([^"]+)"/.exec(line)!;
+      const [, dir, flag, systems, fileName] = /^\("([^"]+)" (#t|#f) (#t|\(quote \([^)]*\)\)) .* "(npm-[^"]+\.tgz)" \(content-hash/.exec(line)!;
       if (systems !== '#t' && !systems!.includes(`"${system}"`)) continue;
       if (flag === '#t') buildOnly.push(dir!);
-      // 'unpack-npm-dependencies; the file name is the one --verify keeps the tarball under.
+      // 'unpack-npm-dependencies; --verify keeps each tarball under its origin's file name.
       mkdirSync(join(src, dir!), { recursive: true });
-      runTool('tar', ['-xzf', join(TARBALLS, url!.slice('https://registry.npmjs.org/'.length).replaceAll('/', '_')), '-C', join(src, dir!), '--strip-components=1']);
+      runTool('tar', ['-xzf', join(TARBALLS, fileName!), '-C', join(src, dir!), '--strip-components=1']);
     }
     // 'build, against this machine's node as the package builds against node-lts.
     const env = { ...process.env, HOME: src };
@@ -250,6 +380,17 @@ console.log(compressed.readUInt32LE(0).toString(16), compressed.length < input.l
     assert.match(text, /"node" "node_modules\/typescript\/bin\/tsc"\s+"-p" "tsconfig.json"/);
     assert.match(text, /"rebuild" "--directory=node_modules\/zstd-napi"/);
     assert.doesNotMatch(text, /npm ci && npm run build/);
+    // The registry is Guix's npm importer's unless the user passes one.
+    const registry = guile(`(use-modules (ice-9 match))
+(define forms (read-all ${schemeString(join(GUIX_DIR, 'strata/packages.scm'))}))
+(write (member '((guix import npm-binary) #:select (%npm-registry)) (car forms)))
+(for-each (match-lambda
+            (('define* ('make-strata . formals) docstring ('define name value) . _)
+             (write (list formals name value)))
+            (_ #f))
+          forms)`);
+    assert.match(registry, /^\(\(\(guix import npm-binary\) #:select \(%npm-registry\)\) /);
+    assert.match(registry, /\(\(#:key \(npm-registry \(%npm-registry\)\)\) all-dependencies \(strata-npm-dependencies npm-registry\)\)$/);
   });
 });
 
@@ -299,6 +440,20 @@ describe('strata render guix', () => {
     assert.match(r.stdout, /#:compression 'zstd/);
     assert.match(r.stdout, /#:format 'oci\)/);
     assert.deepEqual(stringsIn(file), ['app', 'guile', 'latest']);
+  });
+
+  test('specifications with an output or a version reach Guix as guix install takes them', () => {
+    // specification->package takes NAME[@VERSION] only (gnu/packages.scm):
+    // "glibc:debug" would be an unknown package. specifications->manifest
+    // takes NAME[@VERSION][:OUTPUT], and layered-image takes a manifest.
+    const r = strata(['render', 'guix', '--name', 'app', '--packages', 'glibc:debug', 'guile@3.0', 'coreutils']);
+    assert.equal(r.status, 0, r.stderr);
+    const file = join(tmpDir('strata-render-'), 'image.scm');
+    writeFileSync(file, r.stdout);
+    const packages = guile(`(write (caddr (cadr (read-all ${schemeString(file)}))))`);
+    assert.equal(packages, '(specifications->manifest (list "glibc:debug" "guile@3.0" "coreutils"))');
+    const images = readFileSync(join(GUIX_DIR, 'strata/images.scm'), 'utf8');
+    assert.match(images, /\(\(manifest\? packages-or-profile\)/);
   });
 
   test('--strategy size groups as guix pack --max-layers does', () => {

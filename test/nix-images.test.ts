@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -58,6 +58,30 @@ function tarMember(archive: string, member: string): Buffer {
 
 function manifestOf(archive: string): { Config: string; RepoTags: string[]; Layers: string[] } {
   return JSON.parse(tarMember(archive, 'manifest.json').toString('utf8'))[0];
+}
+
+/** The registry npm fetches from here, as `npm config get registry` prints it. */
+function npmRegistry(): string {
+  return execFileSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).trim();
+}
+
+/** A Nix string literal. */
+function nixString(s: string): string {
+  return JSON.stringify(s).replace(/\$\{/g, '\\${');
+}
+
+/** nixpkgs' functions nix/package.nix calls, as stand-ins that return their arguments. */
+const PACKAGE_STUB = `{
+  lib = { fileset = { toSource = a: "src"; unions = a: a; maybeMissing = a: a; }; licenses.mit = "mit"; platforms.linux = [ ]; };
+  buildNpmPackage = a: a;
+  nodejs = "nixpkgs-default-nodejs";
+  importNpmLock = { __functor = self: a: a; npmConfigHook = "hook"; };
+}`;
+
+/** nix/package.nix called with the stand-ins and \`args\`, \`expr\` (over its result \`p\`) as JSON. */
+function evalPackageNix(args: string, expr: string): any {
+  const e = `let p = import ${join(REPO_ROOT, 'nix', 'package.nix')} (${PACKAGE_STUB} // ${args}); in ${expr}`;
+  return JSON.parse(runTool('nix-instantiate', ['--eval', '--strict', '--json', '-E', e], { env: nixEnv() }).stdout);
 }
 
 describe('nix/default.nix with real nix-build', () => {
@@ -237,6 +261,58 @@ describe('nix/default.nix with real nix-build', () => {
     assert.match(unpackAndRun(archive, [`${app}/bin/hello`]).stdout, /hello from strata/);
   });
 
+  test('layeringPipeline: maxLayers is not checked, as nixpkgs checks it only for its own pipeline', () => {
+    const conf = JSON.parse(readFileSync(buildImage('pipedOneLayer.conf'), 'utf8'));
+    assert.deepEqual(conf.store_layers, JSON.parse(readFileSync(buildImage('piped.conf'), 'utf8')).store_layers);
+    const r = runTool('nix-instantiate', [IMAGES_NIX, ...nixArgs(), '-A', 'oneLayer'], { env: nixEnv(), allowFailure: true });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /maxLayers .*greater than 1 .*\(current value: 1\)/);
+  });
+
+  test('extraCommands: the modes they set arrive in the image (not reset by Nix), owned by root as nixpkgs\' customisation layer', () => {
+    const archive = runStream(buildImage('modes'));
+    const entries = customisationListing(archive).map((l) => l.replace(/ +/g, ' '));
+    assert.ok(entries.includes('drwxrwxrwt 0/0 0 1980-01-01 00:00 ./tmp/'), entries.join('\n'));
+    assert.ok(entries.includes('-rw-r----- 0/0 15 1980-01-01 00:00 ./etc/shadow'), entries.join('\n'));
+    assert.ok(entries.some((l) => /^lrwxrwxrwx 0\/0 0 .* \.\/bin\/sh -> \/nix\/store\/.*-busybox\/bin\/sh$/.test(l)), 'contents joined');
+    // As a real client unpacks it: a /tmp anyone can write, sticky.
+    assert.match(unpackAndRun(archive, ['/bin/ls', '-ld', '/tmp']).stdout, /^drwxrwxrwt /);
+    // uid and gid are the store layers' owners.
+    const store = runTool('sh', ['-c', `tar -xOf '${archive}' '${manifestOf(archive).Layers[0]}' | tar --numeric-owner -tvf - | head -3`]).stdout;
+    assert.match(store, /^dr-xr-xr-x 1000\/100 /m);
+  });
+
+  test('buildLayeredImage compressor: "zstd" into NAME.tar.zst, "none" into NAME.tar, an unknown one refused', () => {
+    const zst = buildImage('appZstd');
+    assert.ok(zst.endsWith('-strata-app.tar.zst'), zst);
+    assert.deepEqual([...readFileSync(zst).subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd], 'zstd frame magic');
+    const fromZst = join(tmpDir('strata-nix-zst-'), 'image.tar');
+    writeFileSync(fromZst, execFileSync('zstd', ['-d', '-c', zst], { maxBuffer: 1 << 30 }));
+    assert.deepEqual(manifestOf(fromZst).RepoTags, ['strata-app:1.0']);
+    assert.equal(unpackAndRun(fromZst, []).stdout, 'zstd\n');
+
+    const tar = buildImage('appNone');
+    assert.ok(tar.endsWith('-strata-app.tar'), tar);
+    assert.equal(readFileSync(tar).subarray(257, 262).toString('latin1'), 'ustar', 'a plain tar');
+    assert.equal(unpackAndRun(tar, []).stdout, 'none\n');
+    assert.equal(evalJson('appNone.imageTag'), '1.0');
+    assert.ok(evalJson('appNone.stream.isExe'));
+
+    const r = runTool('nix-instantiate', [IMAGES_NIX, ...nixArgs(), '-A', 'unknownCompressor'], { env: nixEnv(), allowFailure: true });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /in docker image x: compressor must be one of: \[gz none zstd\]/);
+  });
+
+  test('passthru.streamScript: an executable that takes the conf, as nixpkgs\' stream script', () => {
+    const wrapped = runStream(buildImage('app'), ['-t', 'by:script']);
+    const streamScript = buildImage('app.streamScript');
+    assert.ok((statSync(streamScript).mode & 0o111) === 0o111, 'executable');
+    const direct = runStream(streamScript, [evalJson('app.conf.outPath'), '-t', 'by:script']);
+    assert.deepEqual(manifestOf(direct).RepoTags, ['by:script']);
+    assert.ok(readFileSync(direct).equals(readFileSync(wrapped)), 'the same image as the stream result');
+    assert.notEqual(runTool(streamScript, [], { env: nixEnv(), allowFailure: true }).status, 0, 'no conf, no image');
+  });
+
   test('streamLayeredImage refuses an argument nixpkgs\' does not take', () => {
     const r = runTool('nix-instantiate', ['--eval', IMAGES_NIX, ...nixArgs(), '-A', 'unknownArgument.drvPath'], { env: nixEnv(), allowFailure: true });
     assert.notEqual(r.status, 0);
@@ -256,20 +332,66 @@ describe('nix/default.nix with real nix-build', () => {
       await registry.stop();
     }
   });
-  test('nix/package.nix: buildNpmPackage with importNpmLock, mainProgram strata (evaluated with stand-ins)', () => {
-    const expr = `let
-      stub = { lib = { fileset = { toSource = a: "src"; unions = a: a; maybeMissing = a: a; }; licenses.mit = "mit"; platforms.linux = [ ]; };
-               buildNpmPackage = a: a; nodejs_20 = "node";
-               importNpmLock = { __functor = self: a: { lockRoot = toString a.npmRoot; }; npmConfigHook = "hook"; }; };
-      p = import ${join(REPO_ROOT, 'nix', 'package.nix')} stub;
-    in { inherit (p) pname version npmConfigHook npmDeps; mainProgram = p.meta.mainProgram; }`;
-    const r = JSON.parse(runTool('nix-instantiate', ['--eval', '--strict', '--json', '-E', expr], { env: nixEnv() }).stdout);
+  test('nix/package.nix: buildNpmPackage with importNpmLock, a maintained nodejs, mainProgram strata (evaluated with stand-ins)', () => {
+    const r = evalPackageNix(`{ npmRegistry = ${nixString(npmRegistry())}; }`, '{ inherit (p) pname version nodejs npmConfigHook; npmRoot = toString p.npmDeps.npmRoot; mainProgram = p.meta.mainProgram; }');
     assert.deepEqual(r, {
       pname: 'strata',
       version: JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version,
+      nodejs: 'nixpkgs-default-nodejs',
       npmConfigHook: 'hook',
-      npmDeps: { lockRoot: REPO_ROOT },
+      npmRoot: REPO_ROOT,
       mainProgram: 'strata',
     });
   });
+
+  test('nix/package.nix: every lock entry importNpmLock fetches gets npm\'s own tarball URL, from npmRegistry, and keeps its integrity', () => {
+    const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+    const entries = Object.entries(lock.packages as Record<string, Record<string, unknown>>).filter(([path]) => path !== '');
+    assert.ok(entries.length > 100);
+    // The repository's lock names no registry: the URLs are derived.
+    assert.deepEqual(entries.filter(([, m]) => 'resolved' in m).map(([path]) => path), []);
+
+    const registry = npmRegistry();
+    const given = evalPackageNix(`{ npmRegistry = ${nixString(registry)}; }`, 'p.npmDeps.packageLock');
+    const base = registry.endsWith('/') ? registry : `${registry}/`;
+    for (const [path, module] of entries) {
+      const name = (module.name as string | undefined) ?? path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      const got = given.packages[path];
+      // What importNpmLock's fetchModule reads: an http(s) `resolved` (else it is not fetched, or read
+      // as a path under npmRoot) and the `integrity` fetchurl checks it with.
+      assert.equal(got.resolved, `${base}${name}/-/${name.split('/').pop()}-${module.version}.tgz`, path);
+      assert.match(got.resolved, /^https?:\/\//, path);
+      assert.match(got.integrity, /^sha(256|384|512)-[A-Za-z0-9+/]+=*$/, path);
+      assert.deepEqual({ ...got, resolved: undefined }, { ...module, resolved: undefined }, `${path}: the rest of the entry as in the lock`);
+    }
+    assert.deepEqual(given.packages[''], lock.packages[''], 'the root entry is not fetched');
+    assert.deepEqual({ ...given, packages: undefined }, { ...lock, packages: undefined });
+
+    // npm's own answer for a scoped and a plain package of the lock: the same URL and integrity.
+    for (const path of ['node_modules/@types/node', 'node_modules/execa']) {
+      const { version, integrity } = lock.packages[path];
+      const name = path.slice('node_modules/'.length);
+      const dist = JSON.parse(execFileSync('npm', ['view', `${name}@${version}`, 'dist', '--json'], { encoding: 'utf8' }));
+      assert.equal(given.packages[path].resolved, dist.tarball, `npm view ${name}@${version} dist.tarball`);
+      assert.equal(integrity, dist.integrity);
+    }
+  });
+
+  test('nix/default.nix without a strata: one message naming npmRegistry, or strata built from the registry passed', () => {
+    const strataOf = (args: string) => `let
+      stub = ${PACKAGE_STUB};
+      pkgs = stub // { callPackage = f: a: let fn = import f; in fn (builtins.intersectAttrs (builtins.functionArgs fn) stub // a); };
+    in (import ${join(REPO_ROOT, 'nix')} ({ inherit pkgs; } // ${args})).strata`;
+    const missing = runTool('nix-instantiate', ['--eval', '--strict', '-E', `(${strataOf('{ }')}).pname`], { env: nixEnv(), allowFailure: true });
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /npmRegistry/);
+    assert.match(missing.stderr, /npm config get registry/);
+    const bad = runTool('nix-instantiate', ['--eval', '--strict', '-E', `(${strataOf('{ npmRegistry = "registry.example"; }')}).pname`], { env: nixEnv(), allowFailure: true });
+    assert.match(bad.stderr, /npmRegistry 'registry\.example'.*http/);
+    const url = runTool('nix-instantiate', ['--eval', '--strict', '--json', '-E',
+      `(${strataOf('{ npmRegistry = "http://127.0.0.1:4873/"; }')}).npmDeps.packageLock.packages."node_modules/execa".resolved`], { env: nixEnv() }).stdout;
+    const execa = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')).packages['node_modules/execa'];
+    assert.equal(JSON.parse(url), `http://127.0.0.1:4873/execa/-/execa-${execa.version}.tgz`);
+  });
+
 });

@@ -59,6 +59,11 @@ describe('strata render nix', () => {
       `(import ${file} { pkgs = ${FAKE_PKGS}; strataLib = { streamLayeredImage = a: { inherit (a) name tag config maxLayers; }; }; })`], { env: nixEnv() }).stdout;
     assert.deepEqual(JSON.parse(evaluated), { name: 'hostile', tag: 'v1', config, maxLayers: 5 });
 
+    // npmRegistry reaches nix/ and so the strata package it builds.
+    const registry = runTool('nix-instantiate', [...args, '--argstr', 'npmRegistry', 'http://127.0.0.1:4873/', '--arg', 'pkgs',
+      `${FAKE_PKGS} // { callPackage = f: a: throw "strata built with npmRegistry \${a.npmRegistry}"; }`], { env: nixEnv(), allowFailure: true });
+    assert.match(registry.stderr, /strata built with npmRegistry http:\/\/127\.0\.0\.1:4873\//);
+
     const script = runTool('nix-build', [...args, '--no-out-link'], { env: nixEnv() }).stdout.trim().split('\n').pop()!;
     const archive = join(dir, 'image.tar');
     writeFileSync(archive, execFileSync(script, [], { maxBuffer: 1 << 30 }));

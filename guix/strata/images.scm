@@ -16,6 +16,14 @@
   #:use-module (ice-9 match)
   #:export (layered-image))
 
+(define (imported-module? name)
+  "Return true if NAME, a module name, is one the build imports with its
+dependencies: Guix's own, as 'source-module-closure' selects by default, and
+this channel's."
+  (match name
+    (('strata _ ...) #t)
+    (_ (guix-module-name? name))))
+
 (define (packages-or-profile->profile name packages-or-profile)
   "Return a profile of PACKAGES-OR-PROFILE: a profile, a manifest, or a
 list of packages (or of (PACKAGE OUTPUT) lists), as 'guix pack' takes them."
@@ -74,7 +82,8 @@ archive, whose layers COMPRESSION ('gzip or 'zstd) compresses."
     (with-imported-modules (source-module-closure
                             '((guix build utils)
                               (guix search-paths)
-                              (strata argv)))
+                              (strata argv))
+                            #:select? imported-module?)
       #~(begin
           (use-modules (guix build utils)
                        (guix search-paths)

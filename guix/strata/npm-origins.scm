@@ -10,641 +10,644 @@
 (define-module (strata npm-origins)
   #:use-module (guix packages)
   #:use-module (guix download)
-  #:export (%strata-npm-dependencies))
+  #:use-module (strata npm)
+  #:export (strata-npm-dependencies))
 
-(define %strata-npm-dependencies
-  ;; (DIRECTORY BUILD-ONLY? SYSTEMS ORIGIN): the tarball ORIGIN unpacks into
-  ;; DIRECTORY of the source tree; BUILD-ONLY? packages (the TypeScript
-  ;; compiler, type declarations) are not installed; SYSTEMS is #t or the
-  ;; Guix systems the package is for (the compiler's native executables).
+(define (strata-npm-dependencies registry)
+  "Return strata's npm dependencies as (DIRECTORY BUILD-ONLY? SYSTEMS ORIGIN)
+lists, whose ORIGIN fetches the package's tarball from REGISTRY, the base URL
+of an npm registry.  The tarball unpacks into DIRECTORY of the source tree;
+BUILD-ONLY? packages (the TypeScript compiler, type declarations) are not
+installed; SYSTEMS is #t or the Guix systems the package is for (the
+compiler's native executables)."
   (list
    (list "node_modules/@sec-ant/readable-stream" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/@sec-ant/readable-stream/-/readable-stream-0.4.1.tgz")
+           (uri (npm-tarball-url registry "@sec-ant/readable-stream" "0.4.1"))
            (file-name "npm-sec-ant-readable-stream-0.4.1.tgz")
            (hash (content-hash (base64 "831qok9r2t8AlxLko40y2ebgSDhenenCatLVeW/uBtnHPyhHOvG0C7TvfgecV+wHzIm5KUICgzmVpWS+IMEAeg==") sha512))))
    (list "node_modules/@sindresorhus/merge-streams" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/@sindresorhus/merge-streams/-/merge-streams-4.0.0.tgz")
+           (uri (npm-tarball-url registry "@sindresorhus/merge-streams" "4.0.0"))
            (file-name "npm-sindresorhus-merge-streams-4.0.0.tgz")
            (hash (content-hash (base64 "tlqY9xq5ukxTUZBmoOp+m61cqwQD5pHJtFY3Mn8CA8ps6yghLH/Hw8UPdqg4OLmFW3IFlcXnQNmo/dh8HzXYIQ==") sha512))))
    (list "node_modules/@types/node" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/@types/node/-/node-20.19.43.tgz")
+           (uri (npm-tarball-url registry "@types/node" "20.19.43"))
            (file-name "npm-types-node-20.19.43.tgz")
            (hash (content-hash (base64 "6oYBAi5ikg4Pl+kGsoYtawUMBT2zZMCvPNF7pVLnHZfd1zf38DRiWn/gT01RYCdUqkv7Fhr+C9ot4/tb+2sVvA==") sha512))))
    (list "node_modules/@types/tar-stream" #t #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/@types/tar-stream/-/tar-stream-3.1.5.tgz")
+           (uri (npm-tarball-url registry "@types/tar-stream" "3.1.5"))
            (file-name "npm-types-tar-stream-3.1.5.tgz")
            (hash (content-hash (base64 "zCUA6CSDw0t2cpQiZixpyzfubpeuVZmBr5wztvuCG4bhy7reX/9wGXdZxEzz2CjMFLQ32UPR/01jzUUSRJeCeQ==") sha512))))
    (list "node_modules/@types/yargs" #t #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/@types/yargs/-/yargs-17.0.35.tgz")
+           (uri (npm-tarball-url registry "@types/yargs" "17.0.35"))
            (file-name "npm-types-yargs-17.0.35.tgz")
            (hash (content-hash (base64 "qUHkeCyQFxMXg79wQfTtfndEC+N9ZZg76HJftDJp+qH2tV7Gj4OJi7l+PiWwJ+pWtW8GwSmqsDj/oymhrTWXjg==") sha512))))
    (list "node_modules/@types/yargs-parser" #t #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/@types/yargs-parser/-/yargs-parser-21.0.3.tgz")
+           (uri (npm-tarball-url registry "@types/yargs-parser" "21.0.3"))
            (file-name "npm-types-yargs-parser-21.0.3.tgz")
            (hash (content-hash (base64 "I4q9QU9MQv4oEOz4tAHJtNz1cwuLxn2F3xcc2iV5WdqLPpUnj30aUuxt1mAxYTG+oe8CZMV/+6rU4S4gRDzqtQ==") sha512))))
    (list "node_modules/@typescript/typescript-linux-arm" #t '("armhf-linux")
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/@typescript/typescript-linux-arm/-/typescript-linux-arm-7.0.2.tgz")
+           (uri (npm-tarball-url registry "@typescript/typescript-linux-arm" "7.0.2"))
            (file-name "npm-typescript-typescript-linux-arm-7.0.2.tgz")
            (hash (content-hash (base64 "gffT3xPz9sR7j/YJExkyPntrI0P2EP9XbOyWzth2/Gs0RstK+90RBcO0ncXoXy/beYll1SXw846Nf2zdnEz0QQ==") sha512))))
    (list "node_modules/@typescript/typescript-linux-arm64" #t '("aarch64-linux")
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/@typescript/typescript-linux-arm64/-/typescript-linux-arm64-7.0.2.tgz")
+           (uri (npm-tarball-url registry "@typescript/typescript-linux-arm64" "7.0.2"))
            (file-name "npm-typescript-typescript-linux-arm64-7.0.2.tgz")
            (hash (content-hash (base64 "Qh4eU4/y3yDjnfjjyPYihMj5/ODIlmt+Bzu17OI+fiSRDW57QmU5SiN63exPRNJPKUzcc1INa1NXdrJ+MqHjUQ==") sha512))))
    (list "node_modules/@typescript/typescript-linux-mips64el" #t '("mips64el-linux")
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/@typescript/typescript-linux-mips64el/-/typescript-linux-mips64el-7.0.2.tgz")
+           (uri (npm-tarball-url registry "@typescript/typescript-linux-mips64el" "7.0.2"))
            (file-name "npm-typescript-typescript-linux-mips64el-7.0.2.tgz")
            (hash (content-hash (base64 "R4KvAMnE43W5Qeqb0Ly56O3mWMWIAgsMyz36DCaycd5nbg/9kzm0liw3JocfRqyJY0KPmzFjbswozXyW0DnIYA==") sha512))))
    (list "node_modules/@typescript/typescript-linux-ppc64" #t '("powerpc64le-linux")
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/@typescript/typescript-linux-ppc64/-/typescript-linux-ppc64-7.0.2.tgz")
+           (uri (npm-tarball-url registry "@typescript/typescript-linux-ppc64" "7.0.2"))
            (file-name "npm-typescript-typescript-linux-ppc64-7.0.2.tgz")
            (hash (content-hash (base64 "DORx5b3sd/4S7eayxm4FQv+A7CrkUIGRaHiwI8oiHTAI1fAPWhF4J0vAlkC8biAlHSVVwxMQ3tjZ2/DVbnQiiA==") sha512))))
    (list "node_modules/@typescript/typescript-linux-riscv64" #t '("riscv64-linux")
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/@typescript/typescript-linux-riscv64/-/typescript-linux-riscv64-7.0.2.tgz")
+           (uri (npm-tarball-url registry "@typescript/typescript-linux-riscv64" "7.0.2"))
            (file-name "npm-typescript-typescript-linux-riscv64-7.0.2.tgz")
            (hash (content-hash (base64 "wf0jqEDOjrPRnKwYRyyJDRo11KMbvMFrU+q4zqKyChODBzvlkbhNQfKvLxQCcwTpdDaXSHZTVuh0JoCrKCUMHQ==") sha512))))
    (list "node_modules/@typescript/typescript-linux-x64" #t '("x86_64-linux")
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/@typescript/typescript-linux-x64/-/typescript-linux-x64-7.0.2.tgz")
+           (uri (npm-tarball-url registry "@typescript/typescript-linux-x64" "7.0.2"))
            (file-name "npm-typescript-typescript-linux-x64-7.0.2.tgz")
            (hash (content-hash (base64 "EYdf2cNg7rgCWJnxCdJ+F3V39O8ihb37eHAu1LK8oAFizgTQbPOK7zHHXbPt8rX24COqODXeI3sIf0fCXG7H/A==") sha512))))
    (list "node_modules/ansi-regex" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/ansi-regex/-/ansi-regex-6.6.0.tgz")
+           (uri (npm-tarball-url registry "ansi-regex" "6.6.0"))
            (file-name "npm-ansi-regex-6.6.0.tgz")
            (hash (content-hash (base64 "XZ5apbzreCbXSKwPjJstu8R0zOi247w3XYwWxtwBXgpZrCyc1Ka7p9/xY0A9/diMewmHbEKz+FIraWaEWjlN5g==") sha512))))
    (list "node_modules/ansi-styles" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/ansi-styles/-/ansi-styles-6.2.3.tgz")
+           (uri (npm-tarball-url registry "ansi-styles" "6.2.3"))
            (file-name "npm-ansi-styles-6.2.3.tgz")
            (hash (content-hash (base64 "4Dj6M28JB+oAH8kFkTLUo+a2jwOFkuqb3yucU0CANcRRUbxS0cP0nZYCGjcc3BNXwRIsUVmDGgzawme7zvJHvg==") sha512))))
    (list "node_modules/b4a" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/b4a/-/b4a-1.9.0.tgz")
+           (uri (npm-tarball-url registry "b4a" "1.9.0"))
            (file-name "npm-b4a-1.9.0.tgz")
            (hash (content-hash (base64 "dpfcF9fDNR6++cthXR67iyhgqWy9CBouAvIWhIntzBG6cvK/cnIPiZQjBwi/ZqjjBEDGfoNDtmB0kTjroOJ3pQ==") sha512))))
    (list "node_modules/bare-buffer" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/bare-buffer/-/bare-buffer-3.7.3.tgz")
+           (uri (npm-tarball-url registry "bare-buffer" "3.7.3"))
            (file-name "npm-bare-buffer-3.7.3.tgz")
            (hash (content-hash (base64 "77owW16RX6YgdOzddHtM0oGz8wsd0/F9k/0coz6TPmjUHnr/9FwWODVMNKwyYWM/a/ESdTum855nfQxnsKUygA==") sha512))))
    (list "node_modules/bare-events" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/bare-events/-/bare-events-2.9.2.tgz")
+           (uri (npm-tarball-url registry "bare-events" "2.9.2"))
            (file-name "npm-bare-events-2.9.2.tgz")
            (hash (content-hash (base64 "AIPKioV7/Y/8KfZ3AAhjPJxLLbY49S64Ym5DakZlUg75qQiTgUq9hEJoEwa4eUezPUlXRy/i5NpsKvo9jgKmoA==") sha512))))
    (list "node_modules/bare-fs" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/bare-fs/-/bare-fs-4.8.5.tgz")
+           (uri (npm-tarball-url registry "bare-fs" "4.8.5"))
            (file-name "npm-bare-fs-4.8.5.tgz")
            (hash (content-hash (base64 "5gborbd4IEFpnyqAiwD0tl6sH9fvPvIaK2hdM8DXU+xAMxSB7B3D3D04CD21k4T5C6u5Oxw3iajkBQhNLxINKg==") sha512))))
    (list "node_modules/bare-path" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/bare-path/-/bare-path-3.1.3.tgz")
+           (uri (npm-tarball-url registry "bare-path" "3.1.3"))
            (file-name "npm-bare-path-3.1.3.tgz")
            (hash (content-hash (base64 "8r+FVU/o4zcFmpCDqbqAYhHHbtXPP+cyZKo7DRGRWc7OLlNs4TMaSQEpXL/sIdzyEG0M7RHw4B7xYMGrTc+qrg==") sha512))))
    (list "node_modules/bare-stream" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/bare-stream/-/bare-stream-2.13.4.tgz")
+           (uri (npm-tarball-url registry "bare-stream" "2.13.4"))
            (file-name "npm-bare-stream-2.13.4.tgz")
            (hash (content-hash (base64 "PcrQ8lVLbiJscNm1Kez+Yp4Gy4AHGcN1lzwjvf5NybWen7VvEgUfyfnXYJ2zNqWnzOfCb1Abq6lH8ti0syQszA==") sha512))))
    (list "node_modules/bare-url" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/bare-url/-/bare-url-2.5.8.tgz")
+           (uri (npm-tarball-url registry "bare-url" "2.5.8"))
            (file-name "npm-bare-url-2.5.8.tgz")
            (hash (content-hash (base64 "G5KTe5Bj6z5pqIxcn3lWlIFIv0rkXbccx0T0Xuf7t4RapfSWvFlcVbrwYXxFZ00PC4lp57OCIk6uXP/r3GbpDw==") sha512))))
    (list "node_modules/base64-js" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/base64-js/-/base64-js-1.5.1.tgz")
+           (uri (npm-tarball-url registry "base64-js" "1.5.1"))
            (file-name "npm-base64-js-1.5.1.tgz")
            (hash (content-hash (base64 "AKpaYlHn8t4SVbOHCy+b5+KKgvR4vrsD8vbvrbiQJps7fKDTkjkDry6ji0rUJjC0kzbNePLwzxq8iypo41qeWA==") sha512))))
    (list "node_modules/bl" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/bl/-/bl-4.1.0.tgz")
+           (uri (npm-tarball-url registry "bl" "4.1.0"))
            (file-name "npm-bl-4.1.0.tgz")
            (hash (content-hash (base64 "1W07cM9gS6DcLperZfFSj+bWLtaPGSOHWhPiGzXmvVJbRLdG82sH/Kn8EtW1VqWVA54AKf2h5k5BbnIbwF3h6w==") sha512))))
    (list "node_modules/buffer" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/buffer/-/buffer-5.7.1.tgz")
+           (uri (npm-tarball-url registry "buffer" "5.7.1"))
            (file-name "npm-buffer-5.7.1.tgz")
            (hash (content-hash (base64 "EHcyIPBQ4BSGlvjB16k5KgAJ27CIsHY/2JBmCRReo48y9rQ3MaUzWX3KVlBa4U7MyX02HdVj0K7C3WaB3ju7FQ==") sha512))))
    (list "node_modules/chownr" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/chownr/-/chownr-1.1.4.tgz")
+           (uri (npm-tarball-url registry "chownr" "1.1.4"))
            (file-name "npm-chownr-1.1.4.tgz")
            (hash (content-hash (base64 "jJ0bqzaylmJtVnNgzTeSOs8DPavpbYgEr/b0YL8/2GO3xJEhInFmhKMUnEJQjZumK7KXGFhUy89PrsJWlakBVg==") sha512))))
    (list "node_modules/cliui" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/cliui/-/cliui-9.0.1.tgz")
+           (uri (npm-tarball-url registry "cliui" "9.0.1"))
            (file-name "npm-cliui-9.0.1.tgz")
            (hash (content-hash (base64 "k7ndgKhwoQveBL+/1tqGJYNz097I7WOvwbmmU2AR5+magtbjPWQTS1C5vzGkBC8Ym8UWRzfKUzUUqFLypY4Q+w==") sha512))))
    (list "node_modules/cliui/node_modules/string-width" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/string-width/-/string-width-7.2.0.tgz")
+           (uri (npm-tarball-url registry "string-width" "7.2.0"))
            (file-name "npm-string-width-7.2.0.tgz")
            (hash (content-hash (base64 "tsaTIkKW9b4N+AEj+SVA+WhJzV7/zMhcSu78mLKWSk7cXMOSHsBKFWUs0fWwq8QyK3MgJBQRX6Gbi4kYbdvGkQ==") sha512))))
    (list "node_modules/cross-spawn" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/cross-spawn/-/cross-spawn-7.0.6.tgz")
+           (uri (npm-tarball-url registry "cross-spawn" "7.0.6"))
            (file-name "npm-cross-spawn-7.0.6.tgz")
            (hash (content-hash (base64 "uV2QOWP2nWzsy2aMp8aRibhi9dlzF5Hgh5SHaB9OiTGEyDTiJJyx0uy51QXdyWbtAHNua4XJzUKca3OzKUd3vA==") sha512))))
    (list "node_modules/decompress-response" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/decompress-response/-/decompress-response-6.0.0.tgz")
+           (uri (npm-tarball-url registry "decompress-response" "6.0.0"))
            (file-name "npm-decompress-response-6.0.0.tgz")
            (hash (content-hash (base64 "aW35yZM6Bb/4oJlZncMH2LCoZtJXTRxES17vE3hoRiowU2kWHaJKFkSBDnDR+cm9J+9QhXmREyIfv0pji9ejCQ==") sha512))))
    (list "node_modules/deep-extend" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/deep-extend/-/deep-extend-0.6.0.tgz")
+           (uri (npm-tarball-url registry "deep-extend" "0.6.0"))
            (file-name "npm-deep-extend-0.6.0.tgz")
            (hash (content-hash (base64 "LOHxIOaPYdHlJRtCQfDIVZtfw/ufM8+rVj649RIHzcm/vGwQRXFt6OPqIFWsm2XEMrNIEtWR64sY1LEKD2vAOA==") sha512))))
    (list "node_modules/detect-libc" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/detect-libc/-/detect-libc-2.1.2.tgz")
+           (uri (npm-tarball-url registry "detect-libc" "2.1.2"))
            (file-name "npm-detect-libc-2.1.2.tgz")
            (hash (content-hash (base64 "Btj2BOOO83o3WyH59e8MgXsxEQVcarkUOpEYrubB0urwnN10yQ364rsiByU11nZlqWYZm05i/of7io4mzihBtQ==") sha512))))
    (list "node_modules/emoji-regex" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/emoji-regex/-/emoji-regex-10.6.0.tgz")
+           (uri (npm-tarball-url registry "emoji-regex" "10.6.0"))
            (file-name "npm-emoji-regex-10.6.0.tgz")
            (hash (content-hash (base64 "toUI84YS5YmxW219erniWD0CIVOo46xGKColeNQRgOzDorgBi1v4D71/OFzgD9GO2UGKIv1C3Sp8DAn0+j5w7A==") sha512))))
    (list "node_modules/end-of-stream" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/end-of-stream/-/end-of-stream-1.4.5.tgz")
+           (uri (npm-tarball-url registry "end-of-stream" "1.4.5"))
            (file-name "npm-end-of-stream-1.4.5.tgz")
            (hash (content-hash (base64 "ooEGc6HP26xXq/N+GCGOT0JKCLDGrq2bQUZrQ7gyrJiZANJ/8YDTxTpQBXGMn+WbIQXNVpyWymm7KYVICQnyOg==") sha512))))
    (list "node_modules/escalade" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/escalade/-/escalade-3.2.0.tgz")
+           (uri (npm-tarball-url registry "escalade" "3.2.0"))
            (file-name "npm-escalade-3.2.0.tgz")
            (hash (content-hash (base64 "WUj2qlxaQtO4g6Pq5c29GTcWGDyd8itL8zTlipgECz3JesAiiOKotd8JU6otB3PACgG6xkJUyVhboMS+bje/jA==") sha512))))
    (list "node_modules/events-universal" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/events-universal/-/events-universal-1.0.1.tgz")
+           (uri (npm-tarball-url registry "events-universal" "1.0.1"))
            (file-name "npm-events-universal-1.0.1.tgz")
            (hash (content-hash (base64 "LUd5euvbMLpwOF8m6ivPCbhQeSiYVNb8Vs0fQ8QjXo0JTkEHpz8pxdQf0gStltaPpw0Cca8b39KxvK9cfKRiAw==") sha512))))
    (list "node_modules/execa" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/execa/-/execa-9.6.1.tgz")
+           (uri (npm-tarball-url registry "execa" "9.6.1"))
            (file-name "npm-execa-9.6.1.tgz")
            (hash (content-hash (base64 "9Be3ZoN4LmYR90tUoVu2te2BsbzHfhJyfEiAVfz7N5/zv+jduIfLrV2xdQXOHbaD6KgpGdO9PRPM1Y4Q9QkPkA==") sha512))))
    (list "node_modules/expand-template" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/expand-template/-/expand-template-2.0.3.tgz")
+           (uri (npm-tarball-url registry "expand-template" "2.0.3"))
            (file-name "npm-expand-template-2.0.3.tgz")
            (hash (content-hash (base64 "XYfuKMvj4O35f/pOXLObndIRvyQ+/+6AhODh+OKWj9S9498pHHn/IMszH+gt0fBCRWMNfk1ZSp5x3AifmnI2vg==") sha512))))
    (list "node_modules/fast-fifo" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/fast-fifo/-/fast-fifo-1.3.2.tgz")
+           (uri (npm-tarball-url registry "fast-fifo" "1.3.2"))
            (file-name "npm-fast-fifo-1.3.2.tgz")
            (hash (content-hash (base64 "/d9sfos4yxzpwkDkuN7k2SqFKtYNmCTzgfEpz82x34IM9/zc8KGxQoXg1liNC/izpRM/MBdt44Nmx41ZWqk+FQ==") sha512))))
    (list "node_modules/figures" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/figures/-/figures-6.1.0.tgz")
+           (uri (npm-tarball-url registry "figures" "6.1.0"))
            (file-name "npm-figures-6.1.0.tgz")
            (hash (content-hash (base64 "d+l3qxjSesT4V7v2fh+QnmFnUWv9lSpjarhShNTgBOfA0ttejbQUAlHLitbjkoRiDulW0OPoQPYIGhIC8ohejg==") sha512))))
    (list "node_modules/fs-constants" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/fs-constants/-/fs-constants-1.0.0.tgz")
+           (uri (npm-tarball-url registry "fs-constants" "1.0.0"))
            (file-name "npm-fs-constants-1.0.0.tgz")
            (hash (content-hash (base64 "y6OAwoSIf7FyjMIv94u+b5rdheZEjzR63GTyZJm5qh4Bi+2YgwLCcI/fPFZkL5PSixOt6ZNKm+w+Hfp/Bciwow==") sha512))))
    (list "node_modules/get-caller-file" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/get-caller-file/-/get-caller-file-2.0.5.tgz")
+           (uri (npm-tarball-url registry "get-caller-file" "2.0.5"))
            (file-name "npm-get-caller-file-2.0.5.tgz")
            (hash (content-hash (base64 "DyFP3BM/3YHTQOCUL/w0OZHR0lpKeGrxotcHWcqNEdnltqFwXVfhEBQ94eIo34AfQpo0rGki4cyIiftY06h2Fg==") sha512))))
    (list "node_modules/get-east-asian-width" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/get-east-asian-width/-/get-east-asian-width-1.7.0.tgz")
+           (uri (npm-tarball-url registry "get-east-asian-width" "1.7.0"))
            (file-name "npm-get-east-asian-width-1.7.0.tgz")
            (hash (content-hash (base64 "XjH1AECxf0giL2V1aU8vKyRR2ppRUb5c0EvT7zuJTokQ74bNo52zOtghqdWIqrhUD79fo3x0WfKZdOqxF6LG1Q==") sha512))))
    (list "node_modules/get-stream" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/get-stream/-/get-stream-9.0.1.tgz")
+           (uri (npm-tarball-url registry "get-stream" "9.0.1"))
            (file-name "npm-get-stream-9.0.1.tgz")
            (hash (content-hash (base64 "kVCxPF3vQM/N0B1PmoqVUqgHP+EeVjmZSQn+1oCRPxd2P21P2F19lIgbR3HBosbB1PUhOAoctJnfEn2GbN2eZA==") sha512))))
    (list "node_modules/github-from-package" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/github-from-package/-/github-from-package-0.0.0.tgz")
+           (uri (npm-tarball-url registry "github-from-package" "0.0.0"))
            (file-name "npm-github-from-package-0.0.0.tgz")
            (hash (content-hash (base64 "SyHy3T1v2NUXn29OsWdxmK6RwHD+vkj3v8en8AOBZ1wBQ/hCAQ5bAQTD02kW4W9tUp/3Qh6J8r9EvntiyCmOOw==") sha512))))
    (list "node_modules/handlebars" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/handlebars/-/handlebars-4.7.10.tgz")
+           (uri (npm-tarball-url registry "handlebars" "4.7.10"))
            (file-name "npm-handlebars-4.7.10.tgz")
            (hash (content-hash (base64 "P5VJMVM7qgBn6vjXMw8WG9uVI+ncf2pi72j4de4yz5ZULLj2RGqLYaKOYGsgyrViQ0tePOVlN1tDCCXXtFqXKg==") sha512))))
    (list "node_modules/human-signals" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/human-signals/-/human-signals-8.0.1.tgz")
+           (uri (npm-tarball-url registry "human-signals" "8.0.1"))
            (file-name "npm-human-signals-8.0.1.tgz")
            (hash (content-hash (base64 "eKCa6bwnJhvxj14kZk5NCPc6Hb6BdsU9DZcOnmQKSnO1VKrfV0zCvtttPZUsBvjmNDn8rpcJfpwSYnHBjc95MQ==") sha512))))
    (list "node_modules/ieee754" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/ieee754/-/ieee754-1.2.1.tgz")
+           (uri (npm-tarball-url registry "ieee754" "1.2.1"))
            (file-name "npm-ieee754-1.2.1.tgz")
            (hash (content-hash (base64 "dcyqhDvX1C46lXZcVqCpK+FtMRQVdIMN6/Df5js2zouUsqG7I6sFxitIC+7KYK29KdXOLHdu9zL4sFnoVQnqaA==") sha512))))
    (list "node_modules/inherits" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/inherits/-/inherits-2.0.4.tgz")
+           (uri (npm-tarball-url registry "inherits" "2.0.4"))
            (file-name "npm-inherits-2.0.4.tgz")
            (hash (content-hash (base64 "k/vGaX4/Yla3WzyMCvTQOXYeIHvqOKtnqBduzTHpzpQZzAskKMhZ2K+EnBiSM9zGSoIFeMpXKxa4dYeZIQqewQ==") sha512))))
    (list "node_modules/ini" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/ini/-/ini-1.3.8.tgz")
+           (uri (npm-tarball-url registry "ini" "1.3.8"))
            (file-name "npm-ini-1.3.8.tgz")
            (hash (content-hash (base64 "JV/yugV2uzW5iMRSiZAyDtQd+nxtUnjeLt0acNdw98kKLrvuRVyB80tsREOE7yvGVgalhZ6RNXCmEHkUKBKxew==") sha512))))
    (list "node_modules/is-plain-obj" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/is-plain-obj/-/is-plain-obj-4.1.0.tgz")
+           (uri (npm-tarball-url registry "is-plain-obj" "4.1.0"))
            (file-name "npm-is-plain-obj-4.1.0.tgz")
            (hash (content-hash (base64 "+Pgi+vMuUNkJyExiMBt5IlFoMyKnr5zhJ4Uspz58WOhBF5QoIZkFyNHIbBAtHwzVAgk5RtndVNsDRN61/mmDqg==") sha512))))
    (list "node_modules/is-stream" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/is-stream/-/is-stream-4.0.1.tgz")
+           (uri (npm-tarball-url registry "is-stream" "4.0.1"))
            (file-name "npm-is-stream-4.0.1.tgz")
            (hash (content-hash (base64 "Dnz92NInDqYckGEUJv689RbRiTSEHCQ7wOVeALbkOz999YpqT46yMRIGtSNl2iCL1waAZSx40+h59NV/EwzV/A==") sha512))))
    (list "node_modules/is-unicode-supported" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/is-unicode-supported/-/is-unicode-supported-2.1.0.tgz")
+           (uri (npm-tarball-url registry "is-unicode-supported" "2.1.0"))
            (file-name "npm-is-unicode-supported-2.1.0.tgz")
            (hash (content-hash (base64 "mE00Gnza5EEB3Ds0HfMyllZzbBrmLOX3vfWoj9A9PEnTfratQ/BcaJOuMhnkhjXvb2+FkY3VuHqtAGpTPmglFQ==") sha512))))
    (list "node_modules/isexe" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/isexe/-/isexe-2.0.0.tgz")
+           (uri (npm-tarball-url registry "isexe" "2.0.0"))
            (file-name "npm-isexe-2.0.0.tgz")
            (hash (content-hash (base64 "RHxMLp9lnKHGHRng9QFhRCMbYAcVpn69smSGcq3f36xjgVVWThj4qqLbTLlq7Ssj8B+fIQ1EuCEGI2lKsyQeIw==") sha512))))
    (list "node_modules/mimic-response" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/mimic-response/-/mimic-response-3.1.0.tgz")
+           (uri (npm-tarball-url registry "mimic-response" "3.1.0"))
            (file-name "npm-mimic-response-3.1.0.tgz")
            (hash (content-hash (base64 "z0yWI+4FDrrweS8Zmt4Ej5HdJmky15+L2e6Wgn3+iK5fWzb6T3fhNFq2+MeTRb064c6Wr4N/wv0DzQTjNzHNGQ==") sha512))))
    (list "node_modules/minimist" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/minimist/-/minimist-1.2.8.tgz")
+           (uri (npm-tarball-url registry "minimist" "1.2.8"))
            (file-name "npm-minimist-1.2.8.tgz")
            (hash (content-hash (base64 "2yyAR8qBkN3YuheJanUpWC5U3bb5osDywNB8RzDVlDwDHbocAJveqqj1u8+SVD7jkWT4yvsHCpWqqWqAxb0zCA==") sha512))))
    (list "node_modules/mkdirp-classic" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/mkdirp-classic/-/mkdirp-classic-0.5.3.tgz")
+           (uri (npm-tarball-url registry "mkdirp-classic" "0.5.3"))
            (file-name "npm-mkdirp-classic-0.5.3.tgz")
            (hash (content-hash (base64 "gKLcREMhtuZRwRAfqP3RFW+TK4JqApVBtOIftVgjuABpAtpxhPGaDcfvbhNvD0B8iD1oUr/txX35NjcaY6Ns/A==") sha512))))
    (list "node_modules/napi-build-utils" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/napi-build-utils/-/napi-build-utils-2.0.0.tgz")
+           (uri (npm-tarball-url registry "napi-build-utils" "2.0.0"))
            (file-name "npm-napi-build-utils-2.0.0.tgz")
            (hash (content-hash (base64 "GEbrYkbfF7MoNaoh2iGG84Mnf/WZfB0GdGEsM8wz7Expx/LlWf5U8t9nvJKXSp3qr5IsEbK04cBGhol/KwOsWA==") sha512))))
    (list "node_modules/neo-async" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/neo-async/-/neo-async-2.6.2.tgz")
+           (uri (npm-tarball-url registry "neo-async" "2.6.2"))
            (file-name "npm-neo-async-2.6.2.tgz")
            (hash (content-hash (base64 "Yd3UES5mWCSqR+qNT93S3UoYUkqAZ9lLg8a7g9rimsWmYGK8cVToA4/sF3RrshdyV3sAGMXVUmpMYOw+dLpOuw==") sha512))))
    (list "node_modules/node-abi" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/node-abi/-/node-abi-3.104.0.tgz")
+           (uri (npm-tarball-url registry "node-abi" "3.104.0"))
            (file-name "npm-node-abi-3.104.0.tgz")
            (hash (content-hash (base64 "J2lVAHTQ8v1J7hl2k1eX70d/Fm+HE1EyUes2dOew59JgBlAW6NB7DABI8kdrgRPehhepJd18p1ivekA8BF7AOg==") sha512))))
    (list "node_modules/node-addon-api" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/node-addon-api/-/node-addon-api-7.1.1.tgz")
+           (uri (npm-tarball-url registry "node-addon-api" "7.1.1"))
            (file-name "npm-node-addon-api-7.1.1.tgz")
            (hash (content-hash (base64 "5m3bsyrjFWE1xf7nz7YXdN4udnVtXK6/Yfgn5qnahL6bCkf2yKt4k3nuTKAtT4r3IG8JNR2ncsIMdZuAzJjHQQ==") sha512))))
    (list "node_modules/npm-run-path" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/npm-run-path/-/npm-run-path-6.0.0.tgz")
+           (uri (npm-tarball-url registry "npm-run-path" "6.0.0"))
            (file-name "npm-npm-run-path-6.0.0.tgz")
            (hash (content-hash (base64 "9qny7Z9DsQU8Ou39ERsPU4OZQlSTP47ShQzuKZ6PRXpYLtIFgl/DEBYEXKlvcEa+9tHVcK8CF81Y2V72qaZhWA==") sha512))))
    (list "node_modules/npm-run-path/node_modules/path-key" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/path-key/-/path-key-4.0.0.tgz")
+           (uri (npm-tarball-url registry "path-key" "4.0.0"))
            (file-name "npm-path-key-4.0.0.tgz")
            (hash (content-hash (base64 "haREypq7xkM7ErfgIyA0z+Bj4AGKlMSdlQE2jvJo6huWD1EdkKYV+G/T4nq0YEF2vgTT8kqMFKo1uHn950r4SQ==") sha512))))
    (list "node_modules/once" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/once/-/once-1.4.0.tgz")
+           (uri (npm-tarball-url registry "once" "1.4.0"))
            (file-name "npm-once-1.4.0.tgz")
            (hash (content-hash (base64 "lNaJgI+2Q5URQBkccEKHTQOPaXdUxnZZElQTZY0MFUAuaEqe1E+Nyvgdz/aIyNi6Z9MzO5dv1H8n58/GELp3+w==") sha512))))
    (list "node_modules/parse-ms" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/parse-ms/-/parse-ms-4.0.0.tgz")
+           (uri (npm-tarball-url registry "parse-ms" "4.0.0"))
            (file-name "npm-parse-ms-4.0.0.tgz")
            (hash (content-hash (base64 "TXfryirbmq34y8QBwgqCVLi+8oA3oWx2eAnSn62ITyEhEYaWRlVZ2DvMM9eZbMs/RfxPu/PK/aBLyGj4IrqMHw==") sha512))))
    (list "node_modules/path-key" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/path-key/-/path-key-3.1.1.tgz")
+           (uri (npm-tarball-url registry "path-key" "3.1.1"))
            (file-name "npm-path-key-3.1.1.tgz")
            (hash (content-hash (base64 "ojmeN0qd+y0jszEtoY48r0Peq5dwMEkIlCOu6Q5f41lfkswXuKtYrhgoTpLnyIcHm24Uhqx+5Tqm2InSwLhE6Q==") sha512))))
    (list "node_modules/prebuild-install" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/prebuild-install/-/prebuild-install-7.1.3.tgz")
+           (uri (npm-tarball-url registry "prebuild-install" "7.1.3"))
            (file-name "npm-prebuild-install-7.1.3.tgz")
            (hash (content-hash (base64 "8Mf2cbV7x1cXPUILADGI3wuhfqWvtiLA1iclTDbFRZkgRQS0NqsPZphna9V+HyTEadheuPmjaJMsbzKQFOzLug==") sha512))))
    (list "node_modules/pretty-ms" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/pretty-ms/-/pretty-ms-9.3.1.tgz")
+           (uri (npm-tarball-url registry "pretty-ms" "9.3.1"))
            (file-name "npm-pretty-ms-9.3.1.tgz")
            (hash (content-hash (base64 "HzMy3Geq23nVALD/M2LliU+F+M+gVNsvkQWWqeBZ8HDiCgzo6YPJ/Omrmtq24EFrIsk0a3EkQGEd7bDOo+IhGA==") sha512))))
    (list "node_modules/pump" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/pump/-/pump-3.0.4.tgz")
+           (uri (npm-tarball-url registry "pump" "3.0.4"))
            (file-name "npm-pump-3.0.4.tgz")
            (hash (content-hash (base64 "VS7sjc6KR7e1ukRFhQSY5LM2uBWAUPiOPa/A3mkKmiMwSmRFUITt0xuj+/lesgnCv+dPIEYlkzrcyXgquIHMcA==") sha512))))
    (list "node_modules/rc" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/rc/-/rc-1.2.8.tgz")
+           (uri (npm-tarball-url registry "rc" "1.2.8"))
            (file-name "npm-rc-1.2.8.tgz")
            (hash (content-hash (base64 "y3bGgqKj3QBdxLbLkomlohkvsA8gdAiUQlSBJnBhfn+BPxg4bc62d8TcBW15wavDfgexCgccckhcZvywyQYPOw==") sha512))))
    (list "node_modules/readable-stream" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/readable-stream/-/readable-stream-3.6.2.tgz")
+           (uri (npm-tarball-url registry "readable-stream" "3.6.2"))
            (file-name "npm-readable-stream-3.6.2.tgz")
            (hash (content-hash (base64 "9u/sniCrY3D5WdsERHzHE4G2YCXqoG5FTHUiCC4SIbr6XcLZBY05ya9EKjYek9O5xOAwjGq+1JdGBAS7Q9ScoA==") sha512))))
    (list "node_modules/safe-buffer" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/safe-buffer/-/safe-buffer-5.2.1.tgz")
+           (uri (npm-tarball-url registry "safe-buffer" "5.2.1"))
            (file-name "npm-safe-buffer-5.2.1.tgz")
            (hash (content-hash (base64 "rp3So07KcdmmKbGvgaNxQSJr7bGVSVk5S9Eq1F+ppbRo70+YeaDxkw5Dd8NPN+GD6bjnYm2VuPuCXmpuYvmCXQ==") sha512))))
    (list "node_modules/semver" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/semver/-/semver-7.8.6.tgz")
+           (uri (npm-tarball-url registry "semver" "7.8.6"))
            (file-name "npm-semver-7.8.6.tgz")
            (hash (content-hash (base64 "9lpSSU4Mly3mrtruwLs1eLK6+gzbzqeBFwRNjIjE+9LuDpWdYctrQlQ3ej1Ilgi7gknpsTRnPoLP8DpCHqHIJw==") sha512))))
    (list "node_modules/shebang-command" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/shebang-command/-/shebang-command-2.0.0.tgz")
+           (uri (npm-tarball-url registry "shebang-command" "2.0.0"))
            (file-name "npm-shebang-command-2.0.0.tgz")
            (hash (content-hash (base64 "kHxr2zZpYtdmrN1qDjrrX/Z1rR1kG8Dx+gkpK1G4eXmvXswmcE1hTWBWYUzlraYw1/yZp6YuDY77YtvbN0dmDA==") sha512))))
    (list "node_modules/shebang-regex" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/shebang-regex/-/shebang-regex-3.0.0.tgz")
+           (uri (npm-tarball-url registry "shebang-regex" "3.0.0"))
            (file-name "npm-shebang-regex-3.0.0.tgz")
            (hash (content-hash (base64 "7++dFhtcx3353uBaq8DDR4NuxBetBzC7ZQOhmTQInHEd6bSrXdiEyzCvG07Z44UYdLShWUyXt5M/yhz8ekcb1A==") sha512))))
    (list "node_modules/signal-exit" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/signal-exit/-/signal-exit-4.1.0.tgz")
+           (uri (npm-tarball-url registry "signal-exit" "4.1.0"))
            (file-name "npm-signal-exit-4.1.0.tgz")
            (hash (content-hash (base64 "bzyZ1e88w9O1iNJbKnOlvYTrWPDl46O1bG0D3XInv+9tkPrxrN8jUUTiFlDkkmKWgn1M6CfIA13SuGqOa9Korw==") sha512))))
    (list "node_modules/simple-concat" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/simple-concat/-/simple-concat-1.0.1.tgz")
+           (uri (npm-tarball-url registry "simple-concat" "1.0.1"))
            (file-name "npm-simple-concat-1.0.1.tgz")
            (hash (content-hash (base64 "cSFtAPtRhljv69IK0hTVZQ+OfE9nePi/rtJmw5UjHeVyVroEqJXP1sFztKUy1qU+xvz3u/sfYJLa947b7nAN2Q==") sha512))))
    (list "node_modules/simple-get" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/simple-get/-/simple-get-4.0.1.tgz")
+           (uri (npm-tarball-url registry "simple-get" "4.0.1"))
            (file-name "npm-simple-get-4.0.1.tgz")
            (hash (content-hash (base64 "brv7p5WgH0jmQJr1ZDDfKDOSeWWg+OVypG99A/5vYGPqJ6pxiaHLy8nxtFjBA7oMa01ebA9gfh1uMCFqOuXxvA==") sha512))))
    (list "node_modules/source-map" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/source-map/-/source-map-0.6.1.tgz")
+           (uri (npm-tarball-url registry "source-map" "0.6.1"))
            (file-name "npm-source-map-0.6.1.tgz")
            (hash (content-hash (base64 "UjgapumWlbMhkBgzT7Ykc5YXUT46F0iKu8SGXq0bcwP5dz/h0Plj6enJqjz1Zbq2l5WaqYnrVbwWOWMyF3F47g==") sha512))))
    (list "node_modules/streamx" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/streamx/-/streamx-2.28.1.tgz")
+           (uri (npm-tarball-url registry "streamx" "2.28.1"))
            (file-name "npm-streamx-2.28.1.tgz")
            (hash (content-hash (base64 "zEzXb0s5Cds7tqMH6rhZ05lcJydCWiQPEwiNngVqzsxCc962vLY4Uw+mW7od8kDH258k2Uz/JrOkdIAAhSh9VA==") sha512))))
    (list "node_modules/string_decoder" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/string_decoder/-/string_decoder-1.3.0.tgz")
+           (uri (npm-tarball-url registry "string_decoder" "1.3.0"))
            (file-name "npm-string_decoder-1.3.0.tgz")
            (hash (content-hash (base64 "hkRX8U1WjJFd8LsDJ2yQ/wWWxaopEsABU1XfkM8A+j0+85JAGppt16cr1Whg6KIbb4okU6Mql6BOj+uup/wKeA==") sha512))))
    (list "node_modules/string-width" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/string-width/-/string-width-8.3.0.tgz")
+           (uri (npm-tarball-url registry "string-width" "8.3.0"))
            (file-name "npm-string-width-8.3.0.tgz")
            (hash (content-hash (base64 "ZbmZM0JCihQN91dWnxoipT2KOEyHqEyfRXUyjuRhW8b/xnqPDoq4gWEVApTVa9db2wN8mmoikgFBbjh71+cGeQ==") sha512))))
    (list "node_modules/strip-ansi" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/strip-ansi/-/strip-ansi-7.2.0.tgz")
+           (uri (npm-tarball-url registry "strip-ansi" "7.2.0"))
            (file-name "npm-strip-ansi-7.2.0.tgz")
            (hash (content-hash (base64 "yDPMNjp4WyfYBkHnjIRLfca1i6KMyGCtsVgoKe/z1+6vukgaENdgGBZt+ZmKPc4gavvEZ5OgHfHdrazhgNyG7w==") sha512))))
    (list "node_modules/strip-final-newline" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/strip-final-newline/-/strip-final-newline-4.0.0.tgz")
+           (uri (npm-tarball-url registry "strip-final-newline" "4.0.0"))
            (file-name "npm-strip-final-newline-4.0.0.tgz")
            (hash (content-hash (base64 "aulFJcD6YK8V1G7iRB5tigAP4TsHBZZrOV8pjV++zdUwmeV8uzbY7yn6h9MswN62adStNZFuCIx4haBnRuMDaw==") sha512))))
    (list "node_modules/strip-json-comments" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/strip-json-comments/-/strip-json-comments-2.0.1.tgz")
+           (uri (npm-tarball-url registry "strip-json-comments" "2.0.1"))
            (file-name "npm-strip-json-comments-2.0.1.tgz")
            (hash (content-hash (base64 "4gB8na07fecVVkOI6Rs4e7T6NOTki5EmL7TUduTs6bu3EdnSycntVJ4re8kgZA+wx9IueI2Y11bfbgwtzuE0KQ==") sha512))))
    (list "node_modules/tar-fs" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/tar-fs/-/tar-fs-2.1.5.tgz")
+           (uri (npm-tarball-url registry "tar-fs" "2.1.5"))
            (file-name "npm-tar-fs-2.1.5.tgz")
            (hash (content-hash (base64 "OboTd8mmMhZDNPV+UjQcK9yKAatXu2aJ+r1w4im1Otd4M4fl2hwvdoXUxIYHFTHWK/3y3FarBP70v3vwmGlOxw==") sha512))))
    (list "node_modules/tar-fs/node_modules/tar-stream" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/tar-stream/-/tar-stream-2.2.0.tgz")
+           (uri (npm-tarball-url registry "tar-stream" "2.2.0"))
            (file-name "npm-tar-stream-2.2.0.tgz")
            (hash (content-hash (base64 "ujeqbceABgwMZxEJnk2HDY2DlnUZ+9oEcb1KzTVfYHio0UE6dG71n60d8D2I4qNvleWrrXpmjpt7vZeF1LnMZQ==") sha512))))
    (list "node_modules/tar-stream" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/tar-stream/-/tar-stream-3.2.2.tgz")
+           (uri (npm-tarball-url registry "tar-stream" "3.2.2"))
            (file-name "npm-tar-stream-3.2.2.tgz")
            (hash (content-hash (base64 "+8NeqHRjQWH9nYlwo2gamAMImZCVzI4UoEgDpWorBt9OEfppiZn+uSkskzQKPWIZyji/C8fpWO7u69G0DX0tbg==") sha512))))
    (list "node_modules/teex" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/teex/-/teex-1.0.1.tgz")
+           (uri (npm-tarball-url registry "teex" "1.0.1"))
            (file-name "npm-teex-1.0.1.tgz")
            (hash (content-hash (base64 "eYE6iEI62Ni1H8oIa7KlDU6uQBtqr4Eajni3wX7rpfXD8ysFx8z0+dri+KWEPWpBsxXfxu58x/0jvTVT1ekOSg==") sha512))))
    (list "node_modules/text-decoder" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/text-decoder/-/text-decoder-1.2.7.tgz")
+           (uri (npm-tarball-url registry "text-decoder" "1.2.7"))
            (file-name "npm-text-decoder-1.2.7.tgz")
            (hash (content-hash (base64 "vlLytXkeP4xvEq2otHeJfSQIRyWxo/oZGEbXrtEEF9Hnmrdly59sUbzZ/QgyWuLYHctCHxFF4tRQZNQ9k60ExQ==") sha512))))
    (list "node_modules/tunnel-agent" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/tunnel-agent/-/tunnel-agent-0.6.0.tgz")
+           (uri (npm-tarball-url registry "tunnel-agent" "0.6.0"))
            (file-name "npm-tunnel-agent-0.6.0.tgz")
            (hash (content-hash (base64 "McnNiV1l8RYeY8tBgEpuodCC1mLUdbSN+CYBL7kJsJNInOP8UjDDEwdk6Mw60vdLLrr5NHKZhMAOSrR2NZuQ+w==") sha512))))
    (list "node_modules/typescript" #t #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/typescript/-/typescript-7.0.2.tgz")
+           (uri (npm-tarball-url registry "typescript" "7.0.2"))
            (file-name "npm-typescript-7.0.2.tgz")
            (hash (content-hash (base64 "8FYau96o3NKOhbjKi/qNvG/W5jhzxkbdm5sj9AbZ/5T5sWqn3hJgLfGx27sRKZWTvyzCP8dLRBTf5tBTSRVUNA==") sha512))))
    (list "node_modules/uglify-js" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/uglify-js/-/uglify-js-3.19.3.tgz")
+           (uri (npm-tarball-url registry "uglify-js" "3.19.3"))
            (file-name "npm-uglify-js-3.19.3.tgz")
            (hash (content-hash (base64 "v3Xu+yuwBXisp6QYTcH4UbH+xYJXqnq2m/LtQVWKWzYc1iehYnLixoQDN9FH6/j9/oybfd6W9Ghwkl8+UMKTKQ==") sha512))))
    (list "node_modules/undici-types" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/undici-types/-/undici-types-6.21.0.tgz")
+           (uri (npm-tarball-url registry "undici-types" "6.21.0"))
            (file-name "npm-undici-types-6.21.0.tgz")
            (hash (content-hash (base64 "iwDZqg0QAGrg9Rav5H4n0M64c3mkR59cJ6wQp+7C4nI0gsmExaedaYLNO44eT4AtBBwjbTiGPMlt2Md0T9H9JQ==") sha512))))
    (list "node_modules/unicorn-magic" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/unicorn-magic/-/unicorn-magic-0.3.0.tgz")
+           (uri (npm-tarball-url registry "unicorn-magic" "0.3.0"))
            (file-name "npm-unicorn-magic-0.3.0.tgz")
            (hash (content-hash (base64 "+QBBXBCvifc56fsbuxZQ6Sic3wqqc3WWaqxs58gvJrcOuN83HGTCwz3oS5phzU9LthRNE9VrJCFCLUgHeeFnfA==") sha512))))
    (list "node_modules/util-deprecate" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/util-deprecate/-/util-deprecate-1.0.2.tgz")
+           (uri (npm-tarball-url registry "util-deprecate" "1.0.2"))
            (file-name "npm-util-deprecate-1.0.2.tgz")
            (hash (content-hash (base64 "EPD5q1uXyFxJpCrLnCc1nHnq3gOa6DZBocAIiI2TaSCA7VCJ1UJDMagCzIkXNsUYfD1daK//LTEQ8xiIbrHtcw==") sha512))))
    (list "node_modules/which" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/which/-/which-2.0.2.tgz")
+           (uri (npm-tarball-url registry "which" "2.0.2"))
            (file-name "npm-which-2.0.2.tgz")
            (hash (content-hash (base64 "BLI3Tl1TW3Pvl70l3yq3Y64i+awpwXqsGBYWkkqMtnbXgrMD+yj7rhW0kuEDxzJaYXGjEW5ogapKNMEKNMjibA==") sha512))))
    (list "node_modules/wordwrap" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/wordwrap/-/wordwrap-1.0.0.tgz")
+           (uri (npm-tarball-url registry "wordwrap" "1.0.0"))
            (file-name "npm-wordwrap-1.0.0.tgz")
            (hash (content-hash (base64 "gvVzJFlPycKc5dZN4yPkP8w7Dc37BtP1yczEneOb4uq34pXZcvrtRTmWV8W+Ume+XCxKgbjM+nevkyFPMybd4Q==") sha512))))
    (list "node_modules/wrap-ansi" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/wrap-ansi/-/wrap-ansi-9.0.2.tgz")
+           (uri (npm-tarball-url registry "wrap-ansi" "9.0.2"))
            (file-name "npm-wrap-ansi-9.0.2.tgz")
            (hash (content-hash (base64 "42AtmgqjV+X1VpdOfyTGOYRi0/zsoLqtXQckTmqTeybT+BDIbM/Guxo7x3pE2vtpr1ok6xRqM9OpBe+Jyoqyww==") sha512))))
    (list "node_modules/wrap-ansi/node_modules/string-width" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/string-width/-/string-width-7.2.0.tgz")
+           (uri (npm-tarball-url registry "string-width" "7.2.0"))
            (file-name "npm-string-width-7.2.0.tgz")
            (hash (content-hash (base64 "tsaTIkKW9b4N+AEj+SVA+WhJzV7/zMhcSu78mLKWSk7cXMOSHsBKFWUs0fWwq8QyK3MgJBQRX6Gbi4kYbdvGkQ==") sha512))))
    (list "node_modules/wrappy" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/wrappy/-/wrappy-1.0.2.tgz")
+           (uri (npm-tarball-url registry "wrappy" "1.0.2"))
            (file-name "npm-wrappy-1.0.2.tgz")
            (hash (content-hash (base64 "l4Sp/DRseor9wL6EvV2+TuQn63dMkPjZ/sp9XkghTEbV9KlPS1xUsZ3u7/IQO4wxtcFB4bgpQPRcR3QCvezPcQ==") sha512))))
    (list "node_modules/y18n" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/y18n/-/y18n-5.0.8.tgz")
+           (uri (npm-tarball-url registry "y18n" "5.0.8"))
            (file-name "npm-y18n-5.0.8.tgz")
            (hash (content-hash (base64 "0pfFzegeDWJHJIAmTLRP2DwHjdF5s7jo9tuztdQxAhINCdvS+3nGINqPd00AphqJR/0LhANUS6/+7SCb98YOfA==") sha512))))
    (list "node_modules/yargs" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/yargs/-/yargs-18.2.0.tgz")
+           (uri (npm-tarball-url registry "yargs" "18.2.0"))
            (file-name "npm-yargs-18.2.0.tgz")
            (hash (content-hash (base64 "9OpKOLeaoNFecEp7P6iYbzze/5CqWoH7N3SMs/6y1XF4nMvFMspEGZzJ6uFi9MmQwXhyzqYoSEKO3tvA3Z/o2w==") sha512))))
    (list "node_modules/yargs-parser" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/yargs-parser/-/yargs-parser-22.0.0.tgz")
+           (uri (npm-tarball-url registry "yargs-parser" "22.0.0"))
            (file-name "npm-yargs-parser-22.0.0.tgz")
            (hash (content-hash (base64 "rwu/ClNdSMpkSrUb+d6BRsSkLUq1fmfsY6TOpYzTwvwkg1/NRG85KBy3kq++A8LKQwX6lsu+aWad+2khvuXrqw==") sha512))))
    (list "node_modules/yoctocolors" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/yoctocolors/-/yoctocolors-2.2.0.tgz")
+           (uri (npm-tarball-url registry "yoctocolors" "2.2.0"))
            (file-name "npm-yoctocolors-2.2.0.tgz")
            (hash (content-hash (base64 "xYqdZFUK/VYazNl/oCDYN+3WloWQwMfZxBoiNt6qNyk+xfOdi598muWE42rNZFp1kNOiqW936q5RhUdnpqElSg==") sha512))))
    (list "node_modules/zstd-napi" #f #t
          (origin
            (method url-fetch)
-           (uri "https://registry.npmjs.org/zstd-napi/-/zstd-napi-0.0.13.tgz")
+           (uri (npm-tarball-url registry "zstd-napi" "0.0.13"))
            (file-name "npm-zstd-napi-0.0.13.tgz")
            (hash (content-hash (base64 "ErGF+Ko1PsbooU6oC/sc/diiWKwVa0kd/5AkFSs7kg5kwcEuOtSzOy3xUOadXQlAVNab9TxsxaUk3hOq3cj/lA==") sha512))))))

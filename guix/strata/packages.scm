@@ -2,7 +2,8 @@
 ;;;
 ;;; The 'strata' package, built from source: its npm dependencies are the
 ;;; pinned registry tarballs of (strata npm-origins), generated from
-;;; package-lock.json; the TypeScript is compiled and the zstd-napi addon
+;;; package-lock.json and fetched from the registry Guix's npm importer uses
+;;; unless told another; the TypeScript is compiled and the zstd-napi addon
 ;;; built against Guix's Node.js, which runs the result.
 
 (define-module (strata packages)
@@ -11,6 +12,7 @@
   #:use-module (guix git)
   #:use-module ((guix channels) #:select (channel-name channel-url channel-commit))
   #:use-module ((guix describe) #:select (current-channels))
+  #:use-module ((guix import npm-binary) #:select (%npm-registry))
   #:use-module (guix build-system gnu)
   #:use-module ((guix licenses) #:prefix license:)
   #:use-module (gnu packages node)
@@ -18,7 +20,8 @@
   #:use-module (strata npm-origins)
   #:use-module (srfi srfi-1)
   #:use-module (ice-9 match)
-  #:export (strata))
+  #:export (make-strata
+            strata))
 
 (define %checkout
   ;; The repository root when this module is read from a checkout
@@ -56,29 +59,38 @@
          (error "(strata packages): no checkout and no channel named 'strata; \
 add strata to channels.scm as 'strata (see its README) or use 'guix build -L CHECKOUT/guix'"))))
 
-(define (npm-dependencies system)
-  "Return the entries of %STRATA-NPM-DEPENDENCIES that SYSTEM builds with."
+(define (npm-dependencies all system)
+  "Return the entries of ALL, a list as STRATA-NPM-DEPENDENCIES returns it,
+that SYSTEM builds with."
   (filter (match-lambda
             ((directory build-only? systems origin)
              (or (eq? systems #t) (member system systems))))
-          %strata-npm-dependencies))
+          all))
 
-(define %npm-systems
-  ;; The systems the TypeScript compiler, a native executable, runs on.
+(define (npm-systems all)
+  "Return the systems the entries of ALL are for: those the TypeScript
+compiler, a native executable, runs on."
   (delete-duplicates
    (append-map (match-lambda
                  ((directory build-only? (? list? systems) origin) systems)
                  (_ '()))
-               %strata-npm-dependencies)))
+               all)))
 
-(define strata
+(define* (make-strata #:key (npm-registry (%npm-registry)))
+  "Return the strata package, its npm dependencies fetched from NPM-REGISTRY,
+the base URL of an npm registry: by default the one 'guix import npm-binary'
+queries.  The tarballs are pinned by their hashes, so a mirror gives the same
+package."
+  (define all-dependencies
+    (strata-npm-dependencies npm-registry))
+
   (package
     (name "strata")
     (version "0.1.0")
     (source strata-source)
     (build-system gnu-build-system)
     (arguments
-     (let ((dependencies (npm-dependencies (%current-system))))
+     (let ((dependencies (npm-dependencies all-dependencies (%current-system))))
        (list
         #:modules '((guix build gnu-build-system)
                     (guix build utils)
@@ -166,7 +178,7 @@ add strata to channels.scm as 'strata (see its README) or use 'guix build -L CHE
                            (string-append #$output "/bin/strata")))))))))
     (native-inputs (list python))       ;for node-gyp
     (inputs (list node-lts))
-    (supported-systems %npm-systems)
+    (supported-systems (npm-systems all-dependencies))
     (home-page "https://github.com/strata/strata")
     (synopsis "Layered container images from Nix and Guix store closures")
     (description
@@ -176,3 +188,6 @@ by popularity as nixpkgs' @code{streamLayeredImage} does, and writes a docker-ar
 or archive, or pushes the image to a registry, sending only the layers it
 lacks.")
     (license license:expat)))
+
+(define strata
+  (make-strata))

@@ -61,9 +61,12 @@ export function checkMaxLayers(maxLayers: number): number {
 
 export function planLayers(closure: Closure, options: PlanOptions = {}): Plan {
   const strategy = options.strategy ?? DEFAULT_STRATEGY;
-  const maxLayers = checkMaxLayers(options.maxLayers ?? DEFAULT_MAX_LAYERS);
+  const maxLayers = options.maxLayers ?? DEFAULT_MAX_LAYERS;
+  // A layering pipeline makes as many layers as it gives: the budget is the strategies' (as nixpkgs).
+  const budgeted = options.pipeline === undefined;
+  if (budgeted) checkMaxLayers(maxLayers);
   const used = (options.baseLayers ?? 0) + 1;
-  if (used >= maxLayers) {
+  if (budgeted && used >= maxLayers) {
     throw new StrataError(
       `--max-layers ${maxLayers}: the base image's ${used - 1} layer(s) and the customisation layer leave no layer for the store paths; raise --max-layers above ${used}`,
     );
@@ -72,7 +75,7 @@ export function planLayers(closure: Closure, options: PlanOptions = {}): Plan {
   const explicit = explicitLayers(closure, options.layers ?? []);
   const taken = new Set(explicit.flat());
   const budget = maxLayers - used - explicit.length;
-  if (budget < (taken.size < closure.paths.length ? 1 : 0)) {
+  if (budgeted && budget < (taken.size < closure.paths.length ? 1 : 0)) {
     throw new StrataError(`--max-layers ${maxLayers}: ${explicit.length} --layer layer(s), the base image's layers and the customisation layer leave no layer for the other store paths; raise --max-layers`);
   }
   const rest: Closure = taken.size === 0 ? closure : {
