@@ -29,3 +29,21 @@ export const ExitCode = {
   /** The reader of our output went away (SIGPIPE convention). */
   BrokenPipe: 141,
 } as const;
+
+/**
+ * A failed file operation on `path` (as the user named it) as one line
+ * (exit 2); anything that is not a system error is returned as it is.
+ */
+export function fileError(path: string, e: unknown, doing = 'cannot write'): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (e instanceof StrataError || typeof code !== 'string') return e;
+  const hint =
+    code === 'ENOENT' ? '; its directory does not exist'
+    : code === 'ENOTDIR' ? '; a part of the path is not a directory'
+    : code === 'EISDIR' ? '; it is a directory: name a file'
+    : code === 'EACCES' || code === 'EPERM' ? '; check the permissions there'
+    : code === 'ENOSPC' || code === 'EDQUOT' ? '; the disk is full'
+    : code === 'EROFS' ? '; the file system is read-only'
+    : '';
+  return new StrataError(`${path}: ${doing} (${code})${hint}`);
+}

@@ -1,4 +1,6 @@
-// strata as a library: closure -> plan -> conf -> image -> sink.
+// strata as a library: closure -> plan -> conf -> image -> destination.
+// Each command of the CLI calls one of the functions below with the options
+// object exported beside it.
 export * from './closure/types.js';
 export { loadClosure, type ClosureSource } from './closure/load.js';
 export { readGraphFile } from './closure/graph-file.js';
@@ -8,24 +10,37 @@ export { parseRegistration } from './closure/registration.js';
 export { popularityOrder, tieKey } from './plan/popularity.js';
 export * from './plan/plan.js';
 export { type Pipeline, pipelineLayers, readPipeline } from './plan/pipeline.js';
+export { planToJson, planToText, readPlanFile } from './plan/plan-file.js';
+export { simulate, simulationToText, type SimImage, type Simulation } from './plan/simulate.js';
+export { simulateFleet, type SimulateFleetOptions } from './plan/simulate-fleet.js';
 export * from './conf/conf.js';
 export { confFromPlan, type ConfOptions } from './conf/from-plan.js';
-export { validateImageConfig, type ImageConfigOptions } from './conf/image-config.js';
+export { validateImageConfig, type ImageConfigOptions } from './conf/runtime-config.js';
 export { parsePerms, type PermRule } from './layer/perms.js';
-export type { Image, ImageSink, Layer } from './image/model.js';
-export { imageFromConf } from './image/from-conf.js';
-export { DockerArchiveSink } from './image/docker-archive.js';
-export { streamConf } from './image/stream.js';
-export { openImageSource, locateImage } from './source/open.js';
-export { selectImage, parsePlatform } from './source/platform.js';
-export type { ImageSource, SourceImage, SourceLayer } from './source/model.js';
-export { inspectImage, type Inspection } from './image/inspect.js';
-export { verifyImage } from './image/verify.js';
+export type { Blob, Bytes, Descriptor, Image, ImageSink, Layer, Platform } from './model/image.js';
+export * from './model/media-types.js';
+export { digestOf, sha256Digest } from './model/digest.js';
+export { planImage, type PlanImageOptions, type PlanningOptions } from './build/plan-image.js';
+export { makeConf, type MakeConfOptions } from './build/make-conf.js';
+export { imageFromConf, type ConfImageOptions } from './build/from-conf.js';
+export { buildImage, streamConf, streamConfFiles, writeConfs, writeImage, writeIndex, type BuildImageOptions, type StreamOptions, type WriteOptions, type WrittenImages } from './build/write.js';
+export { pushImage } from './build/push.js';
+export { exportImage } from './build/flatten.js';
+export { mergeImages } from './build/merge.js';
+export { openDestination, openImageSource, locateImage, type SinkOptions } from './formats/table.js';
+export { DockerArchiveSink } from './formats/docker-archive/writer.js';
+export { selectImage, parsePlatform } from './image/platform.js';
+export type { ImageSource, SourceImage, SourceLayer } from './image/source.js';
+export { inspectImage, inspectImages, inspectSource, inspectionText, type Inspection } from './inspect/inspect.js';
+export { verifyImage, verifySource } from './inspect/verify.js';
+export { diffImages, diffToText, type Diff } from './inspect/diff.js';
 export { buildReport, type Report, type ReportInput } from './report/model.js';
+export { reportImages, type ReportOptions } from './report/report-images.js';
 export { reportToText } from './report/text.js';
 export { reportToMarkdown } from './report/markdown.js';
 export { reportToHtml } from './report/html.js';
-export { diffImages, diffToText, type Diff } from './report/diff.js';
+export { renderNixImage, nixString, contentsEntry, type NixImageSpec } from './render/nix.js';
+export { renderGuixImage, schemeString, schemeStringList, type GuixImageSpec } from './render/guix.js';
 export { StrataError, ExitCode } from './errors.js';
 
 // The pure functions behind the commands, for callers that need one step
@@ -33,8 +48,8 @@ export { StrataError, ExitCode } from './errors.js';
 export { autoLayers } from './plan/auto.js';
 export { sizeLayers } from './plan/size.js';
 export { sharedLayers } from './plan/shared.js';
-export { dependents, rehash, renamed, simulate, simulationToText, topLevel } from './plan/simulate.js';
-export { humanSize } from './plan/plan-file.js';
+export { dependents, rehash, renamed, topLevel } from './plan/simulate.js';
+export { humanSize } from './util/text.js';
 export { squarify } from './report/treemap.js';
 export { type ProgressState, estimatedTotal, formatDuration, formatProgress, initialState, shortLabel } from './progress.js';
 export { isoformat, nowIsoTime, parseIsoTime, unixSeconds } from './util/isotime.js';
@@ -42,5 +57,3 @@ export { dumpPyJson, fromPy, parsePyJson, PyFloat, PyInt, type PyObject, type Py
 export { pyRepr } from './util/pyrepr.js';
 export { TarType, encodeHeader, tarHeader } from './tar/header.js';
 export { indexTar } from './tar/reader.js';
-export { nixString } from './render/nix.js';
-export { schemeString } from './render/guix.js';

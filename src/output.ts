@@ -2,7 +2,8 @@ import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { ExitCode, StrataError } from './errors.js';
+import { ExitCode, StrataError, fileError } from './errors.js';
+import { removeOnExit } from './scratch.js';
 
 /** Where an image's bytes go; a reader that went away becomes a BrokenPipe error. */
 export interface ByteSink {
@@ -15,7 +16,7 @@ export interface ByteSink {
 }
 
 /** A Writable, with backpressure. */
-export class StreamSink implements ByteSink {
+class StreamSink implements ByteSink {
   private failure: Error | undefined;
   bytes = 0;
 
@@ -61,7 +62,7 @@ export class StreamSink implements ByteSink {
  * A file or a pipe written with plain write(2) calls: no thread-pool round
  * trip per chunk, and every chunk is written through when `write` returns.
  */
-export class FdSink implements ByteSink {
+class FdSink implements ByteSink {
   bytes = 0;
   readonly flushed = true;
   private closed = false;
@@ -78,7 +79,7 @@ export class FdSink implements ByteSink {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EPIPE') throw new StrataError('output closed by its reader', ExitCode.BrokenPipe);
-        throw new StrataError(`${this.name}: cannot write (${code}); check the free space and the permissions there`);
+        throw fileError(this.name, e);
       }
     }
     this.bytes += chunk.length;
@@ -92,7 +93,7 @@ export class FdSink implements ByteSink {
 }
 
 /** An output that appears under its name only once complete. */
-export interface Output {
+interface Output {
   sink: ByteSink;
   /** Make the output final. */
   commit(): Promise<void>;
@@ -103,7 +104,9 @@ export interface Output {
 /**
  * `-` is standard output; a device or a pipe (`/dev/null`, `/dev/stdout`, a
  * FIFO) is written in place, since renaming over it would replace it; anything
- * else is a file written to a temporary name and renamed at the end.
+ * else is a file written to a temporary name beside it, renamed when complete,
+ * and removed on error, on exit and on SIGINT, SIGTERM and SIGHUP. Every
+ * failure is one line naming `target`.
  */
 export function openOutput(target: string): Output {
   if (target === '-') {
@@ -111,34 +114,69 @@ export function openOutput(target: string): Output {
     const sink = new StreamSink(process.stdout);
     return { sink, commit: async () => {}, abort: async () => {} };
   }
-  if (isSpecialFile(target)) {
-    const sink = new FdSink(openOrFail(target, 'a'), target);
+  let st;
+  try {
+    st = statSync(target, { throwIfNoEntry: false });
+  } catch (e) {
+    throw fileError(target, e);
+  }
+  if (st?.isDirectory()) throw new StrataError(`${target}: is a directory; name a file to write`);
+  if (st !== undefined && !st.isFile()) {
+    const sink = new FdSink(openOrFail(target, target, 'a'), target);
     return { sink, commit: () => sink.end(), abort: () => sink.end() };
   }
   const temp = join(dirname(target), `.${basename(target)}.strata-${process.pid}.tmp`);
-  const sink = new FdSink(openOrFail(temp, 'w'), target);
+  // Registered before the file exists, so no signal finds it unregistered.
+  const forget = removeOnExit(temp);
+  let fd: number;
+  try {
+    fd = openOrFail(temp, target, 'w');
+  } catch (e) {
+    forget();
+    throw e;
+  }
+  const sink = new FdSink(fd, target);
   return {
     sink,
     commit: async () => {
       await sink.end();
-      await rename(temp, target);
+      try {
+        await rename(temp, target);
+      } catch (e) {
+        await rm(temp, { force: true });
+        throw fileError(target, e);
+      } finally {
+        forget();
+      }
     },
     abort: async () => {
       await sink.end();
       await rm(temp, { force: true });
+      forget();
     },
   };
 }
 
-function isSpecialFile(path: string): boolean {
-  const st = statSync(path, { throwIfNoEntry: false });
-  return st !== undefined && !st.isFile() && !st.isDirectory();
+/** Text to standard output (`-` or none), or to a file that appears only once complete. */
+export async function writeOutput(text: string, target: string | undefined): Promise<void> {
+  if (target === undefined || target === '-') {
+    process.stdout.write(text);
+    return;
+  }
+  const out = openOutput(target);
+  try {
+    await out.sink.write(Buffer.from(text));
+    await out.commit();
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
 }
 
-function openOrFail(path: string, flags: string): number {
+function openOrFail(path: string, target: string, flags: string): number {
   try {
     return openSync(path, flags, 0o644);
   } catch (e) {
-    throw new StrataError(`${path}: cannot open for writing (${(e as NodeJS.ErrnoException).code}); check that its directory exists and is writable`);
+    throw fileError(target, e);
   }
 }

@@ -1,5 +1,6 @@
-import type { Bytes } from './image/model.js';
-import { humanSize } from './plan/plan-file.js';
+import type { Bytes } from './model/image.js';
+import { shortenStorePaths } from './closure/store-path.js';
+import { humanSize } from './util/text.js';
 
 /**
  * How far writing an image is: sinks report each layer as it starts and the
@@ -69,7 +70,7 @@ export function formatDuration(seconds: number): string {
 
 /** A layer's label with store paths shortened to their names and base layers' diff_ids to 12 digits (the hashes say little to a person). */
 export function shortLabel(label: string): string {
-  return label.replace(/\/[^\s]*\/[0-9a-z]{32}-/g, '').replace(/\b([0-9a-f]{12})[0-9a-f]{52}\/layer\.tar\b/g, '$1');
+  return shortenStorePaths(label).replace(/\b([0-9a-f]{12})[0-9a-f]{52}\/layer\.tar\b/g, '$1');
 }
 
 const BAR = 20;
@@ -99,7 +100,7 @@ export function formatProgress(s: ProgressState, width: number): string {
 }
 
 /** Progress for people: a line redrawn in place; text for the terminal goes through `log` so it does not tear the line. */
-export interface TerminalProgress extends Progress {
+interface TerminalProgress extends Progress {
   /** Print a line of text above the progress line: on its stream, or `to` (stdout, which may be the same terminal). */
   log(line: string, to?: NodeJS.WritableStream): void;
 }

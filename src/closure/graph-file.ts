@@ -2,9 +2,10 @@ import { readFile, access } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import { narSize } from './nar-size.js';
 import { parseRegistration, type RegistrationEntry } from './registration.js';
-import { type Closure, type StorePathInfo, sortPaths, storeDirOf } from './types.js';
+import { storeDirOf } from './store-path.js';
+import { type Closure, type StorePathInfo, sortPaths } from './types.js';
 
-export interface GraphFileOptions {
+interface GraphFileOptions {
   /** The key of `.attrs.json` holding the graph, when it holds several. */
   key?: string;
   storeDir?: string;

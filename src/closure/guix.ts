@@ -1,11 +1,9 @@
 import { realpath } from 'node:fs/promises';
 import { ExitCode, StrataError } from '../errors.js';
 import { narSize } from './nar-size.js';
-import { type Closure, sortPaths, storeDirOf } from './types.js';
+import { storeDirOf } from './store-path.js';
+import { type Closure, sortPaths } from './types.js';
 import { runStoreTool } from './store-tool.js';
-
-/** Guix's store directory, unless the store was configured otherwise. */
-export const GUIX_STORE_DIR = '/gnu/store';
 
 /**
  * Ask a Guix store for the closure of `roots`: `guix gc -R` for the

@@ -4,6 +4,12 @@ import { queryGuixClosure } from './guix.js';
 import { queryNixClosure } from './nix.js';
 import type { Closure } from './types.js';
 
+/** The stores strata asks for a closure: a new kind of store is a module and a line here. */
+const STORES = {
+  nix: queryNixClosure,
+  guix: queryGuixClosure,
+} satisfies Record<string, (roots: string[], storeDir?: string) => Promise<Closure>>;
+
 export interface ClosureSource {
   /** Store paths (or links to them) whose closure the store is asked for. */
   roots?: string[];
@@ -12,7 +18,7 @@ export interface ClosureSource {
   graphKey?: string;
   storeDir?: string;
   /** Which store to ask for the closure of `roots` (default nix). */
-  store?: 'nix' | 'guix';
+  store?: keyof typeof STORES;
   warn?: (message: string) => void;
 }
 
@@ -23,9 +29,7 @@ export async function loadClosure(source: ClosureSource): Promise<Closure> {
   const closure =
     source.graph !== undefined
       ? await readGraphFile(source.graph, { key: source.graphKey, storeDir: source.storeDir, warn: source.warn })
-      : source.store === 'guix'
-        ? await queryGuixClosure(roots, source.storeDir)
-        : await queryNixClosure(roots, source.storeDir);
+      : await STORES[source.store ?? 'nix'](roots, source.storeDir);
   const outside = closure.paths.find((p) => !p.path.startsWith(closure.storeDir + '/'));
   if (outside) {
     throw new StrataError(`${outside.path} is outside the store directory ${closure.storeDir}; pass --store-dir to name the store`);

@@ -1,7 +1,8 @@
 import { realpath } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import { parseRegistration } from './registration.js';
-import { type Closure, sortPaths, storeDirOf } from './types.js';
+import { storeDirOf } from './store-path.js';
+import { type Closure, sortPaths } from './types.js';
 import { runStoreTool } from './store-tool.js';
 
 /**

@@ -13,18 +13,7 @@ export interface Closure {
   paths: StorePathInfo[];
 }
 
-/** Index a closure's paths by name. */
-export function byPath(closure: Closure): Map<string, StorePathInfo> {
-  return new Map(closure.paths.map((p) => [p.path, p]));
-}
-
 /** Sort by store path (code-unit order equals byte order for store path names, which are ASCII). */
 export function sortPaths(paths: StorePathInfo[]): StorePathInfo[] {
   return [...paths].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/** The directory holding a store path, e.g. /nix/store for /nix/store/abc-foo. */
-export function storeDirOf(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i > 0 ? path.slice(0, i) : '/';
 }

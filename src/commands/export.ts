@@ -1,14 +1,15 @@
-import type { CommandModule } from 'yargs';
-import { exportImage } from '../image/flatten.js';
+import type { Argv } from 'yargs';
+import { exportImage } from '../build/flatten.js';
 
-export const exportCommand: CommandModule<object, { image: string; output: string }> = {
-  command: 'export <image>',
-  describe: 'write the file system of an image as one tar: its layers applied in order, whiteouts honoured (nixpkgs\' exportImage, without a VM)',
-  builder: (y) =>
-    y
-      .positional('image', { type: 'string', demandOption: true, describe: 'docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path' })
-      .option('output', { alias: 'o', type: 'string', default: '-', describe: 'the tar FILE (default: standard output)' }),
-  handler: async (a) => {
-    await exportImage(a.image, a.output);
-  },
-};
+export const exportCommand = <T>(y: Argv<T>) =>
+  y.command(
+    'export <image>',
+    'write the file system of an image as one tar: its layers applied in order, whiteouts honoured (nixpkgs\' exportImage, without a VM)',
+    (y) =>
+      y
+        .positional('image', { type: 'string', demandOption: true, describe: 'docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path' })
+        .option('output', { alias: 'o', type: 'string', default: '-', describe: 'the tar FILE (default: standard output)' }),
+    async (a) => {
+      await exportImage(a.image, a.output);
+    },
+  );

@@ -1,17 +1,18 @@
-import type { CommandModule } from 'yargs';
-import { inspectImage, inspectionText } from '../image/inspect.js';
-import { parsePlatform } from '../source/platform.js';
+import type { Argv } from 'yargs';
+import { parsePlatform } from '../image/platform.js';
+import { inspectImage, inspectionText } from '../inspect/inspect.js';
 
-export const inspectCommand: CommandModule<object, { image: string; json?: boolean; platform?: string }> = {
-  command: 'inspect <image>',
-  describe: 'show an image\'s layers (digests, sizes, store paths) and config, without reading its layers',
-  builder: (y) =>
-    y
-      .positional('image', { type: 'string', demandOption: true, describe: 'docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path (a layout directory or an archive, plain or compressed)' })
-      .option('json', { type: 'boolean', describe: 'print the inspection as JSON' })
-      .option('platform', { type: 'string', describe: 'OS/ARCH[/VARIANT] of the image to show from a multi-platform index' }),
-  handler: async (a) => {
-    const inspection = await inspectImage(a.image, { platform: a.platform === undefined ? undefined : parsePlatform(a.platform) });
-    process.stdout.write(a.json ? JSON.stringify(inspection, null, 2) + '\n' : inspectionText(inspection));
-  },
-};
+export const inspectCommand = <T>(y: Argv<T>) =>
+  y.command(
+    'inspect <image>',
+    'show an image\'s layers (digests, sizes, store paths) and config, without reading its layers',
+    (y) =>
+      y
+        .positional('image', { type: 'string', demandOption: true, describe: 'docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path (a layout directory or an archive, plain or compressed)' })
+        .option('json', { type: 'boolean', describe: 'print the inspection as JSON' })
+        .option('platform', { type: 'string', describe: 'OS/ARCH[/VARIANT] of the image to show from a multi-platform index' }),
+    async (a) => {
+      const inspection = await inspectImage(a.image, { platform: a.platform === undefined ? undefined : parsePlatform(a.platform) });
+      process.stdout.write(a.json ? JSON.stringify(inspection, null, 2) + '\n' : inspectionText(inspection));
+    },
+  );

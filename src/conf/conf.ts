@@ -1,7 +1,7 @@
 import { StrataError } from '../errors.js';
 import { type PermRule, parsePerms, permsToPy } from '../layer/perms.js';
 import { PyInt, type PyObject, type PyValue, dumpPyJson, parsePyJson } from '../util/pyjson.js';
-import { validateImageConfig } from './image-config.js';
+import { validateImageConfig } from './runtime-config.js';
 
 /**
  * The configuration of the streaming builder, field for field the conf.json
@@ -21,7 +21,7 @@ export interface Conf {
   uname: string;
   gname: string;
   store_dir: string;
-  /** An image to build on (docker-archive, OCI layout or archive; see source/open.ts), or null. */
+  /** An image to build on (docker-archive, OCI layout or archive; see formats/table.ts), or null. */
   from_image: string | null;
   /** Store layers, bottom first. */
   store_layers: string[][];

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Plan } from '../plan/plan.js';
 import type { PyObject } from '../util/pyjson.js';
 import { type Conf, type ConfWarnings, DEFAULT_TIME, renderConf } from './conf.js';
-import { validateImageConfig } from './image-config.js';
+import { validateImageConfig } from './runtime-config.js';
 
 /** Options of a conf; the fields strata adds to nixpkgs' conf (documented on Conf) are taken as they are. */
 export interface ConfOptions extends ConfWarnings, Partial<Pick<Conf, 'os' | 'author' | 'variant' | 'annotations' | 'perms' | 'inherit'>> {

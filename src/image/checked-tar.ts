@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { ExitCode, StrataError } from '../errors.js';
-import type { Layer } from './model.js';
+import { StreamDigest } from '../model/digest.js';
+import type { Layer } from '../model/image.js';
 
 /**
  * A layer's tar bytes passing through on their way to a compressor or a
@@ -8,19 +8,18 @@ import type { Layer } from './model.js';
  * diff_id and size and fails if they are not what the layer claims.
  */
 export function checkedTar(layer: Layer): { bytes: AsyncGenerator<Buffer>; finish(): { diffId: string; size: number } } {
-  const tar = createHash('sha256');
-  let size = 0;
+  const tar = new StreamDigest();
   async function* bytes(): AsyncGenerator<Buffer> {
     for await (const chunk of layer.open()) {
       tar.update(chunk);
-      size += chunk.length;
       yield chunk;
     }
   }
   return {
     bytes: bytes(),
     finish() {
-      const diffId = `sha256:${tar.digest('hex')}`;
+      const diffId = tar.digest();
+      const size = tar.size;
       if (layer.known && (layer.known.digest !== diffId || (layer.known.size !== undefined && layer.known.size !== size))) {
         throw new StrataError(`layer (${layer.contents.join(' ')}): content digest ${diffId} instead of ${layer.known.digest}; its files changed or the recorded digest is wrong`, ExitCode.Integrity);
       }

@@ -2,6 +2,7 @@ import { Transform } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { StrataError } from '../errors.js';
+import { DOCKER_LAYER, OCI_LAYER } from '../model/media-types.js';
 
 // Loaded on first use, so commands without zstd do not pay for the native module.
 const zstd = (): typeof import('zstd-napi') => createRequire(import.meta.url)('zstd-napi');
@@ -9,8 +10,6 @@ const zstd = (): typeof import('zstd-napi') => createRequire(import.meta.url)('z
 export const COMPRESSIONS = ['none', 'gzip', 'zstd'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
 
-export const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar';
-export const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar';
 
 /** The OCI media type of a layer with this compression. */
 export function layerMediaType(c: Compression): string {

@@ -2,8 +2,9 @@ import { createReadStream } from 'node:fs';
 import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors.js';
-import type { Layer } from '../image/model.js';
-import { ChunkedTar, type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/walk.js';
+import type { Layer } from '../model/image.js';
+import { ChunkedTar } from '../tar/chunked-tar.js';
+import { type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/tree-walk.js';
 import { groupName, userName } from '../util/passwd.js';
 import type { LayerPerms, Perms } from './perms.js';
 
@@ -28,6 +29,13 @@ export async function customisationLayer(dir: string, attrs: EntryAttributes, pe
       throw new StrataError(`perms[${rules.first.index}].path '${rules.first.path}': ${dir} is a ready layer.tar, which strata cannot change; set modes and owners where it is built, or give a directory tree to pack`);
     }
     return readyLayer(dir);
+  }
+  if (ready[0] !== ready[1]) {
+    const [has, lacks] = ready[0] ? ['layer.tar', 'checksum'] : ['checksum', 'layer.tar'];
+    throw new StrataError(
+      `customisation_layer '${dir}' holds a ${has} but no ${lacks}: as a ready layer it needs both (checksum: the hex sha256 of layer.tar), ` +
+        `as a tree to pack it would put a file /${has} in the image; add the ${lacks}, or move the ${has} out of the tree`,
+    );
   }
   return treeLayer(dir, root, attrs, rules);
 }

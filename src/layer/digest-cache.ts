@@ -41,6 +41,6 @@ export class DigestCache {
   }
 }
 
-export function defaultCacheDir(): string {
+function defaultCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'strata', 'layer-digests');
 }

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { StrataError } from '../errors.js';
 import { measure } from './measure.js';
-import { type Layer, knownTar } from '../image/model.js';
+import { type Layer, knownTar } from '../model/image.js';
 import type { DigestCache } from './digest-cache.js';
 
 /** A digest, and whether this run measured it (rather than being told it). */

@@ -1,15 +1,13 @@
-import { createHash } from 'node:crypto';
-import type { Layer } from '../image/model.js';
-import { recycleChunk } from '../tar/walk.js';
+import { StreamDigest } from '../model/digest.js';
+import type { Layer } from '../model/image.js';
+import { recycleChunk } from '../tar/chunked-tar.js';
 
 /** Digest and size of a layer, by reading it. */
 export async function measure(layer: Layer): Promise<{ digest: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
+  const sum = new StreamDigest();
   for await (const chunk of layer.open()) {
-    hash.update(chunk);
-    size += chunk.length;
+    sum.update(chunk);
     recycleChunk(chunk);
   }
-  return { digest: `sha256:${hash.digest('hex')}`, size };
+  return { digest: sum.digest(), size: sum.size };
 }

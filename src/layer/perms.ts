@@ -2,7 +2,12 @@ import { lstat, realpath } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import type { TarHeader } from '../tar/header.js';
 import { PyInt, type PyValue } from '../util/pyjson.js';
-import { pathlibForm } from './store-layer.js';
+
+/** A path as pathlib spells it: no repeated or trailing slashes, no "." parts (the names the script writes). */
+export function pathlibForm(path: string): string {
+  const parts = path.split('/').filter((part) => part !== '' && part !== '.');
+  return (path.startsWith('/') ? '/' : '') + parts.join('/');
+}
 
 /**
  * Ownership and permission rules applied while layers are packed, without

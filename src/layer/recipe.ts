@@ -1,4 +1,4 @@
-import type { Layer } from '../image/model.js';
+import type { Layer } from '../model/image.js';
 import { storeLayer } from './store-layer.js';
 
 /**

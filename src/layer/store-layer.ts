@@ -1,9 +1,10 @@
 import { lstatSync } from 'node:fs';
 import { StrataError } from '../errors.js';
-import type { Layer } from '../image/model.js';
+import type { Layer } from '../model/image.js';
 import { TarType, encodeHeader, tarHeader } from '../tar/header.js';
-import { ChunkedTar, type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/walk.js';
-import type { LayerPerms, Perms } from './perms.js';
+import { ChunkedTar } from '../tar/chunked-tar.js';
+import { type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/tree-walk.js';
+import { type LayerPerms, type Perms, pathlibForm } from './perms.js';
 
 /**
  * A layer holding store paths, as nixpkgs' streaming script writes it: the
@@ -41,13 +42,7 @@ function identity(path: string): string {
   }
 }
 
-/** A path as pathlib spells it: no repeated or trailing slashes, no "." parts (the names the script writes). */
-export function pathlibForm(path: string): string {
-  const parts = path.split('/').filter((part) => part !== '' && part !== '.');
-  return (path.startsWith('/') ? '/' : '') + parts.join('/');
-}
-
-export function storeDirParents(storeDir: string): string[] {
+function storeDirParents(storeDir: string): string[] {
   const parts = storeDir.split('/').filter(Boolean);
   return parts.map((_, i) => '/' + parts.slice(0, i + 1).join('/'));
 }

@@ -1,5 +1,6 @@
 import type { Closure } from '../closure/types.js';
-import { indexClosure, nameThenHash, reach } from './graph.js';
+import { indexClosure, reach } from '../closure/graph.js';
+import { nameThenHash } from '../closure/store-path.js';
 
 /**
  * The semantics of nixpkgs' auto-layer.py. Paths are taken largest first

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { type Closure, type StorePathInfo, byPath } from '../closure/types.js';
+import { byPath, walk } from '../closure/graph.js';
+import type { Closure, StorePathInfo } from '../closure/types.js';
 import { StrataError } from '../errors.js';
 import { popularityOrder } from './popularity.js';
 
@@ -206,15 +207,7 @@ function induced(g: Graph, keep: Set<string>): Graph {
 /** Paths reachable from `from` (themselves included) along references, or against them. */
 function reach(g: Graph, from: Iterable<string>, mode: 'in' | 'out'): Set<string> {
   const next = mode === 'out' ? g.refs : reverseRefs(g);
-  const seen = new Set<string>();
-  const stack = [...from];
-  while (stack.length) {
-    const p = stack.pop()!;
-    if (seen.has(p)) continue;
-    seen.add(p);
-    for (const q of next.get(p) ?? []) stack.push(q);
-  }
-  return seen;
+  return walk(from, (p) => next.get(p));
 }
 
 function reverseRefs(g: Graph): Map<string, Set<string>> {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
+import { firstFew, humanSize } from '../util/text.js';
 import { type Plan, type PlannedLayer, STRATEGIES, type Strategy } from './plan.js';
 
 /** A plan as JSON: the layers first, so the file reads top-down. */
@@ -20,7 +21,11 @@ export async function readPlanFile(file: string): Promise<Plan> {
   const layers = data.layers;
   const ok = Array.isArray(layers) && layers.every((l: PlannedLayer) => Array.isArray(l?.paths) && l.paths.every((p) => typeof p === 'string') && typeof l.size === 'number');
   if (!ok) throw new StrataError(`${file}: field 'layers' must be a list of {paths: [store paths], size: bytes}`);
-  const strategy = (STRATEGIES as readonly string[]).includes(data.strategy as string) ? (data.strategy as Strategy) : 'popularity';
+  // Plans from before strata recorded a strategy were made by popularity.
+  const strategy = data.strategy === undefined ? 'popularity' : (data.strategy as Strategy);
+  if (!(STRATEGIES as readonly unknown[]).includes(strategy)) {
+    throw new StrataError(`${file}: field 'strategy' is ${JSON.stringify(data.strategy)}, not one of ${STRATEGIES.join(', ')}; write the plan with strata plan --format json`);
+  }
   const maxLayers = typeof data.maxLayers === 'number' ? data.maxLayers : layers.length + 1;
   const first = (layers as PlannedLayer[])[0]?.paths[0];
   const storeDir = typeof data.storeDir === 'string' ? data.storeDir : first ? first.slice(0, first.lastIndexOf('/')) : '/nix/store';
@@ -31,7 +36,7 @@ export async function readPlanFile(file: string): Promise<Plan> {
 export function planToText(plan: Plan): string {
   const lines = plan.layers.map((l, i) => {
     const names = l.paths.map((p) => p.slice(plan.storeDir.length + 1));
-    const shown = names.length > 3 ? `${names.slice(0, 3).join(' ')} (+${names.length - 3} more)` : names.join(' ');
+    const shown = firstFew(names, ' ');
     return `${String(i + 1).padStart(3)}  ${humanSize(l.size).padStart(10)}  ${shown}`;
   });
   const total = plan.layers.reduce((s, l) => s + l.size, 0);
@@ -41,15 +46,4 @@ export function planToText(plan: Plan): string {
       `(max ${plan.maxLayers} layers with the customisation layer; strategy ${plan.strategy})`,
   );
   return lines.join('\n') + '\n';
-}
-
-export function humanSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
 }

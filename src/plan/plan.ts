@@ -1,5 +1,6 @@
 import { StrataError } from '../errors.js';
-import { type Closure, byPath } from '../closure/types.js';
+import { byPath, walk } from '../closure/graph.js';
+import type { Closure } from '../closure/types.js';
 import { popularityOrder } from './popularity.js';
 import { autoLayers } from './auto.js';
 import { limitLayers } from './limit.js';
@@ -26,7 +27,7 @@ export interface Plan {
 
 export const STRATEGIES = ['popularity', 'auto', 'size', 'shared'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
-/** strata's own: the one issue 7 measures against the others. `popularity` is for byte-compatible drop-in use. */
+/** strata's own, the one the fleet simulator measures against the others. `popularity` is for byte-compatible drop-in use. */
 export const DEFAULT_STRATEGY: Strategy = 'shared';
 
 export interface PlanOptions {
@@ -50,14 +51,20 @@ export interface PlanOptions {
 
 export const DEFAULT_MAX_LAYERS = 100;
 
+/** A layer budget, checked: at least one store layer beside the customisation layer. */
+export function checkMaxLayers(maxLayers: number): number {
+  if (!Number.isInteger(maxLayers) || maxLayers <= 1) {
+    throw new StrataError(`--max-layers ${maxLayers}: must be an integer greater than 1 (one layer is the customisation layer)`);
+  }
+  return maxLayers;
+}
+
 export function planLayers(closure: Closure, options: PlanOptions = {}): Plan {
   const strategy = options.strategy ?? DEFAULT_STRATEGY;
   const maxLayers = options.maxLayers ?? DEFAULT_MAX_LAYERS;
   // A layering pipeline makes as many layers as it gives: the budget is the strategies' (as nixpkgs).
   const budgeted = options.pipeline === undefined;
-  if (budgeted && (!Number.isInteger(maxLayers) || maxLayers <= 1)) {
-    throw new StrataError(`--max-layers ${maxLayers}: must be an integer greater than 1 (one layer is the customisation layer)`);
-  }
+  if (budgeted) checkMaxLayers(maxLayers);
   const used = (options.baseLayers ?? 0) + 1;
   if (budgeted && used >= maxLayers) {
     throw new StrataError(
@@ -103,15 +110,8 @@ function explicitLayers(closure: Closure, groups: string[][]): string[][] {
   const info = byPath(closure);
   const taken = new Set<string>();
   return groups.map((group) => {
-    const found = new Set<string>();
-    const stack = [...group];
     for (const p of group) if (!info.has(p)) throw new StrataError(`--layer ${p}: not a path of the closure`);
-    while (stack.length) {
-      const p = stack.pop()!;
-      if (found.has(p) || taken.has(p)) continue;
-      found.add(p);
-      stack.push(...info.get(p)!.references);
-    }
+    const found = walk(group, (p) => info.get(p)!.references, taken);
     for (const p of found) taken.add(p);
     const paths = closure.paths.map((p) => p.path).filter((p) => found.has(p));
     if (paths.length === 0) throw new StrataError(`--layer ${group.join(',')}: every path is already in an earlier --layer`);

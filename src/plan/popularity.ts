@@ -1,4 +1,5 @@
 import { StrataError } from '../errors.js';
+import { indexClosure } from '../closure/graph.js';
 import type { Closure } from '../closure/types.js';
 import { compareCodePoints } from '../util/compare.js';
 
@@ -43,15 +44,10 @@ interface IndexedGraph {
 }
 
 function indexGraph(closure: Closure): IndexedGraph {
-  const names = closure.paths.map((p) => p.path);
-  const index = new Map(names.map((n, i) => [n, i]));
-  const indegree = new Int32Array(names.length);
-  const children = closure.paths.map((p) => {
-    const kids = [...new Set(p.references)].filter((r) => r !== p.path).map((r) => index.get(r));
-    if (kids.some((k) => k === undefined)) throw new StrataError(`${p.path} references a path that is not in the closure`);
-    for (const k of kids) indegree[k!]++;
-    return Int32Array.from(kids as number[]);
-  });
+  const g = indexClosure(closure);
+  const names = g.names;
+  const children = g.children.map((kids) => Int32Array.from(kids));
+  const indegree = Int32Array.from(g.parents, (p) => p.length);
   const roots = names.map((_, i) => i).filter((i) => indegree[i] === 0);
   const topo = new Int32Array(names.length);
   let head = 0;

@@ -1,5 +1,6 @@
 import type { Closure } from '../closure/types.js';
-import { indexClosure, nameThenHash } from './graph.js';
+import { indexClosure } from '../closure/graph.js';
+import { nameThenHash } from '../closure/store-path.js';
 
 /**
  * strata's own strategy, for n store layers. It keeps what updates re-ship

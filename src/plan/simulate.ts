@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { referrers, walk } from '../closure/graph.js';
+import { layerKey } from './layer-key.js';
 import type { Closure } from '../closure/types.js';
 import { DEFAULT_STRATEGY, STRATEGIES, type Strategy, planLayers } from './plan.js';
 
 /**
- * The fleet simulator of issue 7. Each image is planned alone with each
+ * The fleet simulator. Each image is planned alone with each
  * strategy at the same --max-layers (counting the customisation layer, so
  * maxLayers-1 store layers). A layer is identified by its exact set of store
  * paths; its bytes are the sum of their NAR sizes.
@@ -26,12 +28,12 @@ export interface SimImage {
   closure: Closure;
 }
 
-export interface Metric {
+interface Metric {
   bytes: number;
   bound: number;
 }
 
-export interface StrategyResult {
+interface StrategyResult {
   strategy: Strategy;
   fleet: Metric;
   app: Metric;
@@ -40,7 +42,7 @@ export interface StrategyResult {
   excess: number;
 }
 
-export interface SimulateOptions {
+interface SimulateOptions {
   maxLayers: number;
   strategies?: readonly Strategy[];
   /** Libraries to update; default: `libraryCount` paths sampled evenly from the fleet's sorted non-top-level paths. */
@@ -69,25 +71,15 @@ export function rehash(path: string): string {
 
 /** Top-level paths: referenced by no other path of the closure. */
 export function topLevel(closure: Closure): string[] {
-  const referenced = new Set<string>();
-  for (const p of closure.paths) for (const r of p.references) if (r !== p.path) referenced.add(r);
+  const referenced = referrers(closure);
   return closure.paths.map((p) => p.path).filter((p) => !referenced.has(p));
 }
 
 /** The paths that depend on `path` in the closure, `path` included (empty when absent). */
 export function dependents(closure: Closure, path: string): Set<string> {
-  const parents = new Map<string, string[]>();
-  for (const p of closure.paths) for (const r of p.references) if (r !== p.path) (parents.get(r) ?? parents.set(r, []).get(r)!).push(p.path);
-  const out = new Set<string>();
-  if (!closure.paths.some((p) => p.path === path)) return out;
-  const stack = [path];
-  while (stack.length) {
-    const p = stack.pop()!;
-    if (out.has(p)) continue;
-    out.add(p);
-    stack.push(...(parents.get(p) ?? []));
-  }
-  return out;
+  if (!closure.paths.some((p) => p.path === path)) return new Set();
+  const parents = referrers(closure);
+  return walk([path], (p) => parents.get(p));
 }
 
 /** The closure with `changed` paths given new hashes (sorted again by path). */
@@ -101,7 +93,7 @@ export function renamed(closure: Closure, changed: Set<string>): Closure {
 type Layers = { key: string; size: number }[];
 
 function layersOf(closure: Closure, strategy: Strategy, maxLayers: number): Layers {
-  return planLayers(closure, { strategy, maxLayers }).layers.map((l) => ({ key: [...l.paths].sort().join('\n'), size: l.size }));
+  return planLayers(closure, { strategy, maxLayers }).layers.map((l) => ({ key: layerKey(l.paths), size: l.size }));
 }
 
 function repulled(before: Layers, after: Layers): number {

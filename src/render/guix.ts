@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import type { Argv, CommandModule } from 'yargs';
 import { StrataError } from '../errors.js';
-import { DEFAULT_STRATEGY, STRATEGIES, type Strategy } from '../plan/plan.js';
+import { DEFAULT_STRATEGY, type Strategy } from '../plan/plan.js';
 import { templatePath } from './template.js';
 
 /** What `strata render guix` turns into an image.scm for `guix build -f`. */
@@ -78,60 +76,3 @@ export async function renderGuixImage(spec: GuixImageSpec): Promise<string> {
     compression: spec.compression,
   });
 }
-
-type RenderGuixArgs = {
-  name: string;
-  packages: string[];
-  tag?: string;
-  'max-layers': number;
-  strategy: Strategy;
-  'entry-point'?: string;
-  'entry-point-argument'?: string[];
-  symlink?: string[];
-  config?: string;
-  format: 'docker' | 'oci';
-  compression?: 'gzip' | 'zstd';
-  output?: string;
-};
-
-/** `strata render guix`: write an image.scm for `guix build -f`. */
-export const renderGuixCommand: CommandModule<object, RenderGuixArgs> = {
-  command: 'guix',
-  describe: 'an image.scm for `guix build -f image.scm`: a layered image of Guix packages, built by strata (the strata channel\'s layered-image)',
-  builder: (y) =>
-    y
-      .option('name', { type: 'string', demandOption: true, describe: 'image name' })
-      .option('packages', { type: 'string', array: true, demandOption: true, describe: 'package specifications, as guix install takes them (guile, guile@3.0, glibc:debug)' })
-      .option('tag', { type: 'string', describe: 'image tag (default latest)' })
-      .option('max-layers', { type: 'number', default: 100, describe: 'layers in the image, counting the symlinks layer' })
-      .option('strategy', { choices: STRATEGIES, default: DEFAULT_STRATEGY, describe: 'how store items are grouped into layers: shared (strata\'s own), popularity (nixpkgs), size (as guix pack --max-layers), auto' })
-      .option('entry-point', { type: 'string', describe: 'the program to run, relative to the profile (bin/app), as guix pack --entry-point' })
-      .option('entry-point-argument', { type: 'string', array: true, describe: 'an argument of the entry point (repeat for more)' })
-      .option('symlink', { alias: 'S', type: 'string', array: true, describe: 'SOURCE=TARGET: a link SOURCE in the image to TARGET in the profile, as guix pack -S' })
-      .option('config', { type: 'string', describe: 'image runtime config as JSON text' })
-      .option('format', { choices: ['docker', 'oci'] as const, default: 'docker' as const, describe: 'docker-archive or OCI archive' })
-      .option('compression', { choices: ['gzip', 'zstd'] as const, describe: 'layer compression (with --format oci)' })
-      .option('output', { alias: 'o', type: 'string', describe: 'write to FILE instead of stdout' }) as unknown as Argv<RenderGuixArgs>,
-  handler: async (a) => {
-    const symlinks = (a.symlink ?? []).map((s) => {
-      const i = s.indexOf('=');
-      if (i <= 0) throw new StrataError(`--symlink ${s}: expected SOURCE=TARGET`);
-      return { source: s.slice(0, i), target: s.slice(i + 1) };
-    });
-    const text = await renderGuixImage({
-      name: a.name,
-      packages: a.packages.map(String),
-      ...(a.tag === undefined ? {} : { tag: a.tag }),
-      maxLayers: a['max-layers'],
-      strategy: a.strategy,
-      ...(a['entry-point'] === undefined ? {} : { entryPoint: a['entry-point'] }),
-      entryPointArguments: (a['entry-point-argument'] ?? []).map(String),
-      symlinks,
-      ...(a.config === undefined ? {} : { config: a.config }),
-      format: a.format,
-      ...(a.compression === undefined ? {} : { compression: a.compression }),
-    });
-    if (a.output === undefined || a.output === '-') process.stdout.write(text);
-    else await writeFile(a.output, text);
-  },
-};

@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import type { Argv, CommandModule } from 'yargs';
 import { StrataError } from '../errors.js';
 import { templatePath } from './template.js';
 
@@ -78,40 +76,3 @@ export async function renderNixImage(spec: NixImageSpec): Promise<string> {
   const template = hb.compile(readFileSync(templatePath('image.nix.hbs'), 'utf8'), { noEscape: true, strict: true });
   return template({ name: spec.name, tag: spec.tag, contents, config, maxLayers, strataNix });
 }
-
-type RenderNixArgs = {
-  name: string;
-  contents?: string[];
-  config?: string;
-  tag?: string;
-  'max-layers': number;
-  strata?: string;
-  output?: string;
-};
-
-/** `strata render nix`: write an image.nix for nix-build. */
-export const renderNixCommand: CommandModule<object, RenderNixArgs> = {
-  command: 'nix',
-  describe: 'an image.nix for nix-build: strata\'s drop-in streamLayeredImage over the given contents',
-  builder: (y) =>
-    y
-      .option('name', { type: 'string', demandOption: true, describe: 'image name' })
-      .option('contents', { type: 'string', array: true, describe: 'store paths, local paths or attributes of pkgs (hello, python3Packages.flask)' })
-      .option('config', { type: 'string', describe: 'image runtime config as JSON text, such as \'{"Cmd": ["/bin/hello"]}\'' })
-      .option('tag', { type: 'string', describe: 'image tag (default: the hash of the conf, as nixpkgs)' })
-      .option('max-layers', { type: 'number', default: 100, describe: 'layers in the image, counting the customisation layer' })
-      .option('strata', { type: 'string', describe: 'path of strata\'s nix/default.nix (default <strata/nix>, found through -I strata=...)' })
-      .option('output', { alias: 'o', type: 'string', describe: 'write to FILE instead of stdout' }) as unknown as Argv<RenderNixArgs>,
-  handler: async (a) => {
-    const text = await renderNixImage({
-      name: a.name,
-      contents: (a.contents ?? []).map(String),
-      ...(a.config === undefined ? {} : { config: a.config }),
-      ...(a.tag === undefined ? {} : { tag: a.tag }),
-      maxLayers: a['max-layers'],
-      ...(a.strata === undefined ? {} : { strataNix: a.strata }),
-    });
-    if (a.output === undefined || a.output === '-') process.stdout.write(text);
-    else await writeFile(a.output, text);
-  },
-};

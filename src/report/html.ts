@@ -1,6 +1,7 @@
-import { humanSize } from '../plan/plan-file.js';
+import { shortName } from '../closure/store-path.js';
+import { firstFew, humanSize } from '../util/text.js';
 import type { Simulation } from '../plan/simulate.js';
-import { type Report, type ReportImage, type Sharing, shortName } from './model.js';
+import type { Report, ReportImage, Sharing } from './model.js';
 import { imageSummary, percent } from './text.js';
 import { type Rect, squarify } from './treemap.js';
 
@@ -41,7 +42,7 @@ export function reportToHtml(report: Report): string {
 }
 
 /** Text for HTML content and attribute values. */
-export function esc(text: string): string {
+function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
@@ -95,7 +96,7 @@ function imageSection(img: ReportImage, k: number): string {
         cellNum(l.size, humanSize(l.size)),
         cellNum(l.share, `<span class="share"><span style="width:${n(l.share * 100)}%"></span></span>${percent(l.share)}`, true),
         cellNum(l.paths.length, String(l.paths.length)),
-        cellText(l.paths.slice(0, 3).map((p) => shortName(p.path)).join(', ') + (l.paths.length > 3 ? `, +${l.paths.length - 3} more` : '')),
+        cellText(firstFew(l.paths.map((p) => shortName(p.path)))),
         cellText(l.why),
         ...(shared ? [cellText(l.sharedWith.join(', '))] : []),
       ]),
@@ -217,7 +218,7 @@ function sharingSection(images: ReportImage[], sharing: Sharing): string {
             cellNum(l.size, humanSize(l.size)),
             cellText(l.images.join(', ')),
             cellNum(l.paths.length, String(l.paths.length)),
-            cellText(l.paths.slice(0, 3).map(shortName).join(', ') + (l.paths.length > 3 ? `, +${l.paths.length - 3} more` : '')),
+            cellText(firstFew(l.paths.map(shortName))),
           ]),
         ),
     '</section>',

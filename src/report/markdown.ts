@@ -1,6 +1,7 @@
-import { humanSize } from '../plan/plan-file.js';
+import { shortName } from '../closure/store-path.js';
+import { firstFew, humanSize } from '../util/text.js';
 import type { Simulation } from '../plan/simulate.js';
-import { type Report, shortName } from './model.js';
+import type { Report } from './model.js';
 import { imageSummary, percent } from './text.js';
 
 /** Text safe in a table cell: pipes, backslashes, markup characters and line breaks escaped. */
@@ -23,7 +24,7 @@ export function reportToMarkdown(report: Report): string {
       ...table(
         ['#', 'size', 'share', 'paths', 'largest paths', 'why together'],
         img.layers.map((l) => {
-          const top = l.paths.slice(0, 3).map((p) => cell(shortName(p.path))).join(', ') + (l.paths.length > 3 ? `, +${l.paths.length - 3} more` : '');
+          const top = firstFew(l.paths.map((p) => cell(shortName(p.path))));
           const also = l.sharedWith.length > 0 ? ` (also in ${l.sharedWith.map(cell).join(', ')})` : '';
           return [String(l.index), humanSize(l.size), percent(l.share), String(l.paths.length), top, cell(l.why) + also];
         }),
@@ -59,7 +60,7 @@ export function reportToMarkdown(report: Report): string {
       out.push(
         ...table(
           ['size', 'images', 'paths'],
-          sharing.layers.map((l) => [humanSize(l.size), l.images.map(cell).join(', '), l.paths.slice(0, 3).map((p) => cell(shortName(p))).join(', ') + (l.paths.length > 3 ? `, +${l.paths.length - 3} more` : '')]),
+          sharing.layers.map((l) => [humanSize(l.size), l.images.map(cell).join(', '), firstFew(l.paths.map((p) => cell(shortName(p))))]),
         ),
         '',
       );

@@ -1,6 +1,9 @@
 import type { Closure } from '../closure/types.js';
 import { StrataError } from '../errors.js';
-import { indexClosure, reach } from '../plan/graph.js';
+import { indexClosure, reach } from '../closure/graph.js';
+import { shortName } from '../closure/store-path.js';
+import { layerKey } from '../plan/layer-key.js';
+import { firstFew } from '../util/text.js';
 import type { Plan, Strategy } from '../plan/plan.js';
 import { popularityScores } from '../plan/popularity.js';
 import { type Simulation, simulate, topLevel } from '../plan/simulate.js';
@@ -40,7 +43,7 @@ export interface ReportImage {
   largest: (ReportPath & { layer: number })[];
 }
 
-export interface ReportLayer {
+interface ReportLayer {
   /** 1 for the bottom layer. */
   index: number;
   size: number;
@@ -58,7 +61,7 @@ export interface ReportLayer {
   sharedWith: string[];
 }
 
-export interface ReportPath {
+interface ReportPath {
   path: string;
   /** NAR size; null when only a plan file is known (it gives layer sizes only). */
   size: number | null;
@@ -103,11 +106,6 @@ export function buildReport(inputs: ReportInput[], options: { compare?: boolean 
     comparison = simulate(inputs.map((i, k) => ({ name: labels[k]!, closure: i.closure! })), { maxLayers: inputs[0]!.plan.maxLayers });
   }
   return { images, sharing: inputs.length > 1 ? sharing(images, keys) : null, comparison };
-}
-
-/** A layer's identity: its exact set of paths. */
-export function layerKey(paths: string[]): string {
-  return [...paths].sort().join('\n');
 }
 
 function reportImage(input: ReportInput, label: string, sharedWith: (index: number) => string[]): ReportImage {
@@ -205,20 +203,13 @@ function whyTogether(strategy: ReportImage['strategy'], last: boolean, paths: Re
   }
   // What auto-layer groups by: name the paths that use the layer.
   if ((strategy === 'auto' || strategy === 'shared') && referencedBy.length > 0) {
-    const shown = referencedBy.slice(0, 3).map(shortName).join(', ');
-    reason += `; referenced by ${shown}${referencedBy.length > 3 ? ` (+${referencedBy.length - 3} more)` : ''}`;
+    reason += `; referenced by ${firstFew(referencedBy.map(shortName))}`;
   }
   // With one top-level path, it needs every layer: nothing to tell.
   if (roots.length < 2) return reason;
   const needed =
     usedBy.length === roots.length ? `every top-level path (${roots.length})` : usedBy.length > 5 ? `${usedBy.length} of the ${roots.length} top-level paths` : usedBy.map(shortName).join(', ');
   return `${reason}; needed by ${needed}`;
-}
-
-/** A store path's name without its directory and hash: `hello-2.12`. */
-export function shortName(path: string): string {
-  const base = path.slice(path.lastIndexOf('/') + 1);
-  return /^[0-9a-df-np-sv-z]{32}-/.test(base) ? base.slice(33) : base;
 }
 
 function labelOf(name: string, storeDir: string): string {

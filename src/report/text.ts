@@ -1,6 +1,7 @@
-import { humanSize } from '../plan/plan-file.js';
+import { shortName } from '../closure/store-path.js';
+import { firstFew, humanSize } from '../util/text.js';
 import { simulationToText } from '../plan/simulate.js';
-import { type Report, type ReportImage, shortName } from './model.js';
+import type { Report, ReportImage } from './model.js';
 
 /** Paths a layer shows in text; the rest are counted. */
 const SHOWN = 5;
@@ -29,9 +30,8 @@ export function reportToText(report: Report): string {
     out.push(`image ${img.label}  (${img.name})`, `  ${imageSummary(img)}`, '');
     out.push('  layer        size   share  paths');
     for (const l of img.layers) {
-      const names = l.paths.slice(0, SHOWN).map((p) => (p.size === null ? shortName(p.path) : `${shortName(p.path)} ${humanSize(p.size)}`));
-      if (l.paths.length > SHOWN) names.push(`(+${l.paths.length - SHOWN} more)`);
-      out.push(`  ${String(l.index).padStart(5)}  ${humanSize(l.size).padStart(10)}  ${percent(l.share).padStart(6)}  ${names.join(', ')}`);
+      const names = firstFew(l.paths.map((p) => (p.size === null ? shortName(p.path) : `${shortName(p.path)} ${humanSize(p.size)}`)), ', ', SHOWN);
+      out.push(`  ${String(l.index).padStart(5)}  ${humanSize(l.size).padStart(10)}  ${percent(l.share).padStart(6)}  ${names}`);
       out.push(`  ${' '.repeat(27)}why: ${l.why}`);
       if (l.sharedWith.length > 0) out.push(`  ${' '.repeat(27)}also in: ${l.sharedWith.join(', ')}`);
     }
@@ -45,7 +45,7 @@ export function reportToText(report: Report): string {
   if (sharing) {
     out.push(`sharing: ${report.images.length} images hold ${humanSize(sharing.total)}; a registry stores ${humanSize(sharing.stored)} (identical layers once), saving ${humanSize(sharing.saved)}`);
     for (const l of sharing.layers) {
-      const names = l.paths.slice(0, SHOWN).map(shortName).join(', ') + (l.paths.length > SHOWN ? ` (+${l.paths.length - SHOWN} more)` : '');
+      const names = firstFew(l.paths.map(shortName), ', ', SHOWN);
       out.push(`  ${humanSize(l.size).padStart(10)}  in ${l.images.join(', ')}: ${names}`);
     }
     if (sharing.layers.length === 0) out.push('  no layer is identical in two images');

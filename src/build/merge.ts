@@ -1,0 +1,70 @@
+import { createReadStream } from 'node:fs';
+import { StrataError } from '../errors.js';
+import { openOutput } from '../output.js';
+import { openImageSource } from '../formats/table.js';
+import { encodeHeader, endOfArchive, padding, tarHeader } from '../tar/header.js';
+import { sha256Hex } from '../model/digest.js';
+import { type PyValue, dumpPyJson } from '../util/pyjson.js';
+import { spoolLayers, withScratch } from './flatten.js';
+
+/** Member times: 1970-01-01T00:00:01Z, nixpkgs' default `created`. */
+const MTIME = 1;
+
+/**
+ * `mergeImages`: every image of `images` (any format strata reads, each
+ * archive plain or compressed) in one docker-archive, written to `output`
+ * (`-` for stdout), that `docker load` loads at once: a layer shared by
+ * several images is stored once, each image keeps its config bytes (so its
+ * id) and its tags.
+ */
+export async function mergeImages(images: string[], output: string): Promise<{ images: number; layers: number }> {
+  if (images.length === 0) throw new StrataError('give the images to merge');
+  return withScratch(async (dir) => {
+    const out = openOutput(output);
+    try {
+      let offset = 0;
+      const put = async (b: Buffer): Promise<void> => {
+        offset += b.length;
+        await out.sink.write(b);
+      };
+      const member = async (name: string, bytes: Buffer): Promise<void> => {
+        await put(encodeHeader(tarHeader({ name, size: bytes.length, mtime: MTIME })));
+        await put(bytes);
+        await put(padding(bytes.length));
+      };
+      const written = new Set<string>();
+      const manifest: PyValue[] = [];
+      const configs: [string, Buffer][] = [];
+      for (const [n, name] of images.entries()) {
+        const source = await openImageSource(name);
+        try {
+          for (const [m, image] of source.images.entries()) {
+            const layers: string[] = [];
+            for (const spooled of await spoolLayers(image, dir, `${n}-${m}-`)) {
+              const layerName = `${spooled.layer.known.digest.slice('sha256:'.length)}/layer.tar`;
+              layers.push(layerName);
+              if (written.has(layerName)) continue;
+              written.add(layerName);
+              await put(encodeHeader(tarHeader({ name: layerName, size: spooled.size, mtime: MTIME })));
+              for await (const chunk of createReadStream(spooled.file)) await put(chunk as Buffer);
+              await put(padding(spooled.size));
+            }
+            const configName = `${sha256Hex(image.config.bytes)}.json`;
+            if (!configs.some(([c]) => c === configName)) configs.push([configName, image.config.bytes]);
+            manifest.push(new Map<string, PyValue>([['Config', configName], ['RepoTags', image.refs], ['Layers', layers]]));
+          }
+        } finally {
+          await source.close();
+        }
+      }
+      for (const [name, bytes] of configs) await member(name, bytes);
+      await member('manifest.json', Buffer.from(dumpPyJson(manifest, 4)));
+      await put(endOfArchive(offset));
+      await out.commit();
+      return { images: manifest.length, layers: written.size };
+    } catch (e) {
+      await out.abort();
+      throw e;
+    }
+  });
+}

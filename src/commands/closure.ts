@@ -1,0 +1,14 @@
+import type { Argv } from 'yargs';
+import { loadClosure } from '../closure/load.js';
+import { closureOptions, closureSource } from './options.js';
+
+export const closureCommand = <T>(y: Argv<T>) =>
+  y.command(
+    'closure [roots..]',
+    'print the closure of store paths, with sizes and references',
+    (y) => closureOptions(y).option('json', { type: 'boolean', describe: 'print [{path, narSize, references}]' }),
+    async (a) => {
+      const closure = await loadClosure(closureSource(a));
+      process.stdout.write(a.json ? JSON.stringify(closure.paths, null, 2) + '\n' : closure.paths.map((p) => p.path + '\n').join(''));
+    },
+  );

@@ -1,0 +1,36 @@
+import { StrataError } from '../../errors.js';
+import { type Format, pathAndRef } from '../../image/format.js';
+import { openOutput } from '../../output.js';
+import { readOciArchive } from './archive-reader.js';
+import { layoutDirectory, readOciLayout } from './layout-reader.js';
+
+// An OCI image layout has two transports: a directory (oci) and the same
+// files in one tar (oci-archive); both live here, as one format.
+
+const noCommit = async (): Promise<void> => {};
+
+export const ociLayout: Format = {
+  name: 'oci',
+  reader: {
+    kind: 'directory',
+    open: async (dir, ref, name) => ({ name, format: 'oci', images: await readOciLayout(layoutDirectory(dir), name, ref), close: async () => {} }),
+  },
+  async openSink(reference, options) {
+    const [dir, ref] = pathAndRef(reference);
+    if (dir === '') throw new StrataError('--to oci:DIR[:REF] needs a directory');
+    const { OciLayoutSink } = await import('./layout-writer.js');
+    return { sink: new OciLayoutSink(dir, { ...options, ref }), commit: noCommit, abort: noCommit };
+  },
+};
+
+export const ociArchive: Format = {
+  name: 'oci-archive',
+  reader: { kind: 'archive', marker: 'oci-layout', markerText: 'an oci-layout (OCI archive)', read: readOciArchive },
+  async openSink(reference, options) {
+    const [path, ref] = pathAndRef(reference);
+    if (path === '' || path === '-') throw new StrataError('--to oci-archive:FILE[:REF] needs a file name');
+    const { OciArchiveSink } = await import('./archive-writer.js');
+    const output = openOutput(path);
+    return { sink: new OciArchiveSink(output.sink, path, { ...options, ref }), commit: output.commit, abort: output.abort };
+  },
+};

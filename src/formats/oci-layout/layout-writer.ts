@@ -1,0 +1,187 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
+import { ExitCode, StrataError, fileError } from '../../errors.js';
+import { removeOnExit } from '../../scratch.js';
+import { type Progress, silent } from '../../progress.js';
+import { through } from '../../util/streams.js';
+import { type Compression, compressionOf, compressor, layerMediaType } from '../../image/compression.js';
+import { type Blob, type Bytes, type Descriptor, type Image, type ImageSink, type Layer, knownTar } from '../../model/image.js';
+import { OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, REF_NAME, layoutBlobPath } from '../../model/media-types.js';
+import { checkedTar } from '../../image/checked-tar.js';
+import { StreamDigest, sha256Digest } from '../../model/digest.js';
+
+export interface OciOptions {
+  /** The name in index.json (org.opencontainers.image.ref.name). */
+  ref?: string;
+  compression?: Compression;
+  level?: number;
+  progress?: Progress;
+}
+
+/**
+ * An OCI image layout directory (oci-layout, index.json, blobs/sha256/...).
+ * Blobs land under their digest only when complete; index.json is replaced
+ * last, atomically, so a failed write never names an incomplete image.
+ */
+export class OciLayoutSink implements ImageSink {
+  constructor(
+    private readonly dir: string,
+    private readonly options: OciOptions = {},
+    /** The destination as the user named it, for messages. */
+    private readonly shownAs: string = dir,
+  ) {}
+
+  async write(image: Image): Promise<void> {
+    try {
+      const manifest = await writeImageBlobs(this.dir, image, this.options);
+      await addToIndex(this.dir, { ...manifest, platform: image.platform }, this.options.ref);
+    } catch (e) {
+      throw fileError(this.shownAs, e);
+    }
+  }
+
+  /** One image index naming a manifest per platform, itself named by the ref. */
+  async writeIndex(images: Image[]): Promise<void> {
+    const seen = new Set<string>();
+    for (const { platform } of images) {
+      const key = [platform.os, platform.architecture, platform.variant ?? ''].join('/');
+      if (seen.has(key)) throw new StrataError(`two images for platform ${key.replace(/\/$/, '')}; a multi-platform index holds one image per platform`);
+      seen.add(key);
+    }
+    try {
+      const manifests: Descriptor[] = [];
+      for (const image of images) manifests.push({ ...(await writeImageBlobs(this.dir, image, this.options)), platform: image.platform });
+      const index = await putBytes(this.dir, OCI_INDEX, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests })));
+      await addToIndex(this.dir, index, this.options.ref);
+    } catch (e) {
+      throw fileError(this.shownAs, e);
+    }
+  }
+}
+
+/** Write an image's layers, config and manifest blobs; returns the manifest's descriptor. */
+async function writeImageBlobs(dir: string, image: Image, options: OciOptions): Promise<Descriptor> {
+  await initLayout(dir);
+  const compression = options.compression ?? 'none';
+  const progress = options.progress ?? silent;
+  const layers: Descriptor[] = [];
+  const diffIds: string[] = [];
+  for (const [i, layer] of image.layers.entries()) {
+    progress.layer(i, image.layers.length, layer.contents.join(' '), compression === 'none' ? knownTar(layer)?.size : undefined);
+    const { descriptor, diffId } = await putLayer(dir, layer, compression, options.level, progress);
+    layers.push(descriptor);
+    diffIds.push(diffId);
+  }
+  const config = await putBytes(dir, OCI_CONFIG, image.config(diffIds));
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config,
+    layers,
+    ...(image.annotations && Object.keys(image.annotations).length > 0 ? { annotations: image.annotations } : {}),
+  };
+  return putBytes(dir, OCI_MANIFEST, Buffer.from(JSON.stringify(manifest)));
+}
+
+async function initLayout(dir: string): Promise<void> {
+  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+  const marker = join(dir, 'oci-layout');
+  if (!(await exists(marker))) await writeAtomically(marker, Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
+}
+
+/** Name `descriptor` in index.json under `ref`, replacing what held that ref (or that digest, without a ref). */
+async function addToIndex(dir: string, descriptor: Descriptor, ref?: string): Promise<void> {
+  const file = join(dir, 'index.json');
+  let index: { schemaVersion: number; mediaType?: string; manifests: Descriptor[] } = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
+  if (await exists(file)) {
+    try {
+      index = JSON.parse(await readFile(file, 'utf8'));
+      if (!Array.isArray(index.manifests)) throw new Error('no manifests list');
+    } catch (e) {
+      throw new StrataError(`${file}: not an OCI index (${(e as Error).message}); point --to at a new directory or an OCI layout`);
+    }
+  }
+  const entry: Descriptor = ref === undefined ? descriptor : { ...descriptor, annotations: { ...descriptor.annotations, [REF_NAME]: ref } };
+  const kept = index.manifests.filter((m) => (ref === undefined ? m.digest !== descriptor.digest || m.annotations?.[REF_NAME] !== undefined : m.annotations?.[REF_NAME] !== ref));
+  index.manifests = [...kept, entry];
+  await writeAtomically(file, Buffer.from(JSON.stringify(index)));
+}
+
+async function putLayer(dir: string, layer: Layer, compression: Compression, level: number | undefined, progress: Progress): Promise<{ descriptor: Descriptor; diffId: string }> {
+  const mediaType = layerMediaType(compression);
+  if (layer.blob && layer.known && compressionOf(layer.blob.mediaType) === compression) {
+    // Carried over as it is: no unpacking, no packing again.
+    await putBlob(dir, layer.blob, progress);
+    return { descriptor: { mediaType, digest: layer.blob.digest, size: layer.blob.size }, diffId: layer.known.digest };
+  }
+  const tar = checkedTar(layer);
+  const source = compression === 'none' ? tar.bytes : through(tar.bytes, compressor(compression, level));
+  const { digest, size } = await writeBlob(dir, source, progress);
+  return { descriptor: { mediaType, digest, size }, diffId: tar.finish().diffId };
+}
+
+async function putBytes(dir: string, mediaType: string, bytes: Buffer): Promise<Descriptor> {
+  const digest = sha256Digest(bytes);
+  const path = blobPath(dir, digest);
+  if (!(await exists(path))) await writeAtomically(path, bytes);
+  return { mediaType, digest, size: bytes.length };
+}
+
+/** Copy a blob whose digest is known, checking it on the way. */
+async function putBlob(dir: string, blob: Blob, progress: Progress): Promise<void> {
+  if (await exists(blobPath(dir, blob.digest))) return;
+  const { digest, size } = await writeBlob(dir, blob.open(), progress);
+  if (digest !== blob.digest || size !== blob.size) {
+    throw new StrataError(`blob ${blob.digest}: its content hashes to ${digest} (${size} bytes); the source image is corrupt`, ExitCode.Integrity);
+  }
+}
+
+/** Stream bytes into blobs/sha256, under a temporary name until their digest is known. */
+async function writeBlob(dir: string, source: Bytes, progress: Progress): Promise<{ digest: string; size: number }> {
+  const temp = join(dir, 'blobs', 'sha256', `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const sum = new StreamDigest();
+  const forget = removeOnExit(temp);
+  const out = createWriteStream(temp);
+  try {
+    for await (const chunk of source) {
+      sum.update(chunk);
+      progress.bytes(chunk.length);
+      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+    }
+    out.end();
+    await finished(out);
+  } catch (e) {
+    out.destroy();
+    await rm(temp, { force: true });
+    forget();
+    throw e;
+  }
+  const digest = sum.digest();
+  await rename(temp, blobPath(dir, digest));
+  forget();
+  return { digest, size: sum.size };
+}
+
+function blobPath(dir: string, digest: string): string {
+  const path = layoutBlobPath(digest);
+  if (path === undefined) throw new StrataError(`${digest}: not a sha256 digest`);
+  return join(dir, path);
+}
+
+async function writeAtomically(file: string, bytes: Buffer): Promise<void> {
+  const temp = `${file}.tmp-${process.pid}`;
+  const forget = removeOnExit(temp);
+  try {
+    await writeFile(temp, bytes);
+    await rename(temp, file);
+  } finally {
+    await rm(temp, { force: true });
+    forget();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}

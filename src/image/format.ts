@@ -1,0 +1,52 @@
+import type { DigestCache } from '../layer/digest-cache.js';
+import type { ImageSink } from '../model/image.js';
+import type { Progress } from '../progress.js';
+import type { Compression } from './compression.js';
+import type { ImageSource, SourceImage } from './source.js';
+import type { TarArchive } from './tar-archive.js';
+
+/** What every destination may be given beyond its name. */
+export interface CommonSinkOptions {
+  /** Layer digests kept across runs (docker-archive reads each layer once when they hit). */
+  cache?: DigestCache;
+  compression?: Compression;
+  level?: number;
+  progress?: Progress;
+}
+
+/** A sink that becomes visible under its name only on commit. */
+export interface OpenedSink {
+  sink: ImageSink;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** How a format reads images: from a directory, or from the members of one (maybe compressed) tar. */
+type FormatReader =
+  | { kind: 'directory'; open(dir: string, ref: string | undefined, name: string): Promise<ImageSource> }
+  | {
+      kind: 'archive';
+      /** The member that tells an archive of this format from others, for a plain path. */
+      marker: string;
+      /** The marker as a message names it: "a manifest.json (docker-archive)". */
+      markerText: string;
+      read(archive: TarArchive, name: string, ref: string | undefined): Promise<SourceImage[]>;
+    };
+
+/**
+ * An image format, named as skopeo names its transport (`NAME:REFERENCE`):
+ * how it reads images, how it writes them, or both. One line of
+ * formats/table.ts each. A writer is loaded when a sink is opened, so a
+ * run loads only the one it writes.
+ */
+export interface Format<O extends CommonSinkOptions = CommonSinkOptions> {
+  name: string;
+  reader?: FormatReader;
+  openSink?(reference: string, options: O): Promise<OpenedSink>;
+}
+
+/** `PATH[:REF]`, split at the first colon as skopeo does. */
+export const pathAndRef = (reference: string): [string, string | undefined] => {
+  const i = reference.indexOf(':');
+  return i < 0 ? [reference, undefined] : [reference.slice(0, i), reference.slice(i + 1) || undefined];
+};
