@@ -6,7 +6,8 @@
 # sqlite3 (nix/default.nix's fakeRootCommands, enableFakechroot and
 # includeNixDB under the tests' stand-in packages), zstd, python3, chromium
 # (headless, for the HTML report's tests), guile (the
-# Guix channel's Scheme, read without Guix) and the
+# Guix channel's Scheme, read without Guix), Debian's arm64, armhf and s390x
+# C libraries (real foreign ELF files for the platform guard) and the
 # npm dependencies. Idempotent and quick when everything is there: it only
 # asks dpkg, and prints one line per action it takes.
 #
@@ -20,7 +21,7 @@ actions=0
 say() { printf 'install-deps: %s\n' "$*"; }
 act() { actions=$((actions + 1)); say "$@"; }
 
-apt_packages=(nix-bin skopeo umoci podman busybox-static docker-registry openssl apache2-utils zstd python3 guile-3.0 chromium fakeroot fakechroot sqlite3)
+apt_packages=(nix-bin skopeo umoci podman busybox-static docker-registry openssl apache2-utils zstd python3 guile-3.0 chromium fakeroot fakechroot sqlite3 libc6-arm64-cross libc6-armhf-cross libc6-s390x-cross)
 
 missing=()
 for pkg in "${apt_packages[@]}"; do
