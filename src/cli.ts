@@ -217,7 +217,7 @@ export async function main(argv: string[]): Promise<void> {
       (y) => closureOptions(y).option('json', { type: 'boolean', describe: 'print [{path, narSize, references}]' }),
       async (a) => {
         const closure = await closureFrom(a);
-        process.stdout.write(a.json ? JSON.stringify(closure.paths, null, 2) + '\n' : closure.paths.map((p) => p.path + '\n').join(''));
+        process.stdout.write(a.json ? JSON.stringify(closure.paths.map(({ path, narSize, references }) => ({ path, narSize, references })), null, 2) + '\n' : closure.paths.map((p) => p.path + '\n').join(''));
       },
     )
     .command(
