@@ -30,7 +30,7 @@ function cycloneDxValidator() {
   ajv.addFormat('idn-email', true).addFormat('iri-reference', true);
   const load = (file: string) => JSON.parse(readFileSync(join(schemaDir, file), 'utf8'));
   for (const file of ['spdx.SNAPSHOT.schema.json', 'jsf-0.82.SNAPSHOT.schema.json']) ajv.addSchema({ ...load(file), $id: `http://cyclonedx.org/schema/${file}` });
-  return ajv.compile(load('bom-1.6.SNAPSHOT.schema.json'));
+  return ajv.compile<any>(load('bom-1.6.SNAPSHOT.schema.json'));
 }
 
 const tool = { name: 'strata', version: '0.1.0' };
