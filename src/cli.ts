@@ -25,6 +25,7 @@ import { terminalProgress } from './progress.js';
 import { MANIFEST_FORMATS, type ManifestFormat } from './registry/manifest.js';
 import { pushImage } from './registry/push.js';
 import { pushReport } from './registry/report.js';
+import { checkPlatform } from './guard/platform-guard.js';
 import { renderGuixCommand } from './render/guix.js';
 import { renderNixCommand } from './render/nix.js';
 import { type PyObject, parsePyJson } from './util/pyjson.js';
@@ -75,7 +76,8 @@ const layerOptions = <T>(y: Argv<T>) =>
 const destinationOptions = <T>(y: Argv<T>) =>
   layerOptions(y)
     .option('to', { type: 'string', describe: 'destination: docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry), or - (docker-archive on stdout, the default)' })
-    .option('output', { alias: 'o', type: 'string', describe: 'docker-archive FILE (short for --to docker-archive:FILE)' });
+    .option('output', { alias: 'o', type: 'string', describe: 'docker-archive FILE (short for --to docker-archive:FILE)' })
+    .option('allow-foreign-binaries', { type: 'boolean', describe: 'let the closure hold executables and libraries of another platform than the image\'s' });
 
 type DestinationArgs = {
   to?: string;
@@ -116,7 +118,10 @@ function destination(a: DestinationArgs): SinkOptions & { to: string } {
 }
 
 /** Write what stream and image make; with --json, then describe what was written (a registry's push report does that itself). */
-async function writeConfs(confs: Conf | Conf[], d: SinkOptions & { to: string }, a: { json?: boolean; 'repo-tag'?: string }): Promise<void> {
+async function writeConfs(confs: Conf | Conf[], d: SinkOptions & { to: string }, a: { json?: boolean; 'repo-tag'?: string; 'allow-foreign-binaries'?: boolean }): Promise<void> {
+  if (a['allow-foreign-binaries'] !== true) {
+    for (const c of [confs].flat()) checkPlatform(c.store_layers.flat(), { architecture: c.architecture, os: c.os ?? 'linux' });
+  }
   const summary = a.json === true && !d.to.startsWith('docker:');
   if (summary && ['-', 'docker-archive:', 'docker-archive:-'].includes(d.to)) {
     throw new StrataError('--json: standard output holds the image; write it with -o FILE or --to DEST, or drop --json');

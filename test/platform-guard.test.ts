@@ -4,14 +4,15 @@
  * a stub Mach-O executable and the host's busybox (amd64).
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { StrataError } from '../src/errors.js';
 import { type BinaryKind, binaryKind } from '../src/guard/binary.js';
 import { checkPlatform, findForeignBinaries } from '../src/guard/platform-guard.js';
-import { REPO_ROOT, buildFixture, nixBuild } from './helpers/store.js';
+import { strata } from './helpers/cli.js';
+import { REPO_ROOT, buildFixture, nixBuild, tmpDir } from './helpers/store.js';
 
 const foreign = (attr: string) => nixBuild(join(REPO_ROOT, 'test', 'fixtures', 'foreign.nix'), attr);
 const kindOf = (bytes: Buffer): BinaryKind | undefined => binaryKind(bytes, (offset, length) => bytes.subarray(offset, offset + length));
@@ -165,5 +166,27 @@ describe('findForeignBinaries over real store paths', () => {
         return true;
       },
     );
+  });
+});
+
+describe('strata image and stream check the closure before writing anything', () => {
+  const arm64 = foreign('arm64');
+  const libs = readdirSync(join(arm64, 'lib')).length;
+
+  test('an arm64 closure in an amd64 image: exit 2, one line naming three paths and how many more, no file', () => {
+    const out = join(tmpDir('strata-guard-'), 'image.tar');
+    const r = strata(['image', arm64, '--architecture', 'amd64', '-o', out]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^strata: the closure holds ${libs} executable\\(s\\) or librar\\(ies\\) not built for linux/amd64: ${arm64}/lib/\\S+ \\(ELF [^)]+\\), `));
+    assert.match(r.stderr, new RegExp(`\\(\\+${libs - 3} more\\); .*--allow-foreign-binaries\\n$`));
+    assert.equal(r.stderr.split('\n').length, 2);
+    assert.equal(existsSync(out), false);
+  });
+
+  test('with --allow-foreign-binaries, or --architecture arm64, the image is written', () => {
+    const dir = tmpDir('strata-guard-');
+    assert.equal(strata(['image', arm64, '--architecture', 'amd64', '--allow-foreign-binaries', '-o', join(dir, 'a.tar')]).status, 0);
+    assert.equal(strata(['image', arm64, '--architecture', 'arm64', '-o', join(dir, 'b.tar')]).status, 0);
+    assert.ok(existsSync(join(dir, 'a.tar')) && existsSync(join(dir, 'b.tar')));
   });
 });
