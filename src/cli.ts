@@ -7,6 +7,7 @@ import { diffCommand } from './commands/diff.js';
 import { inspectCommand } from './commands/inspect.js';
 import { closureFrom, closureOptions, planFrom, planOptions, warn } from './commands/options.js';
 import { reportCommand } from './commands/report.js';
+import { sbomCommand } from './commands/sbom.js';
 import { verifyCommand } from './commands/verify.js';
 import { type Conf, checkInherit, parseConf, parseRuntimeConfig, renderConf } from './conf/conf.js';
 import { confFromPlan } from './conf/from-plan.js';
@@ -300,6 +301,7 @@ export async function main(argv: string[]): Promise<void> {
       },
     )
     .command(reportCommand)
+    .command(sbomCommand)
     .command(diffCommand)
     .command(inspectCommand)
     .command(verifyCommand)

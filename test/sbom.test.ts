@@ -17,7 +17,8 @@ import { loadClosure } from '../src/closure/load.js';
 import { cycloneDx } from '../src/sbom/cyclonedx.js';
 import { parseDrvName } from '../src/sbom/drv-name.js';
 import { sbomModel } from '../src/sbom/sbom.js';
-import { buildFixture, graphFiles, queryReferences, runTool, nixEnv } from './helpers/store.js';
+import { strataOk } from './helpers/cli.js';
+import { buildFixture, graphFiles, queryReferences, runTool, nixEnv, tmpDir } from './helpers/store.js';
 
 const require = createRequire(import.meta.url);
 const schemaDir = join(dirname(require.resolve('@cyclonedx/cyclonedx-library/package.json')), 'res', 'schema');
@@ -88,5 +89,15 @@ describe('CycloneDX', () => {
       doc.components.map((c: { name: string; version?: string }) => `${c.name}@${c.version ?? ''}`).sort(),
       ['app@', 'busybox@', 'data@', 'lib-a@', 'lib-b@'],
     );
+  });
+
+  test('strata sbom ROOT and --graph FILE: valid, the same bytes from the store and from a structured-attrs graph, -o writes the file', () => {
+    const app = buildFixture('app');
+    const fromStore = strataOk(['sbom', app]).stdout;
+    assert.ok(validate(JSON.parse(fromStore)), JSON.stringify(validate.errors));
+    assert.equal(strataOk(['sbom', '--graph', graphFiles('app').attrsJson]).stdout, fromStore);
+    const out = join(tmpDir('strata-sbom-'), 'sbom.json');
+    strataOk(['sbom', app, '-o', out]);
+    assert.equal(readFileSync(out, 'utf8'), fromStore);
   });
 });

@@ -51,7 +51,7 @@ async function reportInputs(a: ReportArgs): Promise<ReportInput[]> {
 }
 
 /** Standard output, or a file that appears only once complete. */
-async function writeText(text: string, output: string | undefined): Promise<void> {
+export async function writeText(text: string, output: string | undefined): Promise<void> {
   if (output === undefined || output === '-') {
     process.stdout.write(text);
     return;
