@@ -8,7 +8,8 @@
 # includeNixDB under the tests' stand-in packages), rsync (dockerTools.buildImage's
 # copyToRoot, as nixpkgs copies it), zstd, python3, chromium
 # (headless, for the HTML report's tests), guile (the
-# Guix channel's Scheme, read without Guix) and the
+# Guix channel's Scheme, read without Guix), Debian's arm64, armhf and s390x
+# C libraries (real foreign ELF files for the platform guard) and the
 # npm dependencies. Idempotent and quick when everything is there: it only
 # asks dpkg, and prints one line per action it takes.
 #
@@ -22,7 +23,7 @@ actions=0
 say() { printf 'install-deps: %s\n' "$*"; }
 act() { actions=$((actions + 1)); say "$@"; }
 
-apt_packages=(nix-bin skopeo umoci podman runc docker.io containerd busybox-static docker-registry openssl apache2-utils zstd python3 guile-3.0 chromium fakeroot fakechroot sqlite3 rsync)
+apt_packages=(nix-bin skopeo umoci podman runc docker.io containerd busybox-static docker-registry openssl apache2-utils zstd python3 guile-3.0 chromium fakeroot fakechroot sqlite3 rsync libc6-arm64-cross libc6-armhf-cross libc6-s390x-cross)
 
 missing=()
 for pkg in "${apt_packages[@]}"; do

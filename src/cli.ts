@@ -13,6 +13,7 @@ import { planCommand } from './commands/plan.js';
 import { pushCommand } from './commands/push.js';
 import { renderCommand } from './commands/render.js';
 import { reportCommand } from './commands/report.js';
+import { sbomCommand } from './commands/sbom.js';
 import { simulateCommand } from './commands/simulate.js';
 import { streamCommand } from './commands/stream.js';
 import { verifyCommand } from './commands/verify.js';
@@ -27,7 +28,7 @@ async function packageVersion(): Promise<string> {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const commands = [closureCommand, planCommand, confCommand, streamCommand, imageCommand, renderCommand, simulateCommand, reportCommand, diffCommand, inspectCommand, verifyCommand, exportCommand, mergeCommand, pushCommand];
+  const commands = [closureCommand, planCommand, confCommand, streamCommand, imageCommand, renderCommand, simulateCommand, reportCommand, diffCommand, inspectCommand, verifyCommand, exportCommand, mergeCommand, pushCommand, sbomCommand];
   const cli = commands.reduce((y, command) => command(y), yargs(argv).scriptName('strata').usage('$0 <command>: layered container images from Nix and Guix store closures'));
   await cli
     .demandCommand(1, 'name a command; see strata --help')

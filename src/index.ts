@@ -27,6 +27,7 @@ export { buildImage, streamConf, streamConfFiles, writeConfs, writeImage, writeI
 export { pushImage } from './build/push.js';
 export { exportImage } from './build/flatten.js';
 export { mergeImages } from './build/merge.js';
+export { closureSbom, type SbomOptions } from './build/sbom.js';
 export { openDestination, openImageSource, locateImage, type SinkOptions } from './formats/table.js';
 export { DockerArchiveSink } from './formats/docker-archive/writer.js';
 export { selectImage, parsePlatform } from './image/platform.js';

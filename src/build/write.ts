@@ -2,6 +2,7 @@ import { type Conf, parseConf } from '../conf/conf.js';
 import { type Inspection, inspectImages } from '../inspect/inspect.js';
 import { type MakeConfOptions, makeConf, readText } from './make-conf.js';
 import { StrataError } from '../errors.js';
+import { checkPlatform } from '../guard/platform-guard.js';
 import { type ConfImageOptions, imageFromConf } from './from-conf.js';
 import type { Image, ImageSink } from '../model/image.js';
 import { type SinkOptions, openDestination } from '../formats/table.js';
@@ -56,6 +57,8 @@ export interface WriteOptions extends ConfImageOptions, SinkOptions {
   to?: string;
   /** Describe what was written (for a registry, its push report does that). */
   describe?: boolean;
+  /** Let the closure hold executables and libraries of another platform than the image's. */
+  allowForeignBinaries?: boolean;
 }
 
 /**
@@ -64,6 +67,10 @@ export interface WriteOptions extends ConfImageOptions, SinkOptions {
  */
 export async function writeConfs(confs: Conf[], options: WriteOptions): Promise<WrittenImages | undefined> {
   const to = options.to ?? '-';
+  // Refused before anything is opened or written.
+  if (options.allowForeignBinaries !== true) {
+    for (const c of confs) checkPlatform(c.store_layers.flat(), { architecture: c.architecture, os: c.os ?? 'linux' });
+  }
   const summary = options.describe === true && !to.startsWith('docker:');
   if (summary && ['-', 'docker-archive:', 'docker-archive:-'].includes(to)) {
     throw new StrataError('--json: standard output holds the image; write it with -o FILE or --to DEST, or drop --json');

@@ -1,7 +1,8 @@
 import { readFile, access } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
+import { normaliseNarHash } from './nar-hash.js';
 import { narSize } from './nar-size.js';
-import { parseRegistration, type RegistrationEntry } from './registration.js';
+import { narHashOf, parseRegistration, type RegistrationEntry } from './registration.js';
 import { storeDirOf } from './store-path.js';
 import { type Closure, type StorePathInfo, sortPaths } from './types.js';
 
@@ -65,7 +66,15 @@ function jsonEntries(text: string, file: string, key?: string): RegistrationEntr
     if (o.narSize !== undefined && (typeof o.narSize !== 'number' || !Number.isSafeInteger(o.narSize) || o.narSize < 0)) {
       throw new StrataError(`${where}: 'narSize' must be a non-negative integer`);
     }
-    return { path: o.path, references: refs as string[], ...(o.narSize === undefined ? {} : { narSize: o.narSize as number }) };
+    if (o.narHash !== undefined && (typeof o.narHash !== 'string' || normaliseNarHash(o.narHash) === undefined)) {
+      throw new StrataError(`${where}: 'narHash' must be a sha256 hash as Nix writes it (sha256:BASE32, hex or SRI)`);
+    }
+    return {
+      path: o.path,
+      references: refs as string[],
+      ...(o.narSize === undefined ? {} : { narSize: o.narSize as number }),
+      ...(o.narHash === undefined ? {} : { narHash: o.narHash as string }),
+    };
   });
 }
 
@@ -90,6 +99,7 @@ async function closureFromEntries(entries: RegistrationEntry[], file: string, op
       path: e.path,
       narSize: e.narSize ?? (await sizeOrZero(e.path, missing)),
       references: e.references,
+      ...narHashOf(e),
     })),
   );
   if (missing.length > 0) {

@@ -1,6 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
-import { parseRegistration } from './registration.js';
+import { narHashOf, parseRegistration } from './registration.js';
 import { storeDirOf } from './store-path.js';
 import { type Closure, sortPaths } from './types.js';
 import { runStoreTool } from './store-tool.js';
@@ -14,7 +14,7 @@ export async function queryNixClosure(roots: string[], storeDir?: string): Promi
   await checkRoots(roots, storeDir ?? process.env.NIX_STORE_DIR ?? '/nix/store');
   const requisites = (await nixStore(['--query', '--requisites', ...roots])).split('\n').filter(Boolean);
   const entries = parseRegistration(await nixStore(['--dump-db', ...requisites]), 'nix-store --dump-db');
-  const paths = sortPaths(entries.map((e) => ({ path: e.path, narSize: e.narSize ?? 0, references: e.references })));
+  const paths = sortPaths(entries.map((e) => ({ path: e.path, narSize: e.narSize ?? 0, references: e.references, ...narHashOf(e) })));
   return { storeDir: storeDir ?? storeDirOf(paths[0]!.path), paths };
 }
 

@@ -1,9 +1,12 @@
 import { StrataError } from '../errors.js';
+import { normaliseNarHash } from './nar-hash.js';
 
 /** A path as a registration (validity) text describes it. */
 export interface RegistrationEntry {
   path: string;
   narSize?: number;
+  /** As written: `nix-store --dump-db` gives bare hex. */
+  narHash?: string;
   references: string[];
 }
 
@@ -33,10 +36,11 @@ export function parseRegistration(text: string, source: string): RegistrationEnt
     const path = next('a store path');
     if (!path.startsWith('/')) fail(`'${path}' is not an absolute store path`);
     let narSize: number | undefined;
+    let narHash: string | undefined;
     // A line that is neither empty nor a path must be a nar hash: the dump-db
     // variant, which has sizes (a deriver line is always one or the other).
     if (i < lines.length && lines[i] !== '' && !lines[i]!.startsWith('/')) {
-      i++;
+      narHash = lines[i++];
       const size = next('a nar size');
       if (!/^\d+$/.test(size)) fail(`'${size}' is not a nar size`);
       narSize = Number(size);
@@ -51,7 +55,13 @@ export function parseRegistration(text: string, source: string): RegistrationEnt
       if (!ref.startsWith('/')) fail(`'${ref}' is not an absolute store path`);
       references.push(ref);
     }
-    entries.push(narSize === undefined ? { path, references } : { path, narSize, references });
+    entries.push({ path, ...(narSize === undefined ? {} : { narSize }), ...(narHash === undefined ? {} : { narHash }), references });
   }
   return entries;
+}
+
+/** The entry's NAR hash as `sha256:<hex>`, when it has one. */
+export function narHashOf(e: RegistrationEntry): { narHash?: string } {
+  const narHash = e.narHash === undefined ? undefined : normaliseNarHash(e.narHash);
+  return narHash === undefined ? {} : { narHash };
 }

@@ -5,6 +5,8 @@ export interface StorePathInfo {
   narSize: number;
   /** Direct references, possibly including the path itself. */
   references: string[];
+  /** `sha256:<hex>` of the path's NAR, where the store or graph file gave it. */
+  narHash?: string;
 }
 
 /** A closure: every path it holds, in a stable (sorted) order. */

@@ -89,7 +89,8 @@ export const layerOptions = <T>(y: Argv<T>) =>
 export const destinationOptions = <T>(y: Argv<T>) =>
   layerOptions(y)
     .option('to', { type: 'string', describe: 'destination: docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry), or - (docker-archive on stdout, the default)' })
-    .option('output', { alias: 'o', type: 'string', describe: 'docker-archive FILE (short for --to docker-archive:FILE)' });
+    .option('output', { alias: 'o', type: 'string', describe: 'docker-archive FILE (short for --to docker-archive:FILE)' })
+    .option('allow-foreign-binaries', { type: 'boolean', describe: 'let the closure hold executables and libraries of another platform than the image\'s' });
 
 type LayerArgs = {
   compression?: Compression;
@@ -127,10 +128,10 @@ export function sinkSettings(a: LayerArgs): WriteOptions {
 }
 
 /** --to or -o, and the sink settings; --json describes what was written. */
-export function writeSettings(a: LayerArgs & { to?: string; output?: string; 'repo-tag'?: string }): WriteOptions {
+export function writeSettings(a: LayerArgs & { to?: string; output?: string; 'repo-tag'?: string; 'allow-foreign-binaries'?: boolean }): WriteOptions {
   if (a.to !== undefined && a.output !== undefined) throw new StrataError('give --to or -o, not both');
   const to = a.to ?? (a.output === undefined || a.output === '-' ? '-' : `docker-archive:${a.output}`);
-  return { ...sinkSettings(a), to, describe: a.json, repoTag: a['repo-tag'] };
+  return { ...sinkSettings(a), to, describe: a.json, repoTag: a['repo-tag'], allowForeignBinaries: a['allow-foreign-binaries'] };
 }
 
 /** What stream and image print with --json once written. */

@@ -1,0 +1,192 @@
+/**
+ * The platform guard: headers of ELF, Mach-O and PE files, and closures of
+ * real store paths holding Debian's cross C libraries (arm64, armhf, s390x),
+ * a stub Mach-O executable and the host's busybox (amd64).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+
+import { StrataError } from '../../src/errors.js';
+import { type BinaryKind, binaryKind } from '../../src/guard/binary.js';
+import { checkPlatform, findForeignBinaries } from '../../src/guard/platform-guard.js';
+import { strata } from '../helpers/cli.js';
+import { REPO_ROOT, buildFixture, nixBuild, tmpDir } from '../helpers/store.js';
+
+const foreign = (attr: string) => nixBuild(join(REPO_ROOT, 'test', 'fixtures', 'foreign.nix'), attr);
+const kindOf = (bytes: Buffer): BinaryKind | undefined => binaryKind(bytes, (offset, length) => bytes.subarray(offset, offset + length));
+
+/** An ELF header: class, byte order, OS ABI, type and machine, the rest zero. */
+function elf(bits: 32 | 64, little: boolean, osAbi: number, type: number, machine: number): Buffer {
+  const b = Buffer.alloc(64);
+  b.write('\x7fELF', 0, 'latin1');
+  b[4] = bits === 32 ? 1 : 2;
+  b[5] = little ? 1 : 2;
+  b[6] = 1;
+  b[7] = osAbi;
+  if (little) {
+    b.writeUInt16LE(type, 16);
+    b.writeUInt16LE(machine, 18);
+  } else {
+    b.writeUInt16BE(type, 16);
+    b.writeUInt16BE(machine, 18);
+  }
+  return b;
+}
+
+/** A PE file: DOS stub pointing at `at`, COFF machine, PE32+ optional header with a subsystem and a CLR directory size. */
+function pe(machine: number, options: { at?: number; subsystem?: number; clr?: number; length?: number } = {}): Buffer {
+  const at = options.at ?? 0x80;
+  const b = Buffer.alloc(options.length ?? at + 512);
+  b.write('MZ', 0, 'latin1');
+  b.writeUInt32LE(at, 0x3c);
+  b.write('PE\0\0', at, 'latin1');
+  b.writeUInt16LE(machine, at + 4);
+  b.writeUInt16LE(0x20b, at + 24);
+  b.writeUInt16LE(options.subsystem ?? 3, at + 24 + 68);
+  b.writeUInt32LE(options.clr ?? 0, at + 24 + 112 + 14 * 8 + 4);
+  return b;
+}
+
+describe('binaryKind', () => {
+  test('ELF executables and shared libraries: GOARCH from machine, class and byte order; OS from the OS ABI', () => {
+    assert.deepEqual(kindOf(elf(64, true, 0, 2, 62)), { format: 'ELF', architectures: ['amd64'] });
+    assert.deepEqual(kindOf(elf(64, true, 3, 3, 183)), { format: 'ELF', architectures: ['arm64'], os: 'linux' });
+    assert.deepEqual(kindOf(elf(32, true, 0, 3, 40)), { format: 'ELF', architectures: ['arm'] });
+    assert.deepEqual(kindOf(elf(64, false, 0, 3, 22)), { format: 'ELF', architectures: ['s390x'] });
+    assert.deepEqual(kindOf(elf(64, true, 0, 3, 21)), { format: 'ELF', architectures: ['ppc64le'] });
+    assert.deepEqual(kindOf(elf(64, false, 0, 3, 21)), { format: 'ELF', architectures: ['ppc64'] });
+    assert.deepEqual(kindOf(elf(32, true, 0, 2, 3)), { format: 'ELF', architectures: ['386'] });
+    assert.deepEqual(kindOf(elf(64, true, 0, 2, 243)), { format: 'ELF', architectures: ['riscv64'] });
+    assert.deepEqual(kindOf(elf(64, true, 9, 2, 62)), { format: 'ELF', architectures: ['amd64'], os: 'freebsd' });
+    assert.deepEqual(kindOf(elf(64, true, 0, 2, 9999)), { format: 'ELF', architectures: ['ELF machine 9999 (64-bit little-endian)'] });
+  });
+
+  test('ELF objects and core files are not checked', () => {
+    assert.equal(kindOf(elf(64, true, 0, 1, 183)), undefined);
+    assert.equal(kindOf(elf(64, true, 0, 4, 183)), undefined);
+  });
+
+  test('Mach-O: thin of either byte order, universal with every slice, objects and Java classes left out', () => {
+    const thin = Buffer.alloc(32);
+    thin.writeUInt32LE(0xfeedfacf, 0);
+    thin.writeUInt32LE(0x01000007, 4);
+    thin.writeUInt32LE(6, 12); // MH_DYLIB
+    assert.deepEqual(kindOf(thin), { format: 'Mach-O', architectures: ['amd64'], os: 'darwin' });
+    thin.writeUInt32LE(1, 12); // MH_OBJECT
+    assert.equal(kindOf(thin), undefined);
+
+    const big = Buffer.alloc(32);
+    big.writeUInt32BE(0xfeedface, 0);
+    big.writeUInt32BE(18, 4);
+    big.writeUInt32BE(2, 12);
+    assert.deepEqual(kindOf(big), { format: 'Mach-O', architectures: ['ppc'], os: 'darwin' });
+
+    const fat = Buffer.alloc(48);
+    fat.writeUInt32BE(0xcafebabe, 0);
+    fat.writeUInt32BE(2, 4);
+    fat.writeUInt32BE(0x01000007, 8);
+    fat.writeUInt32BE(0x0100000c, 28);
+    assert.deepEqual(kindOf(fat), { format: 'Mach-O', architectures: ['amd64', 'arm64'], os: 'darwin' });
+
+    const javaClass = Buffer.from('cafebabe0000003d0020', 'hex');
+    assert.equal(kindOf(Buffer.concat([javaClass, Buffer.alloc(30)])), undefined);
+  });
+
+  test('PE: machine of native programs, headers past the first bytes read on demand; .NET assemblies and EFI applications left out', () => {
+    assert.deepEqual(kindOf(pe(0x8664)), { format: 'PE', architectures: ['amd64'], os: 'windows' });
+    assert.deepEqual(kindOf(pe(0xaa64, { at: 0x600 })), { format: 'PE', architectures: ['arm64'], os: 'windows' });
+    // What the guard reads first is 1024 bytes; the rest comes from readAt.
+    const far = pe(0x14c, { at: 0x600 });
+    const guarded = binaryKind(far.subarray(0, 1024), (offset, length) => far.subarray(offset, offset + length));
+    assert.deepEqual(guarded, { format: 'PE', architectures: ['386'], os: 'windows' });
+    assert.equal(kindOf(pe(0x14c, { clr: 72 })), undefined);
+    assert.equal(kindOf(pe(0xaa64, { subsystem: 10 })), undefined);
+    const notPe = pe(0x8664);
+    notPe.write('NE', 0x80, 'latin1');
+    assert.equal(kindOf(notPe), undefined);
+  });
+
+  test('text and short files are not binaries', () => {
+    assert.equal(kindOf(Buffer.from('#!/bin/sh\necho hi\n')), undefined);
+    assert.equal(kindOf(Buffer.from('MZ')), undefined);
+    assert.equal(kindOf(Buffer.from('\x7fELF', 'latin1')), undefined);
+  });
+});
+
+describe('findForeignBinaries over real store paths', () => {
+  const arm64 = foreign('arm64');
+  const arm64Files = readdirSync(join(arm64, 'lib')).sort().map((f) => join(arm64, 'lib', f));
+
+  test("Debian's arm64 libc in an amd64 image: every library named, including those without an exec bit", () => {
+    const found = findForeignBinaries([arm64, buildFixture('busybox')], { architecture: 'amd64', os: 'linux' });
+    assert.deepEqual(found.map((f) => f.path), arm64Files);
+    assert.ok(found.every((f) => f.kind.format === 'ELF' && f.kind.architectures.join() === 'arm64' && (f.kind.os ?? 'linux') === 'linux'));
+    assert.deepEqual(found.find((f) => f.path.endsWith('/libc.so.6'))?.kind, { format: 'ELF', architectures: ['arm64'], os: 'linux' });
+  });
+
+  test('the same closure in an arm64 image: only the amd64 busybox is foreign', () => {
+    const busybox = buildFixture('busybox');
+    const found = findForeignBinaries([arm64, busybox], { architecture: 'arm64', os: 'linux' });
+    assert.deepEqual(found.map((f) => f.path), [join(busybox, 'bin', 'busybox')]);
+    assert.deepEqual(found[0]!.kind.architectures, ['amd64']);
+  });
+
+  test('armhf is arm, s390x is big-endian s390x: each accepted on its own platform', () => {
+    const armhf = foreign('armhf');
+    const s390x = foreign('s390x');
+    assert.deepEqual(findForeignBinaries([armhf], { architecture: 'arm', os: 'linux' }), []);
+    assert.deepEqual(findForeignBinaries([s390x], { architecture: 's390x', os: 'linux' }), []);
+    const onAmd64 = findForeignBinaries([armhf, s390x], { architecture: 'amd64', os: 'linux' });
+    assert.deepEqual(new Set(onAmd64.map((f) => f.kind.architectures[0])), new Set(['arm', 's390x']));
+    assert.equal(onAmd64.length, readdirSync(join(armhf, 'lib')).length + readdirSync(join(s390x, 'lib')).length);
+  });
+
+  test('a Mach-O executable in a Linux image is foreign whatever its architecture', () => {
+    const darwin = foreign('darwin');
+    const found = findForeignBinaries([darwin], { architecture: 'arm64', os: 'linux' });
+    assert.deepEqual(found, [{ path: join(darwin, 'bin', 'tool'), kind: { format: 'Mach-O', architectures: ['arm64'], os: 'darwin' } }]);
+  });
+
+  test('checkPlatform: exit 2 naming the first three paths, how many more, and the way out', () => {
+    assert.doesNotThrow(() => checkPlatform([buildFixture('app')], { architecture: 'amd64', os: 'linux' }));
+    assert.throws(
+      () => checkPlatform([arm64], { architecture: 'amd64', os: 'linux' }),
+      (e: unknown) => {
+        assert.ok(e instanceof StrataError);
+        assert.equal(e.exitCode, 2);
+        assert.ok(e.message.includes(`${arm64Files[0]} (ELF `), e.message);
+        assert.ok(e.message.includes(arm64Files[2]!), e.message);
+        assert.ok(!e.message.includes(arm64Files[3]!), e.message);
+        assert.ok(e.message.includes(`(+${arm64Files.length - 3} more)`), e.message);
+        assert.match(e.message, /not built for linux\/amd64/);
+        assert.match(e.message, /--allow-foreign-binaries/);
+        assert.ok(!e.message.includes('\n'));
+        return true;
+      },
+    );
+  });
+});
+
+describe('strata image and stream check the closure before writing anything', () => {
+  const arm64 = foreign('arm64');
+  const libs = readdirSync(join(arm64, 'lib')).length;
+
+  test('an arm64 closure in an amd64 image: exit 2, one line naming three paths and how many more, no file', () => {
+    const out = join(tmpDir('strata-guard-'), 'image.tar');
+    const r = strata(['image', arm64, '--architecture', 'amd64', '-o', out]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^strata: the closure holds ${libs} executable\\(s\\) or librar\\(ies\\) not built for linux/amd64: ${arm64}/lib/\\S+ \\(ELF [^)]+\\), `));
+    assert.match(r.stderr, new RegExp(`\\(\\+${libs - 3} more\\); .*--allow-foreign-binaries\\n$`));
+    assert.equal(r.stderr.split('\n').length, 2);
+    assert.equal(existsSync(out), false);
+  });
+
+  test('with --allow-foreign-binaries, or --architecture arm64, the image is written', () => {
+    const dir = tmpDir('strata-guard-');
+    assert.equal(strata(['image', arm64, '--architecture', 'amd64', '--allow-foreign-binaries', '-o', join(dir, 'a.tar')]).status, 0);
+    assert.equal(strata(['image', arm64, '--architecture', 'arm64', '-o', join(dir, 'b.tar')]).status, 0);
+    assert.ok(existsSync(join(dir, 'a.tar')) && existsSync(join(dir, 'b.tar')));
+  });
+});
