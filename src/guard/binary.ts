@@ -1,7 +1,7 @@
 // What platform an executable or shared library was built for, from the first
 // bytes of the file: ELF, Mach-O (thin and universal) and PE headers.
 
-export type BinaryFormat = 'ELF' | 'Mach-O' | 'PE';
+type BinaryFormat = 'ELF' | 'Mach-O' | 'PE';
 
 export interface BinaryKind {
   format: BinaryFormat;
@@ -15,7 +15,7 @@ export interface BinaryKind {
 export const HEAD_BYTES = 1024;
 
 /** Reads `length` bytes at `offset` of the same file (fewer at its end). */
-export type ReadAt = (offset: number, length: number) => Buffer;
+type ReadAt = (offset: number, length: number) => Buffer;
 
 // GOARCH of an ELF machine, by class (32/64) and byte order.
 const ELF_MACHINES: ReadonlyMap<number, Record<string, string>> = new Map<number, Record<string, string>>([

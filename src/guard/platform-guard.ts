@@ -4,19 +4,19 @@ import { firstFew } from '../util/text.js';
 import { type BinaryKind, HEAD_BYTES, binaryKind } from './binary.js';
 
 /** The platform an image says it runs on (GOARCH and GOOS names). */
-export interface TargetPlatform {
+interface TargetPlatform {
   architecture: string;
   os: string;
 }
 
 /** A binary of the closure built for another platform. */
-export interface ForeignBinary {
+interface ForeignBinary {
   path: string;
   kind: BinaryKind;
 }
 
 /** The flag that lets an image hold binaries of other platforms. */
-export const ALLOW_FOREIGN_FLAG = '--allow-foreign-binaries';
+const ALLOW_FOREIGN_FLAG = '--allow-foreign-binaries';
 
 // Shared libraries need no exec bit (Debian's and many others have none).
 const LIBRARY_NAME = /\.(so(\.\d[^/]*)?|dylib|dll|exe)$/;
@@ -99,7 +99,7 @@ function readKind(path: string, head: Buffer): BinaryKind | undefined {
 }
 
 /** `ELF linux/arm64`, `Mach-O darwin/amd64+arm64`, `ELF arm64` (no OS named). */
-export function describeKind(kind: BinaryKind): string {
+function describeKind(kind: BinaryKind): string {
   return `${kind.format} ${kind.os === undefined ? '' : kind.os + '/'}${kind.architectures.join('+')}`;
 }
 

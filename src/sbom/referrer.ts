@@ -1,32 +1,26 @@
-import { createHash } from 'node:crypto';
+import { sha256Digest } from '../model/digest.js';
+import type { Descriptor as ModelDescriptor } from '../model/image.js';
+import { OCI_INDEX, OCI_MANIFEST } from '../model/media-types.js';
 
 // An SBOM as an OCI 1.1 artifact that refers to the image manifest it
 // describes (`subject`), and the referrers tag scheme's index for
 // registries without the referrers API.
 
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType?: string;
-  annotations?: Record<string, string>;
-}
+/** An OCI descriptor; an index names its artifacts' type. */
+type Descriptor = ModelDescriptor & { artifactType?: string };
 
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 /** The image spec's empty descriptor: an artifact's config when it has none. */
-export const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
+const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
 const EMPTY_BYTES = Buffer.from('{}');
 
-const digestOf = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 /** A blob to upload: its descriptor and bytes. */
-export interface Blob {
+interface Blob {
   descriptor: Descriptor;
   bytes: Buffer;
 }
 
-export interface ReferrerArtifact {
+interface ReferrerArtifact {
   /** Upload these first: the empty config and the document. */
   blobs: Blob[];
   /** Then the manifest, by digest (registries with the referrers API index it from its subject). */
@@ -39,8 +33,8 @@ export interface ReferrerArtifact {
  * config, the document as its one layer.
  */
 export function referrerArtifact(subject: Descriptor, mediaType: string, document: Buffer, annotations?: Record<string, string>): ReferrerArtifact {
-  const empty: Blob = { descriptor: { mediaType: OCI_EMPTY, digest: digestOf(EMPTY_BYTES), size: EMPTY_BYTES.length }, bytes: EMPTY_BYTES };
-  const layer: Blob = { descriptor: { mediaType, digest: digestOf(document), size: document.length }, bytes: document };
+  const empty: Blob = { descriptor: { mediaType: OCI_EMPTY, digest: sha256Digest(EMPTY_BYTES), size: EMPTY_BYTES.length }, bytes: EMPTY_BYTES };
+  const layer: Blob = { descriptor: { mediaType, digest: sha256Digest(document), size: document.length }, bytes: document };
   const manifest = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
@@ -51,7 +45,7 @@ export function referrerArtifact(subject: Descriptor, mediaType: string, documen
     ...(annotations === undefined ? {} : { annotations }),
   };
   const bytes = Buffer.from(JSON.stringify(manifest));
-  const descriptor: Descriptor = { mediaType: OCI_MANIFEST, digest: digestOf(bytes), size: bytes.length, artifactType: mediaType, ...(annotations === undefined ? {} : { annotations }) };
+  const descriptor: Descriptor = { mediaType: OCI_MANIFEST, digest: sha256Digest(bytes), size: bytes.length, artifactType: mediaType, ...(annotations === undefined ? {} : { annotations }) };
   return { blobs: [empty, layer], manifest: { descriptor, bytes } };
 }
 
@@ -68,5 +62,5 @@ export function referrersIndex(found: Buffer | undefined, referrer: Descriptor):
   const index = found === undefined ? { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] as Descriptor[] } : (JSON.parse(found.toString('utf8')) as { manifests?: Descriptor[] });
   const manifests = (index.manifests ?? []).filter((m) => m.digest !== referrer.digest);
   const bytes = Buffer.from(JSON.stringify({ ...index, manifests: [...manifests, referrer] }));
-  return { descriptor: { mediaType: OCI_INDEX, digest: digestOf(bytes), size: bytes.length }, bytes };
+  return { descriptor: { mediaType: OCI_INDEX, digest: sha256Digest(bytes), size: bytes.length }, bytes };
 }

@@ -20,7 +20,7 @@ export interface SbomPackage {
 }
 
 /** The image an SBOM describes. */
-export interface SbomImage {
+interface SbomImage {
   name: string;
   tag?: string;
   /** The image manifest's digest. */
@@ -35,7 +35,7 @@ export interface SbomModel {
   tool: { name: string; version: string };
 }
 
-export interface SbomInput {
+interface SbomInput {
   closure: Closure;
   /** Layers of the image in order: digest and the store paths each holds. */
   layers?: { digest: string; paths: readonly string[] }[];

@@ -9,7 +9,8 @@ import { after, before, test } from 'node:test';
 
 import { loadClosure } from '../../src/closure/load.js';
 import { CYCLONEDX_MEDIA_TYPE, cycloneDx } from '../../src/sbom/cyclonedx.js';
-import { OCI_MANIFEST, referrerArtifact, referrersIndex, referrersTag } from '../../src/sbom/referrer.js';
+import { OCI_MANIFEST } from '../../src/model/media-types.js';
+import { referrerArtifact, referrersIndex, referrersTag } from '../../src/sbom/referrer.js';
 import { sbomModel } from '../../src/sbom/sbom.js';
 import { strataOk } from '../helpers/cli.js';
 import { TestRegistry } from '../helpers/registry.js';

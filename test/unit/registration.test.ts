@@ -20,8 +20,8 @@ test('without hashes: path, empty deriver, count, references; a self reference k
 test('with nar hash and size (nix-store --dump-db), and a deriver', () => {
   const text = `${app}\nsha256:0abc\n4096\n${S}cccc-app.drv\n1\n${lib}\n${lib}\nsha256:0def\n512\n\n0\n`;
   assert.deepEqual(parseRegistration(text, 'db'), [
-    { path: app, narSize: 4096, references: [lib] },
-    { path: lib, narSize: 512, references: [] },
+    { path: app, narHash: 'sha256:0abc', narSize: 4096, references: [lib] },
+    { path: lib, narHash: 'sha256:0def', narSize: 512, references: [] },
   ]);
 });
 
