@@ -22,13 +22,16 @@ export function parseRegistration(text: string, source: string): RegistrationEnt
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   const entries: RegistrationEntry[] = [];
   let i = 0;
+  // The line read last (0-based): the one a complaint is about.
+  let at = 0;
   const fail = (what: string): never => {
     throw new StrataError(
-      `${source}: line ${i + 1}: ${what}; expected a reference graph in Nix registration format ` +
+      `${source}: line ${at + 1}: ${what}; expected a reference graph in Nix registration format ` +
         '(path, [nar hash, nar size,] deriver, count, references)',
     );
   };
   const next = (what: string): string => {
+    at = i;
     if (i >= lines.length) fail(`unexpected end of file, wanted ${what}`);
     return lines[i++]!;
   };
@@ -40,6 +43,7 @@ export function parseRegistration(text: string, source: string): RegistrationEnt
     // A line that is neither empty nor a path must be a nar hash: the dump-db
     // variant, which has sizes (a deriver line is always one or the other).
     if (i < lines.length && lines[i] !== '' && !lines[i]!.startsWith('/')) {
+      at = i;
       narHash = lines[i++];
       const size = next('a nar size');
       if (!/^\d+$/.test(size)) fail(`'${size}' is not a nar size`);

@@ -43,7 +43,7 @@ test('a text that ends early: one line naming the file, the missing line and wha
 });
 
 // parseRegistration names the line after the bad one (it counts after reading).
-test('a bad line: one line naming the file, that line and what was wanted', { todo: 'the message names the next line' }, () => {
+test('a bad line: one line naming the file, that line and what was wanted', () => {
   refused('aaaa-app\n\n0\n', "line 1: 'aaaa-app' is not an absolute store path");
   refused(`${app}\n\nmany\n`, "line 3: 'many' is not a reference count");
   refused(`${app}\n\n1\nlib\n`, "line 4: 'lib' is not an absolute store path");
