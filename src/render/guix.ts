@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { StrataError } from '../errors.js';
-import { DEFAULT_STRATEGY, type Strategy } from '../plan/plan.js';
+import { DEFAULT_MAX_LAYERS, DEFAULT_STRATEGY, type Strategy } from '../plan/plan.js';
 import { templatePath } from './template.js';
 
 /** What `strata render guix` turns into an image.scm for `guix build -f`. */
@@ -41,7 +41,7 @@ export function schemeStringList(values: readonly string[]): string {
 export async function renderGuixImage(spec: GuixImageSpec): Promise<string> {
   if (spec.name === '') throw new StrataError('--name must not be empty');
   if (spec.packages.length === 0) throw new StrataError('--packages: name at least one package');
-  const maxLayers = spec.maxLayers ?? 100;
+  const maxLayers = spec.maxLayers ?? DEFAULT_MAX_LAYERS;
   if (!(Number.isInteger(maxLayers) && maxLayers >= 1)) throw new StrataError(`--max-layers ${maxLayers}: expected a whole number, 1 or more`);
   for (const s of spec.symlinks ?? []) {
     if (!s.source.startsWith('/')) throw new StrataError(`--symlink ${s.source}=${s.target}: the link must be an absolute file name in the image`);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { StrataError } from '../errors.js';
+import { DEFAULT_MAX_LAYERS } from '../plan/plan.js';
 import { templatePath } from './template.js';
 
 /** What `strata render nix` turns into an image.nix for nix-build. */
@@ -55,7 +56,7 @@ export function contentsEntry(entry: string, storeDir = '/nix/store'): string {
 /** The text of an image.nix calling strata's streamLayeredImage. */
 export async function renderNixImage(spec: NixImageSpec): Promise<string> {
   if (spec.name === '') throw new StrataError('--name must not be empty');
-  const maxLayers = spec.maxLayers ?? 100;
+  const maxLayers = spec.maxLayers ?? DEFAULT_MAX_LAYERS;
   if (!(Number.isInteger(maxLayers) && maxLayers >= 2)) throw new StrataError(`--max-layers ${maxLayers}: expected a whole number, 2 or more`);
   const config = spec.config ?? '{}';
   let parsed: unknown;
