@@ -23,6 +23,7 @@ import { type PermRule, parsePerms } from './layer/perms.js';
 import { STRATEGIES } from './plan/plan.js';
 import { planToJson, planToText } from './plan/plan-file.js';
 import { type SimImage, simulate, simulationToText } from './plan/simulate.js';
+import { releasesToText, simulateReleases, simulateReuse } from './plan/simulate-reuse.js';
 import { terminalProgress } from './progress.js';
 import { MANIFEST_FORMATS, type ManifestFormat } from './registry/manifest.js';
 import { pushImage } from './registry/push.js';
@@ -160,7 +161,9 @@ async function permsFrom(option: string | undefined): Promise<PermRule[] | undef
 }
 
 async function confFrom(a: Parameters<typeof planFrom>[0] & Parameters<typeof runtimeConfig>[0] & Record<string, unknown>): Promise<Conf> {
-  const plan = await planFrom(a);
+  const perms = await permsFrom(a.perms as string | undefined);
+  const bytes = { uid: a.uid as number, gid: a.gid as number, uname: a.uname as string, gname: a.gname as string, mtime: a.mtime as string, perms };
+  const plan = await planFrom(a, bytes);
   const firstRoot = a.roots?.[0]?.replace(/\/+$/, '').split('/').pop()?.replace(/^[0-9a-z]{32}-/, '');
   return confFromPlan(plan, {
     name: (a.name as string | undefined) ?? firstRoot ?? 'strata-image',
@@ -179,7 +182,7 @@ async function confFrom(a: Parameters<typeof planFrom>[0] & Parameters<typeof ru
     author: a.author as string | undefined,
     variant: a.variant as string | undefined,
     annotations: a.annotation === undefined ? undefined : new Map((a.annotation as string[]).map((e) => keyValue('--annotation', e))),
-    perms: await permsFrom(a.perms as string | undefined),
+    perms,
     inherit: inheritFrom(a),
     warn,
   });
@@ -283,15 +286,29 @@ export async function main(argv: string[]): Promise<void> {
           .option('strategy', { choices: STRATEGIES, array: true, describe: 'strategies to compare (default all)' })
           .option('library', { type: 'string', array: true, describe: 'library store paths to update (default: --libraries paths sampled from the fleet)' })
           .option('libraries', { type: 'number', default: 10, describe: 'how many libraries to sample' })
+          .option('reuse', { type: 'boolean', describe: 'also plan each strategy with --reuse: the fleet in order, each image reusing the plans before it; each update reusing its previous plan, then the fleet\'s' })
+          .option('releases', { type: 'number', describe: 'simulate N releases instead: each bumps --bump libraries and the applications, planned alone and with --reuse of the previous release' })
+          .option('bump', { type: 'number', default: 3, describe: 'with --releases: libraries bumped per release' })
+          .option('seed', { type: 'number', default: 1, describe: 'with --releases: seeds the choice of libraries' })
           .option('json', { type: 'boolean', describe: 'print the results as JSON' }),
       async (a) => {
         const images: SimImage[] = [];
         for (const g of a.graph ?? []) images.push({ name: g, closure: await loadClosure({ graph: g, storeDir: a['store-dir'], warn }) });
         for (const r of (a.roots as string[] | undefined) ?? []) images.push({ name: r, closure: await loadClosure({ roots: [r], storeDir: a['store-dir'], store: a.store, warn }) });
         if (images.length === 0) throw new StrataError('simulate: name images as store paths or --graph FILE');
+        for (const m of a['max-layers']) if (!Number.isInteger(m) || m <= 1) throw new StrataError(`--max-layers ${m}: must be an integer greater than 1`);
+        if (a.releases !== undefined) {
+          for (const [o, v] of [['--releases', a.releases], ['--bump', a.bump]] as const) if (!Number.isInteger(v) || v < 1) throw new StrataError(`${o} ${v}: expected a whole number, 1 or more`);
+          const series = a['max-layers'].map((m) => simulateReleases(images, { maxLayers: m, releases: a.releases!, bump: a.bump, strategies: a.strategy, seed: a.seed }));
+          process.stdout.write(a.json ? JSON.stringify(series, null, 2) + '\n' : `${images.length} images\n` + series.map(releasesToText).join('\n'));
+          return;
+        }
         const sims = a['max-layers'].map((m) => {
-          if (!Number.isInteger(m) || m <= 1) throw new StrataError(`--max-layers ${m}: must be an integer greater than 1`);
-          return simulate(images, { maxLayers: m, strategies: a.strategy, libraries: a.library, libraryCount: a.libraries });
+          const options = { maxLayers: m, strategies: a.strategy, libraries: a.library, libraryCount: a.libraries };
+          const sim = simulate(images, options);
+          if (!a.reuse) return sim;
+          const reused = simulateReuse(images, { ...options, libraries: sim.libraries });
+          return { ...sim, results: [...sim.results, ...reused.results] };
         });
         process.stdout.write(a.json ? JSON.stringify(sims, null, 2) + '\n' : `${images.length} images\n` + sims.map(simulationToText).join('\n'));
       },

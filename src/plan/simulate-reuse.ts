@@ -99,6 +99,7 @@ export function simulateReuse(images: SimImage[], options: { maxLayers: number; 
     const library = libChanges.reduce((s, per) => s + per.reduce((t, changed, k) => t + (changed.size === 0 ? 0 : update(k, changed)), 0), 0);
     return {
       strategy,
+      reuse: true,
       fleet: { bytes: fleet, bound: fleetBound },
       app: { bytes: app, bound: appBound },
       library: { bytes: library, bound: libBound },
