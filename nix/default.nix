@@ -90,6 +90,9 @@ let
       # Explicit layers, bottom first: each a list of store paths whose
       # closure (less earlier ones) gets one layer below the planned ones.
     , layers ? [ ]
+      # Plans shipped before (strata plan --format json; a committed layer
+      # lock file): their layers whose paths are all in the closure are kept.
+    , reuse ? [ ]
       # A ready layer.tar + checksum directory in place of the customisation
       # layer (dockerTools.buildImage's one layer).
     , prebuiltLayer ? null
@@ -194,6 +197,7 @@ let
             --uname ${shellArg uname} --gname ${shellArg gname} \
             --max-layers ${toString maxLayers} \
             --strategy ${shellArg strategy} \
+            ${concatStringsSep " " (map (r: "--reuse ${shellArg "${r}"}") reuse)} \
             ${optionalFlag "--layering-pipeline" (if layeringPipeline == null then null
               else if builtins.isList layeringPipeline then pkgs.writeText "${baseName}-layering-pipeline.json" (toJSON layeringPipeline)
               else "${layeringPipeline}")} \

@@ -12,7 +12,7 @@ export * from './plan/plan.js';
 export { type Pipeline, pipelineLayers, readPipeline } from './plan/pipeline.js';
 export { planToJson, planToText, readPlanFile } from './plan/plan-file.js';
 export { simulate, simulationToText, type SimImage, type Simulation } from './plan/simulate.js';
-export { simulateFleet, type SimulateFleetOptions } from './plan/simulate-fleet.js';
+export { simulateFleet, simulateFleetReleases, type SimulateFleetOptions, type SimulateReleasesOptions } from './plan/simulate-fleet.js';
 export * from './conf/conf.js';
 export { confFromPlan, type ConfOptions } from './conf/from-plan.js';
 export { validateImageConfig, type ImageConfigOptions } from './conf/runtime-config.js';

@@ -47,6 +47,7 @@ the image) a symlink to TARGET in PROFILE, with its parent directories."
                                  (store-directory "/gnu/store")
                                  (max-layers 100)
                                  (strategy 'shared)
+                                 (reuse '())
                                  entry-point
                                  (entry-point-arguments '())
                                  (environment '())
@@ -63,7 +64,10 @@ strings for the image's Env.  CUSTOMISATION is a directory whose
 tree (such as the symlinks of 'guix pack -S') becomes the last layer.
 CONFIG is the image's runtime config as JSON text, or #f.  FORMAT is
 'docker (a docker-archive, as 'docker load' reads it) or 'oci (an OCI
-archive), whose layers COMPRESSION (#f, 'gzip or 'zstd) compresses."
+archive), whose layers COMPRESSION (#f, 'gzip or 'zstd) compresses.
+REUSE is a list of plan files ('strata plan --format json', such as a
+committed layer lock file) whose layers are kept where the closure holds
+all their items."
   (define entry
     (and entry-point
          (if (string-prefix? "/" entry-point)
@@ -79,6 +83,7 @@ archive), whose layers COMPRESSION (#f, 'gzip or 'zstd) compresses."
          "--strategy" (->string strategy)
          ;; The build has no home: no digest cache, no progress.
          "--no-cache")
+   (apply append (map (lambda (plan) (list "--reuse" plan)) reuse))
    (if entry
        ;; One '--entrypoint=ARG' each, so that an argument such as "-c"
        ;; is not taken for an option.

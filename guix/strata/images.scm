@@ -42,6 +42,7 @@ list of packages (or of (PACKAGE OUTPUT) lists), as 'guix pack' takes them."
                         #:key
                         (max-layers 100)
                         (strategy 'shared)
+                        (reuse '())
                         entry-point
                         (entry-point-arguments '())
                         (symlinks '())
@@ -58,7 +59,10 @@ The image has at most MAX-LAYERS layers, the last one holding SYMLINKS and
 /tmp, as 'guix pack -f docker' adds them; the store items are grouped into
 the others by STRATEGY ('shared, strata's own, the application alone and the
 rest where library updates re-ship least; 'popularity, as nixpkgs'
-'streamLayeredImage'; or 'size, as 'guix pack --max-layers').  As with 'guix pack', the image's
+'streamLayeredImage'; or 'size, as 'guix pack --max-layers').  REUSE is a list
+of plan files ('strata plan --format json', local-file or file-like), such as a
+committed layer lock file: their layers are kept where the closure holds all
+their items.  As with 'guix pack', the image's
 environment sets the profile's search paths, such as PATH.  ENTRY-POINT is a file name relative to the
 profile, as with 'guix pack --entry-point', run with ENTRY-POINT-ARGUMENTS.
 SYMLINKS is a list of (SOURCE -> TARGET) as with 'guix pack -S': SOURCE, an
@@ -119,6 +123,7 @@ archive, whose layers COMPRESSION ('gzip or 'zstd) compresses."
                   #:store-directory (%store-directory)
                   #:max-layers #$max-layers
                   #:strategy '#$strategy
+                  #:reuse (list #$@reuse)
                   #:entry-point #$entry-point
                   #:entry-point-arguments '#$entry-point-arguments
                   #:environment environment

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { storeName } from '../closure/store-path.js';
-import { type Conf, checkInherit, parseRuntimeConfig } from '../conf/conf.js';
+import { type Conf, DEFAULT_TIME, checkInherit, parseRuntimeConfig } from '../conf/conf.js';
 import { type ConfOptions, confFromPlan } from '../conf/from-plan.js';
 import { StrataError } from '../errors.js';
 import { type PermRule, parsePerms } from '../layer/perms.js';
@@ -32,7 +32,10 @@ export interface MakeConfOptions extends PlanImageOptions, Pick<ConfOptions, 'ar
 
 /** The conf.json of an image (nixpkgs' streaming builder's format, with strata's fields). */
 export async function makeConf(options: MakeConfOptions): Promise<Conf> {
-  const plan = await planImage(options);
+  const perms = options.perms === undefined ? undefined : await permsOf(options.perms);
+  // As confFromPlan writes them: what a reused conf layer must match.
+  const writing = { uid: options.uid ?? 0, gid: options.gid ?? 0, uname: options.uname ?? 'root', gname: options.gname ?? 'root', mtime: options.mtime ?? DEFAULT_TIME, perms };
+  const plan = await planImage(options, writing);
   const firstRoot = options.roots?.[0]?.replace(/\/+$/, '').split('/').pop();
   const conf = confFromPlan(plan, {
     name: options.name ?? (firstRoot === undefined ? undefined : storeName(firstRoot)) ?? 'strata-image',
@@ -51,7 +54,7 @@ export async function makeConf(options: MakeConfOptions): Promise<Conf> {
     author: options.author,
     variant: options.variant,
     annotations: options.annotation === undefined ? undefined : new Map(options.annotation.map((e) => keyValue('--annotation', e))),
-    perms: options.perms === undefined ? undefined : await permsOf(options.perms),
+    perms,
     inherit: inheritOf(options),
     warn: options.warn,
   });

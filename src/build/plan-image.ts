@@ -2,8 +2,10 @@ import { realpath } from 'node:fs/promises';
 import { type ClosureSource, loadClosure } from '../closure/load.js';
 import type { Closure } from '../closure/types.js';
 import { goArch } from '../conf/from-plan.js';
+import { type LayerBytes, layerBytesKey, readReuse } from '../conf/reuse-ref.js';
 import { readPipeline } from '../plan/pipeline.js';
-import { type Plan, type Strategy, planLayers } from '../plan/plan.js';
+import { type Plan, type Strategy } from '../plan/plan.js';
+import { planReusing } from '../plan/reuse.js';
 import { readPlanFile } from '../plan/plan-file.js';
 import { countBaseLayers } from './base-image.js';
 
@@ -22,7 +24,16 @@ export interface PlanningOptions {
   os?: string;
   architecture?: string;
   variant?: string;
+  /**
+   * Layers shipped before (plan files or confs, first wins): each is kept where
+   * all its paths are in the closure, and the rest is planned around them.
+   */
+  reuse?: string[];
+  warn?(message: string): void;
 }
+
+/** How the image will write its store layers: a reused conf layer is kept only if it was written the same way. */
+type LayerWriting = Omit<LayerBytes, 'store_dir'>;
 
 export interface PlanImageOptions extends ClosureSource, PlanningOptions {
   /** A plan written by `strata plan --format json`, used instead of planning. */
@@ -30,18 +41,20 @@ export interface PlanImageOptions extends ClosureSource, PlanningOptions {
 }
 
 /** The layers of an image: a plan file, or the closure planned. */
-export async function planImage(options: PlanImageOptions): Promise<Plan> {
+export async function planImage(options: PlanImageOptions, writing?: LayerWriting): Promise<Plan> {
   if (options.plan !== undefined) return readPlanFile(options.plan);
-  return planClosure(await loadClosure(options), options);
+  return planClosure(await loadClosure(options), options, writing);
 }
 
 /** Plan a closure (base image layers and explicit layers counted in). */
-export async function planClosure(closure: Closure, options: PlanningOptions): Promise<Plan> {
+export async function planClosure(closure: Closure, options: PlanningOptions, writing?: LayerWriting): Promise<Plan> {
   const platform = { os: options.os ?? 'linux', architecture: options.architecture ?? goArch(process.arch), ...(options.variant === undefined ? {} : { variant: options.variant }) };
   const baseLayers = options.from === undefined ? 0 : await countBaseLayers(options.from, platform);
   const layers = await Promise.all((options.layers ?? []).map((group) => Promise.all(group.map((p) => inStore(p, closure.storeDir)))));
   const pipeline = options.layeringPipeline === undefined ? undefined : await readPipeline(options.layeringPipeline);
-  return planLayers(closure, { maxLayers: options.maxLayers, strategy: options.strategy, baseLayers, layers, pipeline });
+  const reuse = await Promise.all((options.reuse ?? []).map((f) => readReuse(f, options.warn)));
+  const layerOptions = writing && ((paths: readonly string[]) => layerBytesKey({ ...writing, store_dir: closure.storeDir }, paths));
+  return planReusing(closure, { maxLayers: options.maxLayers, strategy: options.strategy, baseLayers, layers, pipeline, reuse, layerOptions });
 }
 
 /** A path as the store path it lies in: links resolved, a path inside a store path cut to it. */

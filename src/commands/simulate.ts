@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { STRATEGIES } from '../plan/plan.js';
-import { simulateFleet } from '../plan/simulate-fleet.js';
+import { simulateFleet, simulateFleetReleases } from '../plan/simulate-fleet.js';
+import { releasesToText } from '../plan/simulate-reuse.js';
 import { simulationToText } from '../plan/simulate.js';
 import { warn } from './options.js';
 
@@ -18,19 +19,19 @@ export const simulateCommand = <T>(y: Argv<T>) =>
         .option('strategy', { choices: STRATEGIES, array: true, describe: 'strategies to compare (default all)' })
         .option('library', { type: 'string', array: true, describe: 'library store paths to update (default: --libraries paths sampled from the fleet)' })
         .option('libraries', { type: 'number', default: 10, describe: 'how many libraries to sample' })
+        .option('reuse', { type: 'boolean', describe: 'also plan each strategy with --reuse: the fleet in order, each image reusing the plans before it; each update reusing its previous plan, then the fleet\'s' })
+        .option('releases', { type: 'number', describe: 'simulate N releases instead: each bumps --bump libraries and the applications, planned alone and with --reuse of the previous release' })
+        .option('bump', { type: 'number', default: 3, describe: 'with --releases: libraries bumped per release' })
+        .option('seed', { type: 'number', default: 1, describe: 'with --releases: seeds the choice of libraries' })
         .option('json', { type: 'boolean', describe: 'print the results as JSON' }),
     async (a) => {
-      const { images, simulations } = await simulateFleet({
-        roots: a.roots,
-        graphs: a.graph,
-        storeDir: a['store-dir'],
-        store: a.store,
-        maxLayers: a['max-layers'],
-        strategies: a.strategy,
-        libraries: a.library,
-        libraryCount: a.libraries,
-        warn,
-      });
+      const fleet = { roots: a.roots, graphs: a.graph, storeDir: a['store-dir'], store: a.store, maxLayers: a['max-layers'], strategies: a.strategy, warn };
+      if (a.releases !== undefined) {
+        const { images, series } = await simulateFleetReleases({ ...fleet, releases: a.releases, bump: a.bump, seed: a.seed });
+        process.stdout.write(a.json ? JSON.stringify(series, null, 2) + '\n' : `${images} images\n` + series.map(releasesToText).join('\n'));
+        return;
+      }
+      const { images, simulations } = await simulateFleet({ ...fleet, libraries: a.library, libraryCount: a.libraries, reuse: a.reuse });
       process.stdout.write(a.json ? JSON.stringify(simulations, null, 2) + '\n' : `${images} images\n` + simulations.map(simulationToText).join('\n'));
     },
   );

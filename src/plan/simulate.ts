@@ -40,6 +40,8 @@ interface StrategyResult {
   library: Metric;
   /** fleet + app + library bytes over their bounds. */
   excess: number;
+  /** Planned with --reuse (simulate-reuse.ts). */
+  reuse?: boolean;
 }
 
 interface SimulateOptions {
@@ -158,7 +160,7 @@ export function simulationToText(sim: Simulation): string {
   const others = sim.results.filter((r) => r.strategy !== DEFAULT_STRATEGY);
   const best = others.length ? Math.min(...others.map((r) => r.excess)) : NaN;
   const rows = sim.results.map((r) => [
-    r.strategy,
+    r.strategy + (r.reuse ? ' --reuse' : ''),
     String(r.fleet.bytes), String(r.fleet.bytes - r.fleet.bound),
     String(r.app.bytes), String(r.app.bytes - r.app.bound),
     String(r.library.bytes), String(r.library.bytes - r.library.bound),
