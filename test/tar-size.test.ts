@@ -26,9 +26,15 @@ function written(layer: SizedLayer): number {
   return n;
 }
 
+/** Both ways to the length agree with the bytes: a walk before the layer's reads, and a walk whose members the bytes replay. */
 function assertExact(layer: SizedLayer): number {
   const size = layer.tarSize();
   assert.equal(written(layer), size);
+  const walked = layer.walk();
+  assert.equal(walked.size, size);
+  let replayed = 0;
+  for (const chunk of walked.open() as Iterable<Buffer>) replayed += chunk.length;
+  assert.equal(replayed, size);
   return size;
 }
 
@@ -55,6 +61,8 @@ test('owners that need pax records (non-ASCII, long names, big ids) are counted'
 
 test('customisation trees and ready layer.tar files are measured too', async () => {
   assertExact(await customisationLayer(root, attrs));
+  const perms = await Perms.resolve([{ path: root, regex: '^/many/', uname: 'ü'.repeat(40) }], store);
+  assertExact(await customisationLayer(root, attrs, perms));
   const ready = join(work, 'ready');
   mkdirSync(ready);
   writeFileSync(join(ready, 'layer.tar'), Buffer.alloc(3 * 512));
@@ -83,4 +91,9 @@ test('a file changed or added after the walk stops the read that follows it', ()
   // A new entry changes its directory, which the read finds first.
   writeFileSync(join(tree, 'b'), '');
   assert.throws(() => written(other), (e: unknown) => e instanceof StrataError && e.exitCode === ExitCode.Integrity && /cccc-changing: changed while/.test(e.message));
+
+  // Replaying a walk: the file read is checked against the stat the walk took.
+  const walked = storeLayer([tree], store, attrs).walk();
+  appendFileSync(join(tree, 'a'), 'three');
+  assert.throws(() => [...(walked.open() as Iterable<Buffer>)], (e: unknown) => e instanceof StrataError && e.exitCode === ExitCode.Integrity && /\/a: changed while/.test(e.message));
 });

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors.js';
-import { type Member, packMembers, tarSize } from '../tar/members.js';
+import { type Member, packMembers, tarSize, walkedTar } from '../tar/members.js';
 import { type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/walk.js';
 import { groupName, userName } from '../util/passwd.js';
 import type { LayerPerms, Perms } from './perms.js';
@@ -46,6 +46,7 @@ async function readyLayer(dir: string): Promise<SizedLayer> {
     member: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, uname: userName(st.uid), gname: groupName(st.gid) },
     open: () => createReadStream(tar, { highWaterMark: 1 << 20 }),
     tarSize: () => st.size,
+    walk: () => ({ size: st.size, open: () => createReadStream(tar, { highWaterMark: 1 << 20 }) }),
   };
 }
 
@@ -57,6 +58,7 @@ function treeLayer(dir: string, root: string, attrs: EntryAttributes, rules?: La
     fingerprints,
     open: () => packMembers(treeMembers(root, attrs, rules), fingerprints),
     tarSize: () => tarSize(treeMembers(root, attrs, rules), fingerprints),
+    walk: () => walkedTar(treeMembers(root, attrs, rules)),
   };
 }
 

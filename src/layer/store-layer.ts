@@ -2,7 +2,7 @@ import { lstatSync } from 'node:fs';
 import { StrataError } from '../errors.js';
 import type { Layer } from '../image/model.js';
 import { TarType, tarHeader } from '../tar/header.js';
-import { type Member, packMembers, tarSize } from '../tar/members.js';
+import { type Member, type WalkedTar, packMembers, tarSize, walkedTar } from '../tar/members.js';
 import { type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/walk.js';
 import type { LayerPerms, Perms } from './perms.js';
 
@@ -27,6 +27,7 @@ export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttrib
     fingerprints,
     open: () => packMembers(storeLayerMembers(roots, storeDir, attrs, rules), fingerprints),
     tarSize: () => tarSize(storeLayerMembers(roots, storeDir, attrs, rules), fingerprints),
+    walk: () => walkedTar(storeLayerMembers(roots, storeDir, attrs, rules)),
     // Rules are objects a worker thread cannot receive; such layers are hashed here.
     ...(rules ? {} : { recipe: { kind: 'store' as const, args: [paths, storeDir, attrs] as [string[], string, EntryAttributes] } }),
     cacheKey: () => JSON.stringify({ layer: 'store/1', storeDir, roots, attrs, identity: roots.map(identity), perms: rules?.key }),
@@ -56,10 +57,11 @@ export function storeDirParents(storeDir: string): string[] {
 
 /**
  * A layer whose tar length is known from a walk of its files' metadata
- * (lstat and readlink, no reads). The walk counts as a read for the
+ * (lstat and readlink, no reads). tarSize's walk counts as a read for the
  * fingerprints: a file changed between it and a read stops that read.
+ * walk() keeps what it walked, so the bytes follow without a second walk.
  */
-export type SizedLayer = Layer & { tarSize(): number };
+export type SizedLayer = Layer & { tarSize(): number; walk(): WalkedTar };
 
 function* storeLayerMembers(paths: string[], storeDir: string, attrs: EntryAttributes, rules?: LayerPerms): Generator<Member> {
   for (const dir of storeDirParents(storeDir)) yield { header: tarHeader({ name: dir, type: TarType.Directory, mode: 0o755, ...attrs }) };

@@ -11,13 +11,14 @@ export interface Member {
 /**
  * The layer's tar: each member's header, then a regular file's content read
  * from its entry. `fingerprints` sees every entry, so a file that differs
- * from an earlier pass (a size walk, a first read) stops the layer.
+ * from an earlier pass (a size walk, a first read) stops the layer; without
+ * it, a file whose fstat after the read differs from its entry's stat does.
  */
-export function* packMembers(members: Iterable<Member>, fingerprints: FileFingerprints): Generator<Buffer> {
-  fingerprints.begin();
+export function* packMembers(members: Iterable<Member>, fingerprints?: FileFingerprints): Generator<Buffer> {
+  fingerprints?.begin();
   const tar = new ChunkedTar();
   for (const { header, entry } of members) {
-    if (entry) fingerprints.check(entry);
+    if (entry) fingerprints?.check(entry);
     yield* tar.entry(header, entry?.path ?? header.name, entry?.stat);
   }
   yield* tar.end();
@@ -37,4 +38,20 @@ export function tarSize(members: Iterable<Member>, fingerprints?: FileFingerprin
     if (header.type === TarType.File) offset += header.size + padLength(header.size);
   }
   return offset + endOfArchiveLength(offset);
+}
+
+/** A layer walked once: its tar length, and its bytes packed from that walk. */
+export interface WalkedTar {
+  size: number;
+  /**
+   * The tar, from the walk's headers and stats (no second walk): a file
+   * whose size, times or inode differ from the walk's when read stops it.
+   */
+  open(): Iterable<Buffer> | AsyncIterable<Buffer>;
+}
+
+/** Walk `members` once, keeping them: for writers that need the length before the bytes. */
+export function walkedTar(members: Iterable<Member>): WalkedTar {
+  const list = [...members];
+  return { size: tarSize(list), open: () => packMembers(list) };
 }
