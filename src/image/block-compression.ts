@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Worker } from 'node:worker_threads';
@@ -6,63 +7,67 @@ import type { BlockJob, BlockResult } from './block-worker.js';
 
 /**
  * Compression on every core that gives the same bytes on any machine: the
- * input is cut into blocks of a fixed size, each compressed on its own by a
- * pool of threads, and the results joined in order. The output depends on
- * the level and block size only.
+ * output depends on the level and block size only, never on the number of
+ * threads or on how the input arrives.
  *
- * gzip, as pigz does: one gzip member holding one deflate stream, each
- * block primed with the 32 KiB before it and ending on a byte boundary
- * (sync flush), so the ratio stays close to gzip's. zstd: one frame per
- * block, which every zstd decoder reads as one stream.
+ * gzip, as pigz does: the input is cut into blocks, each deflated on its own
+ * by a pool of threads (primed with the 32 KiB before it and ending on a byte
+ * boundary, so the ratio stays close to gzip's), and the results joined in
+ * order into one gzip member. zstd: zstd's own threads, whose jobs are cut
+ * at fixed sizes (a multi-threaded frame is the same for any number of
+ * workers from 1 up; single-threaded mode, 0, makes other bytes).
  */
 export interface BlockCompression {
   kind: 'gzip' | 'zstd';
   level: number;
-  /** Bytes per block; part of the output's identity, like the level. */
+  /** Bytes per block (gzip) or job (zstd); part of the output's identity, like the level. */
   blockSize: number;
 }
 
 export const DEFAULT_BLOCK_SIZE = { gzip: 1 << 20, zstd: 4 << 20 } as const;
 
 const WINDOW = 32 * 1024;
+// zstd's smallest job (ZSTDMT_JOBSIZE_MIN): it would round a smaller one up.
+const ZSTD_MIN_JOB = 512 * 1024;
+
+const zstd = (): typeof import('zstd-napi') => createRequire(import.meta.url)('zstd-napi');
 
 /**
  * A compressing stream whose output depends on the options alone, run on
- * `threads` (by default one pool of a thread per core, shared by every
- * stream, so several blobs compress at once).
+ * `threads` (by default one pool of a thread per core shared by every
+ * stream, so several blobs compress at once; zstd takes as many workers).
  */
 export function blockCompressor(options: BlockCompression, threads: CompressionThreads = sharedThreads()): Transform {
   const { kind, level, blockSize } = options;
-  if (!(Number.isInteger(blockSize) && blockSize >= 64 * 1024)) throw new StrataError(`block size ${blockSize}: give at least 65536 bytes`);
-  return kind === 'gzip' ? new GzipBlocks(threads, level, blockSize) : new ZstdBlocks(threads, level, blockSize);
+  if (kind === 'gzip') {
+    if (!(Number.isInteger(level) && level >= 0 && level <= 9)) throw new StrataError(`--compression-level ${level}: gzip takes 0 to 9`);
+    if (!(Number.isInteger(blockSize) && blockSize >= 64 * 1024)) throw new StrataError(`block size ${blockSize}: gzip takes at least 65536 bytes`);
+    return new GzipBlocks(threads, level, blockSize);
+  }
+  if (!(Number.isInteger(level) && level >= 1 && level <= 19)) throw new StrataError(`--compression-level ${level}: zstd takes 1 to 19`);
+  if (!(Number.isInteger(blockSize) && blockSize >= ZSTD_MIN_JOB)) throw new StrataError(`block size ${blockSize}: zstd takes at least ${ZSTD_MIN_JOB} bytes`);
+  return new (zstd().CompressStream)({ compressionLevel: level, checksumFlag: false, nbWorkers: threads.size, jobSize: blockSize });
 }
 
-abstract class Blocks extends Transform {
+/** gzip of fixed-size blocks deflated on the threads, joined in order. */
+class GzipBlocks extends Transform {
   private block: Buffer;
   private pos = 0;
-  private count = 0;
+  private started = false;
   // Submitted blocks, oldest first; `done` once the result is in.
   private readonly queue: { result: Promise<Uint8Array>; done: boolean }[] = [];
   private previousTail: Uint8Array | undefined;
   private ordered: Promise<unknown> = Promise.resolve();
-
-  // Blocks a stream has at the threads or not yet passed on: what bounds its memory.
+  // Blocks at the threads or not yet passed on: what bounds the stream's memory.
   private readonly inFlight: number;
+  private crc = 0;
+  private length = 0;
 
-  constructor(private readonly threads: CompressionThreads, protected readonly kind: 'gzip' | 'zstd', protected readonly level: number, private readonly blockSize: number) {
+  constructor(private readonly threads: CompressionThreads, private readonly level: number, private readonly blockSize: number) {
     super();
     this.inFlight = 2 * threads.size + 1;
     this.block = Buffer.allocUnsafe(blockSize);
   }
-
-  /** What the stream starts with. */
-  protected abstract head(): Buffer | undefined;
-  /** What it ends with, once every block is out. */
-  protected abstract tail(): Buffer | undefined;
-  /** A block's result came back, in stream order. */
-  protected abstract took(crc: number, length: number): void;
-  /** Whether blocks are primed with the bytes before them. */
-  protected abstract readonly primed: boolean;
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.fill(chunk).then(() => done(), done);
@@ -73,7 +78,7 @@ abstract class Blocks extends Transform {
   }
 
   private async fill(chunk: Buffer): Promise<void> {
-    if (this.count === 0 && this.pos === 0) this.pushHead();
+    this.start();
     for (let from = 0; from < chunk.length; ) {
       const n = chunk.copy(this.block, this.pos, from);
       from += n;
@@ -83,31 +88,36 @@ abstract class Blocks extends Transform {
   }
 
   private async finish(): Promise<void> {
-    if (this.count === 0 && this.pos === 0) this.pushHead();
-    // gzip's last block ends the deflate stream, even when empty; a zstd
-    // stream of whole blocks needs no more.
-    if (this.pos > 0 || this.kind === 'gzip' || this.count === 0) await this.submit(true);
+    this.start();
+    // The last block ends the deflate stream, even when empty.
+    await this.submit(true);
     while (this.queue.length > 0) this.pushResult(await this.queue.shift()!.result);
-    const tail = this.tail();
-    if (tail) this.push(tail);
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(this.crc, 0);
+    trailer.writeUInt32LE(this.length % 2 ** 32, 4);
+    this.push(trailer);
   }
 
-  private pushHead(): void {
-    const head = this.head();
-    if (head) this.push(head);
+  // zlib's own header: no name, mtime 0, the level hint zlib gives, Unix.
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    const xfl = this.level === 9 ? 2 : this.level < 2 ? 4 : 0;
+    this.push(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]));
   }
 
   private async submit(last: boolean): Promise<void> {
     const data = this.block.subarray(0, this.pos);
-    const dictionary = this.primed ? this.previousTail : undefined;
+    const dictionary = this.previousTail;
     // A copy: the block's memory goes to the thread.
-    if (this.primed && !last) this.previousTail = Uint8Array.prototype.slice.call(data, Math.max(0, data.length - WINDOW));
+    if (!last) this.previousTail = Uint8Array.prototype.slice.call(data, Math.max(0, data.length - WINDOW));
     const length = data.length;
-    const compressed = this.threads.run({ kind: this.kind, level: this.level, data, dictionary, last });
+    const deflated = this.threads.run({ level: this.level, data, dictionary, last });
     const entry: { result: Promise<Uint8Array>; done: boolean } = { result: Promise.resolve(new Uint8Array()), done: false };
-    // took() sees results in stream order: each waits for the one before.
-    entry.result = Promise.all([this.ordered, compressed]).then(([, { out, crc }]) => {
-      this.took(crc, length);
+    // The CRC and length are taken in stream order: each block waits for the one before.
+    entry.result = Promise.all([this.ordered, deflated]).then(([, { out, crc }]) => {
+      this.crc = crc32Combine(this.crc, crc, length);
+      this.length += length;
       entry.done = true;
       return out;
     });
@@ -115,7 +125,6 @@ abstract class Blocks extends Transform {
     // A failure is reported where the result is awaited.
     entry.result.catch(() => {});
     this.queue.push(entry);
-    this.count++;
     this.block = Buffer.allocUnsafe(this.blockSize);
     this.pos = 0;
     while (this.queue.length > 0 && (this.queue[0]!.done || this.queue.length >= this.inFlight)) this.pushResult(await this.queue.shift()!.result);
@@ -126,53 +135,11 @@ abstract class Blocks extends Transform {
   }
 }
 
-class GzipBlocks extends Blocks {
-  protected readonly primed = true;
-  private crc = 0;
-  private length = 0;
-
-  constructor(threads: CompressionThreads, level: number, blockSize: number) {
-    if (!(Number.isInteger(level) && level >= 0 && level <= 9)) throw new StrataError(`--compression-level ${level}: gzip takes 0 to 9`);
-    super(threads, 'gzip', level, blockSize);
-  }
-
-  // zlib's own header: no name, mtime 0, the level hint zlib gives, Unix.
-  protected head(): Buffer {
-    const xfl = this.level === 9 ? 2 : this.level < 2 ? 4 : 0;
-    return Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]);
-  }
-
-  protected tail(): Buffer {
-    const b = Buffer.alloc(8);
-    b.writeUInt32LE(this.crc, 0);
-    b.writeUInt32LE(this.length % 2 ** 32, 4);
-    return b;
-  }
-
-  protected took(crc: number, length: number): void {
-    this.crc = crc32Combine(this.crc, crc, length);
-    this.length += length;
-  }
-}
-
-class ZstdBlocks extends Blocks {
-  protected readonly primed = false;
-
-  constructor(threads: CompressionThreads, level: number, blockSize: number) {
-    if (!(Number.isInteger(level) && level >= 1 && level <= 19)) throw new StrataError(`--compression-level ${level}: zstd takes 1 to 19`);
-    super(threads, 'zstd', level, blockSize);
-  }
-
-  protected head(): undefined {}
-  protected tail(): undefined {}
-  protected took(): void {}
-}
-
 // ---------------------------------------------------------------------------
 
 type Pending = { job: BlockJob; resolve: (r: { out: Uint8Array; crc: number }) => void; reject: (e: Error) => void };
 
-/** Threads that compress blocks, started as needed; idle ones do not keep the process alive. */
+/** Threads that compress blocks, started as needed; idle ones do not keep the process alive. `size` is also zstd's worker count. */
 export class CompressionThreads {
   constructor(readonly size = availableParallelism()) {}
 
@@ -210,7 +177,7 @@ export class CompressionThreads {
       this.running.delete(worker);
       this.idle.push(worker);
       worker.unref();
-      if ('error' in r) pending.reject(new StrataError(`${pending.job.kind} compression failed: ${r.error}`));
+      if ('error' in r) pending.reject(new StrataError(`gzip compression failed: ${r.error}`));
       else pending.resolve(r);
       this.dispatch();
     });
