@@ -1,5 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,6 +73,27 @@ test('gzip blocks lose little against gzip -6 and form a single gzip member', as
   // gzip -l reads the one trailer: the whole input's length, so the CRC and size cover every block.
   writeFileSync(`${file}.gz`, ours);
   assert.match(runTool('gzip', ['-l', `${file}.gz`]).stdout, new RegExp(`\\s${ours.length}\\s+${input.length}\\s`));
+});
+
+test('a process that compressed with the shared threads exits by itself', async () => {
+  const script = `
+    import { blockCompressor } from ${JSON.stringify(join(REPO_ROOT, 'dist', 'image', 'block-compression.js'))};
+    import { Readable } from 'node:stream';
+    const input = Buffer.alloc(5 << 20, 'strata ');
+    for (const kind of ['gzip', 'zstd']) {
+      let n = 0;
+      for await (const b of Readable.from([input]).pipe(blockCompressor({ kind, level: 3, blockSize: 1 << 20 }))) n += b.length;
+      console.log(kind, n);
+    }`;
+  const file = join(work, 'exits.mjs');
+  writeFileSync(file, script);
+  // A process held by idle threads would never exit: the limit turns that hang into a failure.
+  const child = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(child.signal, null, 'the process did not exit by itself');
+  assert.equal(child.status, 0, child.stderr);
+  const input = Buffer.alloc(5 << 20, 'strata ');
+  const gzip = await compress({ kind: 'gzip', level: 3, blockSize: 1 << 20 }, pools[1]!, input, 1 << 20);
+  assert.match(child.stdout, new RegExp(`^gzip ${gzip.length}\nzstd \\d+\n$`));
 });
 
 test('levels and block sizes out of range are refused, naming the value', () => {

@@ -164,7 +164,7 @@ export class CompressionThreads {
       this.running.set(worker, pending);
       // Busy threads keep the process alive until their block is back; idle ones do not.
       worker.ref();
-      // A block owns its memory (see Blocks.submit): handed over, not copied.
+      // A block owns its memory (see GzipBlocks.submit): handed over, not copied.
       worker.postMessage(pending.job, [pending.job.data.buffer as ArrayBuffer]);
     }
   }
@@ -184,7 +184,8 @@ export class CompressionThreads {
     worker.on('error', (e) => {
       this.running.get(worker)?.reject(e);
       this.running.delete(worker);
-      this.workers.splice(this.workers.indexOf(worker), 1);
+      const at = this.workers.indexOf(worker);
+      if (at >= 0) this.workers.splice(at, 1);
     });
     return worker;
   }
@@ -213,7 +214,7 @@ function gf2Square(square: Uint32Array, matrix: Uint32Array): void {
   for (let n = 0; n < 32; n++) square[n] = gf2Times(matrix, matrix[n]!);
 }
 
-export function crc32Combine(crc1: number, crc2: number, length2: number): number {
+function crc32Combine(crc1: number, crc2: number, length2: number): number {
   if (length2 === 0) return crc1;
   const even = new Uint32Array(32);
   const odd = new Uint32Array(32);
