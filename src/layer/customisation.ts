@@ -2,18 +2,18 @@ import { createReadStream } from 'node:fs';
 import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../errors.js';
-import type { Layer } from '../model/image.js';
-import { ChunkedTar } from '../tar/chunked-tar.js';
+import { type Member, packMembers, tarSize, walkedTar } from '../tar/members.js';
 import { type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/tree-walk.js';
 import { groupName, userName } from '../util/passwd.js';
 import type { LayerPerms, Perms } from './perms.js';
+import type { SizedLayer } from './store-layer.js';
 
 /**
  * The customisation layer of a conf: a directory holding a ready `layer.tar`
  * and its `checksum` (what nixpkgs builds), or any other directory tree,
  * which strata packs itself (applying the `perms` rules for it).
  */
-export async function customisationLayer(dir: string, attrs: EntryAttributes, perms?: Perms): Promise<Layer> {
+export async function customisationLayer(dir: string, attrs: EntryAttributes, perms?: Perms): Promise<SizedLayer> {
   let st;
   try {
     st = await stat(dir);
@@ -40,7 +40,7 @@ export async function customisationLayer(dir: string, attrs: EntryAttributes, pe
   return treeLayer(dir, root, attrs, rules);
 }
 
-async function readyLayer(dir: string): Promise<Layer> {
+async function readyLayer(dir: string): Promise<SizedLayer> {
   const checksumFile = join(dir, 'checksum');
   const checksum = (await readFile(checksumFile, 'utf8')).trim();
   if (!/^[0-9a-f]{64}$/.test(checksum)) throw new StrataError(`${checksumFile}: expected the hex sha256 of layer.tar, found '${checksum.slice(0, 80)}'`);
@@ -52,26 +52,28 @@ async function readyLayer(dir: string): Promise<Layer> {
     known: { digest: `sha256:${checksum}`, size: st.size },
     member: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, uname: userName(st.uid), gname: groupName(st.gid) },
     open: () => createReadStream(tar, { highWaterMark: 1 << 20 }),
+    tarSize: () => st.size,
+    walk: () => ({ size: st.size, open: () => createReadStream(tar, { highWaterMark: 1 << 20 }) }),
   };
 }
 
 /** A plain tree packed like `tar --sort=name --hard-dereference`, relative names, `attrs` (then `rules`) on every entry. */
-function treeLayer(dir: string, root: string, attrs: EntryAttributes, rules?: LayerPerms): Layer {
+function treeLayer(dir: string, root: string, attrs: EntryAttributes, rules?: LayerPerms): SizedLayer {
   const fingerprints = new FileFingerprints();
   return {
     contents: [dir],
     fingerprints,
-    *open() {
-      fingerprints.begin();
-      const tar = new ChunkedTar();
-      for (const entry of walk(root)) {
-        if (entry.path === root) continue;
-        fingerprints.check(entry);
-        const name = entry.path.slice(root.length + 1);
-        const header = entryHeader(name, entry, attrs);
-        yield* tar.entry(rules ? rules.apply(header, entry.path, `/${name}`) : header, entry.path, entry.stat);
-      }
-      yield* tar.end();
-    },
+    open: () => packMembers(treeMembers(root, attrs, rules), fingerprints),
+    tarSize: () => tarSize(treeMembers(root, attrs, rules), fingerprints),
+    walk: () => walkedTar(treeMembers(root, attrs, rules)),
   };
+}
+
+function* treeMembers(root: string, attrs: EntryAttributes, rules?: LayerPerms): Generator<Member> {
+  for (const entry of walk(root)) {
+    if (entry.path === root) continue;
+    const name = entry.path.slice(root.length + 1);
+    const header = entryHeader(name, entry, attrs);
+    yield { header: rules ? rules.apply(header, entry.path, `/${name}`) : header, entry };
+  }
 }

@@ -1,8 +1,8 @@
 import { lstatSync } from 'node:fs';
 import { StrataError } from '../errors.js';
 import type { Layer } from '../model/image.js';
-import { TarType, encodeHeader, tarHeader } from '../tar/header.js';
-import { ChunkedTar } from '../tar/chunked-tar.js';
+import { TarType, tarHeader } from '../tar/header.js';
+import { type Member, type WalkedTar, packMembers, tarSize, walkedTar } from '../tar/members.js';
 import { type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/tree-walk.js';
 import { type LayerPerms, type Perms, pathlibForm } from './perms.js';
 
@@ -12,7 +12,7 @@ import { type LayerPerms, type Perms, pathlibForm } from './perms.js';
  * everything under it in pathlib order; every entry gets `attrs`, then
  * what the `perms` rules for its paths set.
  */
-export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttributes, perms?: Perms): Layer {
+export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttributes, perms?: Perms): SizedLayer {
   const roots = paths.map((p) => {
     const normal = pathlibForm(p);
     if (!normal.startsWith(storeDir + '/') || normal.split('/').includes('..')) {
@@ -25,7 +25,9 @@ export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttrib
   return {
     contents: paths,
     fingerprints,
-    open: () => storeLayerTar(roots, storeDir, attrs, fingerprints, rules),
+    open: () => packMembers(storeLayerMembers(roots, storeDir, attrs, rules), fingerprints),
+    tarSize: () => tarSize(storeLayerMembers(roots, storeDir, attrs, rules), fingerprints),
+    walk: () => walkedTar(storeLayerMembers(roots, storeDir, attrs, rules)),
     // Rules are objects a worker thread cannot receive; such layers are hashed here.
     ...(rules ? {} : { recipe: { kind: 'store' as const, args: [paths, storeDir, attrs] as [string[], string, EntryAttributes] } }),
     cacheKey: () => JSON.stringify({ layer: 'store/1', storeDir, roots, attrs, identity: roots.map(identity), perms: rules?.key }),
@@ -47,18 +49,20 @@ function storeDirParents(storeDir: string): string[] {
   return parts.map((_, i) => '/' + parts.slice(0, i + 1).join('/'));
 }
 
-function* storeLayerTar(paths: string[], storeDir: string, attrs: EntryAttributes, fingerprints: FileFingerprints, rules?: LayerPerms): Generator<Buffer> {
-  fingerprints.begin();
-  const tar = new ChunkedTar();
-  for (const dir of storeDirParents(storeDir)) {
-    yield* tar.write(encodeHeader(tarHeader({ name: dir, type: TarType.Directory, mode: 0o755, ...attrs })));
-  }
+/**
+ * A layer whose tar length is known from a walk of its files' metadata
+ * (lstat and readlink, no reads). tarSize's walk counts as a read for the
+ * fingerprints: a file changed between it and a read stops that read.
+ * walk() keeps what it walked, so the bytes follow without a second walk.
+ */
+export type SizedLayer = Layer & { tarSize(): number; walk(): WalkedTar };
+
+function* storeLayerMembers(paths: string[], storeDir: string, attrs: EntryAttributes, rules?: LayerPerms): Generator<Member> {
+  for (const dir of storeDirParents(storeDir)) yield { header: tarHeader({ name: dir, type: TarType.Directory, mode: 0o755, ...attrs }) };
   for (const root of paths) {
     for (const entry of walk(root)) {
-      fingerprints.check(entry);
       const header = entryHeader(entry.path, entry, attrs);
-      yield* tar.entry(rules ? rules.apply(header, entry.path, entry.path) : header, entry.path, entry.stat);
+      yield { header: rules ? rules.apply(header, entry.path, entry.path) : header, entry };
     }
   }
-  yield* tar.end();
 }

@@ -132,7 +132,8 @@ function paxRecord(key: string, value: string): string {
   return `${len} ${key}=${value}\n`;
 }
 
-const padLength = (size: number): number => (BLOCK - (size % BLOCK)) % BLOCK;
+/** NUL bytes completing a member's data of `size` bytes to whole blocks. */
+export const padLength = (size: number): number => (BLOCK - (size % BLOCK)) % BLOCK;
 
 function directoryName(h: TarHeader): string {
   return h.type === TarType.Directory && !h.name.endsWith('/') ? h.name + '/' : h.name;
@@ -164,16 +165,25 @@ function checksum(b: Buffer, at: number, nameLength: number, linkLength: number)
   octalDigits(b, at + 148, 7, sum);
 }
 
-/** NUL bytes completing a member's data of `size` bytes to whole blocks. */
 export function padding(size: number): Buffer {
   return Buffer.alloc(padLength(size));
 }
 
 /** The end of an archive of `offset` bytes: two zero blocks, then zeros up to a whole record. */
 export function endOfArchive(offset: number): Buffer {
-  const end = offset + 2 * BLOCK;
-  const rest = end % RECORD;
-  return Buffer.alloc(2 * BLOCK + (rest === 0 ? 0 : RECORD - rest));
+  return Buffer.alloc(endOfArchiveLength(offset));
+}
+
+export function endOfArchiveLength(offset: number): number {
+  const rest = (offset + 2 * BLOCK) % RECORD;
+  return 2 * BLOCK + (rest === 0 ? 0 : RECORD - rest);
+}
+
+const scratch = Buffer.allocUnsafe(4 * BLOCK);
+
+/** Bytes the header of `h` takes (its pax header included), as the writers encode it. */
+export function headerLength(h: TarHeader): number {
+  return writeHeader(scratch, 0, scratch.length, h) || encodeHeader(h).length;
 }
 
 function paxHeader(records: [string, string][]): Buffer {

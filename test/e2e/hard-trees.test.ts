@@ -1,9 +1,11 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, linkSync, mkdirSync, symlinkSync, writeFileSync, openSync, closeSync, ftruncateSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { storeLayer } from '../../src/layer/store-layer.js';
 import { strataOk } from '../helpers/cli.js';
+import { bigSparseTree, hardTree } from '../helpers/hard-tree.js';
 import { REPO_ROOT, runTool, tmpDir, unpackImage } from '../helpers/store.js';
 
 // Trees that trip tar writers, in a plain directory used as the store (it can
@@ -35,39 +37,7 @@ function oracle(archive: string): { entries: number; mismatches: unknown[] }[] {
 }
 
 test('hard names, links, modes and special files round-trip exactly', () => {
-  const root = join(store, 'hhhh-hard');
-  const deep = join(root, 'deep', ...Array.from({ length: 12 }, (_, i) => `level-${i}-${'d'.repeat(20)}`));
-  mkdirSync(deep, { recursive: true });
-  writeFileSync(join(deep, 'file-at-the-bottom'), 'deep\n');
-  const names = ['n'.repeat(100), 'm'.repeat(101), 'x'.repeat(255), 'with space', 'new\nline', 'back\\slash', 'café', '日本語', 'emoji-😀', 'quote\'s "both"'];
-  mkdirSync(join(root, 'names'));
-  for (const n of names) writeFileSync(join(root, 'names', n), `${n}\n`);
-  // A name that is not UTF-8 at all: the bytes f, 0xff, 0xfe.
-  writeFileSync(Buffer.concat([Buffer.from(join(root, 'names') + '/f'), Buffer.from([0xff, 0xfe])]), 'latin junk\n');
-  writeFileSync(join(root, 'hard-a'), 'linked\n');
-  linkSync(join(root, 'hard-a'), join(root, 'hard-b'));
-  symlinkSync('t'.repeat(300), join(root, 'long-target'));
-  symlinkSync('../deep', join(root, 'relative-link'));
-  mkdirSync(join(root, 'empty-dir'));
-  writeFileSync(join(root, 'empty-file'), '');
-  writeFileSync(join(root, 'setuid'), '#!/bin/sh\n');
-  chmodSync(join(root, 'setuid'), 0o4755);
-  writeFileSync(join(root, 'setgid'), '');
-  chmodSync(join(root, 'setgid'), 0o2711);
-  mkdirSync(join(root, 'sticky'));
-  chmodSync(join(root, 'sticky'), 0o1777);
-  mkdirSync(join(root, 'read-only'));
-  writeFileSync(join(root, 'read-only', 'inside'), 'ro\n');
-  chmodSync(join(root, 'read-only'), 0o555);
-  runTool('mkfifo', [join(root, 'fifo')]);
-  runTool('mknod', [join(root, 'null-device'), 'c', '1', '3']);
-  mkdirSync(join(root, 'many'));
-  for (let i = 0; i < 3000; i++) writeFileSync(join(root, 'many', `f${i}`), `${i}`);
-  const small = join(store, 'aaaa-small');
-  mkdirSync(small);
-  writeFileSync(join(small, 'x'), 'x');
-  const linkPath = join(store, 'llll-store-path-symlink');
-  symlinkSync(small, linkPath);
+  const { root, small, linkPath } = hardTree(store);
 
   const archive = join(work, 'hard.tar');
   strataOk(['stream', conf('hard', [[root], [linkPath, small]]), '-o', archive]);
@@ -85,14 +55,14 @@ test('hard names, links, modes and special files round-trip exactly', () => {
   assert.equal(diff.stdout.split('\n').filter((l) => l && !/is a (fifo|character special file) while file .* is a \1$/.test(l)).join('\n'), '');
 });
 
-test('a file over 8 GiB (pax size) streams through', () => {
-  const root = join(store, 'bbbb-big');
-  mkdirSync(root);
-  const fd = openSync(join(root, 'sparse'), 'w');
-  ftruncateSync(fd, 8 * 1024 ** 3 + 1);
-  closeSync(fd);
-  // Through a pipe into GNU tar: no temporary copy of 16 GiB.
-  const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${join(REPO_ROOT, 'dist', 'cli.js')}" stream "${conf('big', [[root]])}" | tar -xOf - --wildcards '*/layer.tar' | tar -tvf - | grep sparse`], { encoding: 'utf8' });
+test('a file over 8 GiB (pax size) streams through, its layer as long as the metadata walk says', () => {
+  const root = bigSparseTree(store);
+  // Through a pipe into GNU tar: no temporary copy of 16 GiB. The layer
+  // member goes to a command that prints its size, then lists it.
+  const member = `echo "size $TAR_SIZE"; tar -tvf - | grep sparse`;
+  const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${join(REPO_ROOT, 'dist', 'cli.js')}" stream "${conf('big', [[root]])}" | tar -xf - --wildcards '*/layer.tar' --to-command='${member}'`], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, / 8589934593 2024-02-03 04:05 /);
+  const attrs = { mtime: Date.parse('2024-02-03T04:05:06Z') / 1000, uid: 1000, gid: 100, uname: 'builder', gname: 'users' };
+  assert.equal(Number(/^size (\d+)$/m.exec(r.stdout)?.[1]), storeLayer([root], store, attrs).tarSize());
 });

@@ -1,0 +1,238 @@
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { Transform, type TransformCallback } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import { StrataError } from '../errors.js';
+import type { BlockJob, BlockResult } from './block-worker.js';
+
+/**
+ * Compression on every core that gives the same bytes on any machine: the
+ * output depends on the level and block size only, never on the number of
+ * threads or on how the input arrives.
+ *
+ * gzip, as pigz does: the input is cut into blocks, each deflated on its own
+ * by a pool of threads (primed with the 32 KiB before it and ending on a byte
+ * boundary, so the ratio stays close to gzip's), and the results joined in
+ * order into one gzip member. zstd: zstd's own threads, whose jobs are cut
+ * at fixed sizes (a multi-threaded frame is the same for any number of
+ * workers from 1 up; single-threaded mode, 0, makes other bytes).
+ */
+export interface BlockCompression {
+  kind: 'gzip' | 'zstd';
+  level: number;
+  /** Bytes per block (gzip) or job (zstd); part of the output's identity, like the level (default DEFAULT_BLOCK_SIZE). */
+  blockSize?: number;
+}
+
+const DEFAULT_BLOCK_SIZE = { gzip: 1 << 20, zstd: 4 << 20 } as const;
+
+const WINDOW = 32 * 1024;
+// zstd's smallest job (ZSTDMT_JOBSIZE_MIN): it would round a smaller one up.
+const ZSTD_MIN_JOB = 512 * 1024;
+
+const zstd = (): typeof import('zstd-napi') => createRequire(import.meta.url)('zstd-napi');
+
+/**
+ * A compressing stream whose output depends on the options alone, run on
+ * `threads` (by default one pool of a thread per core shared by every
+ * stream, so several blobs compress at once; zstd takes as many workers).
+ */
+export function blockCompressor(options: BlockCompression, threads: CompressionThreads = sharedThreads()): Transform {
+  const { kind, level, blockSize = DEFAULT_BLOCK_SIZE[kind] } = options;
+  if (kind === 'gzip') {
+    if (!(Number.isInteger(level) && level >= 0 && level <= 9)) throw new StrataError(`--compression-level ${level}: gzip takes 0 to 9`);
+    if (!(Number.isInteger(blockSize) && blockSize >= 64 * 1024)) throw new StrataError(`block size ${blockSize}: gzip takes at least 65536 bytes`);
+    return new GzipBlocks(threads, level, blockSize);
+  }
+  if (!(Number.isInteger(level) && level >= 1 && level <= 19)) throw new StrataError(`--compression-level ${level}: zstd takes 1 to 19`);
+  if (!(Number.isInteger(blockSize) && blockSize >= ZSTD_MIN_JOB)) throw new StrataError(`block size ${blockSize}: zstd takes at least ${ZSTD_MIN_JOB} bytes`);
+  return new (zstd().CompressStream)({ compressionLevel: level, checksumFlag: false, nbWorkers: threads.size, jobSize: blockSize });
+}
+
+/** gzip of fixed-size blocks deflated on the threads, joined in order. */
+class GzipBlocks extends Transform {
+  private block: Buffer;
+  private pos = 0;
+  private started = false;
+  // Submitted blocks, oldest first; `done` once the result is in.
+  private readonly queue: { result: Promise<Uint8Array>; done: boolean }[] = [];
+  private previousTail: Uint8Array | undefined;
+  private ordered: Promise<unknown> = Promise.resolve();
+  // Blocks at the threads or not yet passed on: what bounds the stream's memory.
+  private readonly inFlight: number;
+  private crc = 0;
+  private length = 0;
+
+  constructor(private readonly threads: CompressionThreads, private readonly level: number, private readonly blockSize: number) {
+    super();
+    this.inFlight = 2 * threads.size + 1;
+    this.block = Buffer.allocUnsafe(blockSize);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.fill(chunk).then(() => done(), done);
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.finish().then(() => done(), done);
+  }
+
+  private async fill(chunk: Buffer): Promise<void> {
+    this.start();
+    for (let from = 0; from < chunk.length; ) {
+      const n = chunk.copy(this.block, this.pos, from);
+      from += n;
+      this.pos += n;
+      if (this.pos === this.blockSize) await this.submit(false);
+    }
+  }
+
+  private async finish(): Promise<void> {
+    this.start();
+    // The last block ends the deflate stream, even when empty.
+    await this.submit(true);
+    while (this.queue.length > 0) this.pushResult(await this.queue.shift()!.result);
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(this.crc, 0);
+    trailer.writeUInt32LE(this.length % 2 ** 32, 4);
+    this.push(trailer);
+  }
+
+  // zlib's own header: no name, mtime 0, the level hint zlib gives, Unix.
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    const xfl = this.level === 9 ? 2 : this.level < 2 ? 4 : 0;
+    this.push(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]));
+  }
+
+  private async submit(last: boolean): Promise<void> {
+    const data = this.block.subarray(0, this.pos);
+    const dictionary = this.previousTail;
+    // A copy: the block's memory goes to the thread.
+    if (!last) this.previousTail = Uint8Array.prototype.slice.call(data, Math.max(0, data.length - WINDOW));
+    const length = data.length;
+    const deflated = this.threads.run({ level: this.level, data, dictionary, last });
+    const entry: { result: Promise<Uint8Array>; done: boolean } = { result: Promise.resolve(new Uint8Array()), done: false };
+    // The CRC and length are taken in stream order: each block waits for the one before.
+    entry.result = Promise.all([this.ordered, deflated]).then(([, { out, crc }]) => {
+      this.crc = crc32Combine(this.crc, crc, length);
+      this.length += length;
+      entry.done = true;
+      return out;
+    });
+    this.ordered = entry.result;
+    // A failure is reported where the result is awaited.
+    entry.result.catch(() => {});
+    this.queue.push(entry);
+    this.block = Buffer.allocUnsafe(this.blockSize);
+    this.pos = 0;
+    while (this.queue.length > 0 && (this.queue[0]!.done || this.queue.length >= this.inFlight)) this.pushResult(await this.queue.shift()!.result);
+  }
+
+  private pushResult(out: Uint8Array): void {
+    this.push(Buffer.from(out.buffer, out.byteOffset, out.length));
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+type Pending = { job: BlockJob; resolve: (r: { out: Uint8Array; crc: number }) => void; reject: (e: Error) => void };
+
+/** Threads that compress blocks, started as needed; idle ones do not keep the process alive. `size` is also zstd's worker count. */
+export class CompressionThreads {
+  constructor(readonly size = availableParallelism()) {}
+
+  private readonly workers: Worker[] = [];
+  private readonly idle: Worker[] = [];
+  private readonly running = new Map<Worker, Pending>();
+  private readonly queue: Pending[] = [];
+  private next = 0;
+
+  run(job: Omit<BlockJob, 'id'>): Promise<{ out: Uint8Array; crc: number }> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job: { ...job, id: this.next++ }, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      const worker = this.idle.pop() ?? (this.workers.length < this.size ? this.spawn() : undefined);
+      if (!worker) return;
+      const pending = this.queue.shift()!;
+      this.running.set(worker, pending);
+      // Busy threads keep the process alive until their block is back; idle ones do not.
+      worker.ref();
+      // A block owns its memory (see GzipBlocks.submit): handed over, not copied.
+      worker.postMessage(pending.job, [pending.job.data.buffer as ArrayBuffer]);
+    }
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(new URL('./block-worker.js', import.meta.url));
+    this.workers.push(worker);
+    worker.on('message', (r: BlockResult) => {
+      const pending = this.running.get(worker)!;
+      this.running.delete(worker);
+      this.idle.push(worker);
+      worker.unref();
+      if ('error' in r) pending.reject(new StrataError(`gzip compression failed: ${r.error}`));
+      else pending.resolve(r);
+      this.dispatch();
+    });
+    worker.on('error', (e) => {
+      this.running.get(worker)?.reject(e);
+      this.running.delete(worker);
+      const at = this.workers.indexOf(worker);
+      if (at >= 0) this.workers.splice(at, 1);
+    });
+    return worker;
+  }
+
+  /** Stop the threads (blocks still queued fail). */
+  async close(): Promise<void> {
+    for (const p of this.queue.splice(0)) p.reject(new StrataError('compression threads closed'));
+    await Promise.all(this.workers.splice(0).map((w) => w.terminate()));
+  }
+}
+
+let shared: CompressionThreads | undefined;
+const sharedThreads = (): CompressionThreads => (shared ??= new CompressionThreads());
+
+// ---------------------------------------------------------------------------
+// CRC-32 of two pieces joined, from theirs (zlib's crc32_combine): appending
+// `length` zero bits is a linear map over GF(2), applied by repeated squaring.
+
+function gf2Times(matrix: Uint32Array, vector: number): number {
+  let sum = 0;
+  for (let i = 0; vector !== 0; i++, vector >>>= 1) if (vector & 1) sum ^= matrix[i]!;
+  return sum >>> 0;
+}
+
+function gf2Square(square: Uint32Array, matrix: Uint32Array): void {
+  for (let n = 0; n < 32; n++) square[n] = gf2Times(matrix, matrix[n]!);
+}
+
+function crc32Combine(crc1: number, crc2: number, length2: number): number {
+  if (length2 === 0) return crc1;
+  const even = new Uint32Array(32);
+  const odd = new Uint32Array(32);
+  // The operator for one zero bit, then two, then four.
+  odd[0] = 0xedb88320;
+  for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row;
+  gf2Square(even, odd);
+  gf2Square(odd, even);
+  let len = length2;
+  let crc = crc1 >>> 0;
+  do {
+    gf2Square(even, odd);
+    if (len % 2 === 1) crc = gf2Times(even, crc);
+    len = Math.floor(len / 2);
+    if (len === 0) break;
+    gf2Square(odd, even);
+    if (len % 2 === 1) crc = gf2Times(odd, crc);
+    len = Math.floor(len / 2);
+  } while (len !== 0);
+  return (crc ^ crc2) >>> 0;
+}

@@ -1,0 +1,104 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { StrataError } from '../../src/errors.js';
+import { type BlockCompression, CompressionThreads, blockCompressor } from '../../src/image/block-compression.js';
+import { REPO_ROOT, runTool, tmpDir } from '../helpers/store.js';
+
+// Parallel compression must give the same bytes whatever the number of
+// threads (gzip's pool, zstd's workers) and however the input arrives, and
+// those bytes must be plain gzip / zstd that the system's own tools read back.
+
+const work = tmpDir('strata-blocks-');
+const pools = [1, 2, 5].map((n) => new CompressionThreads(n));
+after(() => Promise.all(pools.map((p) => p.close())));
+
+// Realistic bytes: machine code (the start of node's binary) and text (strata's compiled code).
+const dist = join(REPO_ROOT, 'dist', 'image');
+const input = Buffer.concat([
+  readFileSync(process.execPath).subarray(0, 3 << 20),
+  ...readdirSync(dist).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(dist, f))),
+  readFileSync(process.execPath).subarray(40 << 20, (40 << 20) + (2 << 20) + 12345),
+]);
+
+async function compress(options: BlockCompression, threads: CompressionThreads, data: Buffer, chunk: number): Promise<Buffer> {
+  const pieces = Array.from({ length: Math.ceil(data.length / chunk) }, (_, i) => data.subarray(i * chunk, (i + 1) * chunk));
+  const out: Buffer[] = [];
+  for await (const b of Readable.from(pieces).pipe(blockCompressor(options, threads))) out.push(b);
+  return Buffer.concat(out);
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** `tool -dc` of `bytes`, through a file (as a pushed blob is read back). */
+function systemDecompress(tool: string, bytes: Buffer): Buffer {
+  const file = join(work, `blob-${sha(bytes)}`);
+  writeFileSync(file, bytes);
+  runTool('sh', ['-c', '"$0" -dc "$1" > "$1.out"', tool, file]);
+  return readFileSync(`${file}.out`);
+}
+
+for (const options of [{ kind: 'gzip', level: 6, blockSize: 64 << 10 }, { kind: 'zstd', level: 3, blockSize: 1 << 20 }] as const) {
+  test(`${options.kind}: the same bytes on 1, 2 or 5 threads and for any input chunking, read back by the ${options.kind} tool`, async () => {
+    const outputs = [];
+    for (const threads of pools) {
+      for (const chunk of [1 << 20, 7919]) outputs.push(await compress(options, threads, input, chunk));
+    }
+    for (const o of outputs) assert.equal(sha(o), sha(outputs[0]!));
+    assert.ok(outputs[0]!.length < input.length * 0.8, `${outputs[0]!.length} of ${input.length}`);
+    assert.ok(systemDecompress(options.kind, outputs[0]!).equals(input));
+    // Another block size is another output (the block size is part of what the bytes depend on).
+    const other = await compress({ ...options, blockSize: options.blockSize * 2 }, pools[1]!, input, 1 << 20);
+    assert.notEqual(sha(other), sha(outputs[0]!));
+    assert.ok(systemDecompress(options.kind, other).equals(input));
+  });
+
+  test(`${options.kind}: empty input and an input of exactly one block`, async () => {
+    assert.equal(systemDecompress(options.kind, await compress(options, pools[1]!, Buffer.alloc(0), 1)).length, 0);
+    const one = input.subarray(0, options.blockSize);
+    assert.ok(systemDecompress(options.kind, await compress(options, pools[1]!, one, 4096)).equals(one));
+  });
+}
+
+test('gzip blocks lose little against gzip -6 and form a single gzip member', async () => {
+  const ours = await compress({ kind: 'gzip', level: 6, blockSize: 1 << 20 }, pools[1]!, input, 1 << 20);
+  const file = join(work, 'input');
+  writeFileSync(file, input);
+  const gzip = Number(runTool('sh', ['-c', 'gzip -6 -n -c "$0" | wc -c', file]).stdout);
+  assert.ok(ours.length <= gzip * 1.01, `${ours.length} against gzip -6's ${gzip}`);
+  // gzip -l reads the one trailer: the whole input's length, so the CRC and size cover every block.
+  writeFileSync(`${file}.gz`, ours);
+  assert.match(runTool('gzip', ['-l', `${file}.gz`]).stdout, new RegExp(`\\s${ours.length}\\s+${input.length}\\s`));
+});
+
+test('a process that compressed with the shared threads exits by itself', async () => {
+  const script = `
+    import { blockCompressor } from ${JSON.stringify(join(REPO_ROOT, 'dist', 'image', 'block-compression.js'))};
+    import { Readable } from 'node:stream';
+    const input = Buffer.alloc(5 << 20, 'strata ');
+    for (const kind of ['gzip', 'zstd']) {
+      let n = 0;
+      for await (const b of Readable.from([input]).pipe(blockCompressor({ kind, level: 3, blockSize: 1 << 20 }))) n += b.length;
+      console.log(kind, n);
+    }`;
+  const file = join(work, 'exits.mjs');
+  writeFileSync(file, script);
+  // A process held by idle threads would never exit: the limit turns that hang into a failure.
+  const child = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(child.signal, null, 'the process did not exit by itself');
+  assert.equal(child.status, 0, child.stderr);
+  const input = Buffer.alloc(5 << 20, 'strata ');
+  const gzip = await compress({ kind: 'gzip', level: 3, blockSize: 1 << 20 }, pools[1]!, input, 1 << 20);
+  assert.match(child.stdout, new RegExp(`^gzip ${gzip.length}\nzstd \\d+\n$`));
+});
+
+test('levels and block sizes out of range are refused, naming the value', () => {
+  assert.throws(() => blockCompressor({ kind: 'gzip', level: 10, blockSize: 1 << 20 }, pools[0]), (e: unknown) => e instanceof StrataError && /--compression-level 10: gzip takes 0 to 9/.test(e.message));
+  assert.throws(() => blockCompressor({ kind: 'zstd', level: 0, blockSize: 1 << 20 }, pools[0]), (e: unknown) => e instanceof StrataError && /zstd takes 1 to 19/.test(e.message));
+  assert.throws(() => blockCompressor({ kind: 'gzip', level: 6, blockSize: 1000 }, pools[0]), (e: unknown) => e instanceof StrataError && /block size 1000: gzip takes at least 65536/.test(e.message));
+  assert.throws(() => blockCompressor({ kind: 'zstd', level: 3, blockSize: 65536 }, pools[0]), (e: unknown) => e instanceof StrataError && /block size 65536: zstd takes at least 524288/.test(e.message));
+});
