@@ -21,6 +21,12 @@ BUILD-ONLY? packages (the TypeScript compiler, type declarations) are not
 installed; SYSTEMS is #t or the Guix systems the package is for (the
 compiler's native executables)."
   (list
+   (list "node_modules/@cyclonedx/cyclonedx-library" #t #t
+         (origin
+           (method url-fetch)
+           (uri (npm-tarball-url registry "@cyclonedx/cyclonedx-library" "10.3.0"))
+           (file-name "npm-cyclonedx-cyclonedx-library-10.3.0.tgz")
+           (hash (content-hash (base64 "RIT28sp1U0PCHaaeF3yNRwk6Jig/XJ8UsYAVOMYaHQ+0VVOvsjcp0PTWQFLUqJFF8XMud+Kdq6G+wtDAh+QJFA==") sha512))))
    (list "node_modules/@sec-ant/readable-stream" #f #t
          (origin
            (method url-fetch)
@@ -93,6 +99,18 @@ compiler's native executables)."
            (uri (npm-tarball-url registry "@typescript/typescript-linux-x64" "7.0.2"))
            (file-name "npm-typescript-typescript-linux-x64-7.0.2.tgz")
            (hash (content-hash (base64 "EYdf2cNg7rgCWJnxCdJ+F3V39O8ihb37eHAu1LK8oAFizgTQbPOK7zHHXbPt8rX24COqODXeI3sIf0fCXG7H/A==") sha512))))
+   (list "node_modules/ajv" #t #t
+         (origin
+           (method url-fetch)
+           (uri (npm-tarball-url registry "ajv" "8.20.0"))
+           (file-name "npm-ajv-8.20.0.tgz")
+           (hash (content-hash (base64 "Thbli+OlOj+iMPYFBVBfJ3OmCAnaSyNn4M1vz9T6Gka5Jt9ba/HIR56joy65tY6kx/FCF5VXNB819Y7/GUrBGA==") sha512))))
+   (list "node_modules/ajv-formats" #t #t
+         (origin
+           (method url-fetch)
+           (uri (npm-tarball-url registry "ajv-formats" "3.0.1"))
+           (file-name "npm-ajv-formats-3.0.1.tgz")
+           (hash (content-hash (base64 "8iUql50EUR+uUcdRQ3HDqa6EVyo3docL8g5WJ3FNcWmu62IbkGUue/pEyLBW8VGKKucTPgqeks4fIU1DA4yowQ==") sha512))))
    (list "node_modules/ansi-regex" #f #t
          (origin
            (method url-fetch)
@@ -243,12 +261,24 @@ compiler's native executables)."
            (uri (npm-tarball-url registry "expand-template" "2.0.3"))
            (file-name "npm-expand-template-2.0.3.tgz")
            (hash (content-hash (base64 "XYfuKMvj4O35f/pOXLObndIRvyQ+/+6AhODh+OKWj9S9498pHHn/IMszH+gt0fBCRWMNfk1ZSp5x3AifmnI2vg==") sha512))))
+   (list "node_modules/fast-deep-equal" #t #t
+         (origin
+           (method url-fetch)
+           (uri (npm-tarball-url registry "fast-deep-equal" "3.1.3"))
+           (file-name "npm-fast-deep-equal-3.1.3.tgz")
+           (hash (content-hash (base64 "f3qQ9oQy9j2AhBe/H9VC91wLmKBCCU/gDOnKNAYG5hswO7BLKj09Hc5HYNz9cGI++xlpDCIgDaitVs03ATR84Q==") sha512))))
    (list "node_modules/fast-fifo" #f #t
          (origin
            (method url-fetch)
            (uri (npm-tarball-url registry "fast-fifo" "1.3.2"))
            (file-name "npm-fast-fifo-1.3.2.tgz")
            (hash (content-hash (base64 "/d9sfos4yxzpwkDkuN7k2SqFKtYNmCTzgfEpz82x34IM9/zc8KGxQoXg1liNC/izpRM/MBdt44Nmx41ZWqk+FQ==") sha512))))
+   (list "node_modules/fast-uri" #t #t
+         (origin
+           (method url-fetch)
+           (uri (npm-tarball-url registry "fast-uri" "3.1.9"))
+           (file-name "npm-fast-uri-3.1.9.tgz")
+           (hash (content-hash (base64 "hS/0Wt3Ya043oKXs0sIxrMpKQITXhMLIrVAKKXi4gozGC9v7YRWVnXIZzjNPTO02M9BdxLCWqK1yRXgNziVyJQ==") sha512))))
    (list "node_modules/figures" #f #t
          (origin
            (method url-fetch)
@@ -339,6 +369,12 @@ compiler's native executables)."
            (uri (npm-tarball-url registry "isexe" "2.0.0"))
            (file-name "npm-isexe-2.0.0.tgz")
            (hash (content-hash (base64 "RHxMLp9lnKHGHRng9QFhRCMbYAcVpn69smSGcq3f36xjgVVWThj4qqLbTLlq7Ssj8B+fIQ1EuCEGI2lKsyQeIw==") sha512))))
+   (list "node_modules/json-schema-traverse" #t #t
+         (origin
+           (method url-fetch)
+           (uri (npm-tarball-url registry "json-schema-traverse" "1.0.0"))
+           (file-name "npm-json-schema-traverse-1.0.0.tgz")
+           (hash (content-hash (base64 "NM8/P9n3XjXhIZn1lLhkFaACTOURQXjWhV4BA/RnOv8xvgqtqpAX9IO4mRQxSx1Rlo4tqzeqb0sOlruaOy3dug==") sha512))))
    (list "node_modules/mimic-response" #f #t
          (origin
            (method url-fetch)
@@ -441,6 +477,12 @@ compiler's native executables)."
            (uri (npm-tarball-url registry "readable-stream" "3.6.2"))
            (file-name "npm-readable-stream-3.6.2.tgz")
            (hash (content-hash (base64 "9u/sniCrY3D5WdsERHzHE4G2YCXqoG5FTHUiCC4SIbr6XcLZBY05ya9EKjYek9O5xOAwjGq+1JdGBAS7Q9ScoA==") sha512))))
+   (list "node_modules/require-from-string" #t #t
+         (origin
+           (method url-fetch)
+           (uri (npm-tarball-url registry "require-from-string" "2.0.2"))
+           (file-name "npm-require-from-string-2.0.2.tgz")
+           (hash (content-hash (base64 "Xf0nWe6RseziFMu+Ap9biiUbmplq6S9/p+7w7YXP/JBHhrUDDUhwa+vANyubuqfZWTveU//DYVGsDG7RKL/vEw==") sha512))))
    (list "node_modules/safe-buffer" #f #t
          (origin
            (method url-fetch)
