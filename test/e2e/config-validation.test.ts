@@ -126,7 +126,7 @@ test('metadata: author, variant and os in the image config, labels, annotations 
   const fields = JSON.parse(readFileSync(conf, 'utf8'));
   assert.deepEqual(Object.keys(fields).slice(-3), ['author', 'variant', 'annotations']);
   assert.equal(fields.os, 'freebsd');
-  strataOk(['stream', conf, '--to', `oci:${layout}:arm`]);
+  strataOk(['stream', conf, '--to', `oci:${layout}:arm`, '--allow-foreign-binaries']);
   const arm = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')).manifests.find((m: any) => m.annotations?.['org.opencontainers.image.ref.name'] === 'arm');
   assert.deepEqual(arm.platform, { architecture: 'arm', os: 'freebsd', variant: 'v7' });
   const armConfig = JSON.parse(blob(JSON.parse(blob(arm.digest)).config.digest));

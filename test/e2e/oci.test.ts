@@ -90,7 +90,7 @@ test('several confs make one multi-platform index', () => {
   strataOk(['conf', app, '--name', 'multi', '--tag', '1', '--architecture', 'amd64', '-o', amd]);
   strataOk(['conf', app, '--name', 'multi', '--tag', '1', '--architecture', 'arm64', '-o', arm]);
   const layout = join(work, 'multi');
-  strataOk(['stream', amd, arm, '--to', `oci:${layout}:multi`]);
+  strataOk(['stream', amd, arm, '--to', `oci:${layout}:multi`, '--allow-foreign-binaries']);
   const top = json(join(layout, 'index.json')).manifests;
   assert.equal(top.length, 1);
   assert.equal(top[0].mediaType, 'application/vnd.oci.image.index.v1+json');

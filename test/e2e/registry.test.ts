@@ -146,7 +146,7 @@ test('several confs push a multi-platform index', () => {
     return file;
   });
   const ref = `docker://${registry.host}/multi:1`;
-  const r = strataOk(['stream', ...confs, '--to', ref, '--json']);
+  const r = strataOk(['stream', ...confs, '--to', ref, '--json', '--allow-foreign-binaries']);
   const index = inspect(ref, '--raw');
   assert.equal(index.mediaType, 'application/vnd.oci.image.index.v1+json');
   assert.deepEqual(index.manifests.map((m: any) => m.platform.architecture), ['amd64', 'arm64']);

@@ -184,7 +184,7 @@ test('--from a multi-platform index takes the image for --architecture; none for
     return file;
   });
   const index = `oci:${work}/multi:both`;
-  strataOk(['stream', ...confs, '--to', index, '--compression', 'zstd']);
+  strataOk(['stream', ...confs, '--to', index, '--compression', 'zstd', '--allow-foreign-binaries']);
   const out = join(work, 'multi-derived.tar');
   strataOk(['image', tricky, '--architecture', 'arm64', '--from', index, '-o', out]);
   const config = skopeoInspectConfig(out);
