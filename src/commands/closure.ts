@@ -9,6 +9,7 @@ export const closureCommand = <T>(y: Argv<T>) =>
     (y) => closureOptions(y).option('json', { type: 'boolean', describe: 'print [{path, narSize, references}]' }),
     async (a) => {
       const closure = await loadClosure(closureSource(a));
-      process.stdout.write(a.json ? JSON.stringify(closure.paths, null, 2) + '\n' : closure.paths.map((p) => p.path + '\n').join(''));
+      // The NAR hash, where known, is the SBOM's: closure --json keeps its format.
+      process.stdout.write(a.json ? JSON.stringify(closure.paths.map(({ path, narSize, references }) => ({ path, narSize, references })), null, 2) + '\n' : closure.paths.map((p) => p.path + '\n').join(''));
     },
   );
