@@ -145,11 +145,7 @@ export async function exportImage(image: string, output: string): Promise<{ entr
       const entries = await flattenLayers(await spoolLayers(source.images[0]!, dir));
       const out = openOutput(output);
       try {
-        let offset = 0;
-        const put = async (b: Buffer): Promise<void> => {
-          offset += b.length;
-          await out.sink.write(b);
-        };
+        const put = (b: Buffer): Promise<void> => out.sink.write(b);
         for (const e of entries) {
           const pax = new Map([...e.member.pax].filter(([k]) => k !== 'path' && k !== 'linkpath' && k !== 'size'));
           const size = e.data?.size ?? 0;
@@ -160,7 +156,7 @@ export async function exportImage(image: string, output: string): Promise<{ entr
             await put(padding(size));
           }
         }
-        await put(endOfArchive(offset));
+        await put(endOfArchive(out.sink.bytes));
         await out.commit();
       } catch (err) {
         await out.abort();

@@ -22,11 +22,7 @@ export async function mergeImages(images: string[], output: string): Promise<{ i
   return withScratch(async (dir) => {
     const out = openOutput(output);
     try {
-      let offset = 0;
-      const put = async (b: Buffer): Promise<void> => {
-        offset += b.length;
-        await out.sink.write(b);
-      };
+      const put = (b: Buffer): Promise<void> => out.sink.write(b);
       const member = async (name: string, bytes: Buffer): Promise<void> => {
         await put(encodeHeader(tarHeader({ name, size: bytes.length, mtime: MTIME })));
         await put(bytes);
@@ -59,7 +55,7 @@ export async function mergeImages(images: string[], output: string): Promise<{ i
       }
       for (const [name, bytes] of configs) await member(name, bytes);
       await member('manifest.json', Buffer.from(dumpPyJson(manifest, 4)));
-      await put(endOfArchive(offset));
+      await put(endOfArchive(out.sink.bytes));
       await out.commit();
       return { images: manifest.length, layers: written.size };
     } catch (e) {
