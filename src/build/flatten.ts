@@ -129,13 +129,21 @@ async function flattenLayers(layers: SpooledLayer[]): Promise<Entry[]> {
   return [...tree.values()].sort(byParts);
 }
 
+/** What `strata export` takes. */
+export interface ExportOptions {
+  /** The image (any format strata reads). */
+  image: string;
+  /** The tar file; `-` (the default) for standard output. */
+  output?: string;
+}
+
 /**
- * `exportImage`: the file system of `image` (any format strata reads) as
- * one plain tar written to `output` (`-` for stdout): members named `./PATH`,
- * as `tar -C ROOT .` names them, with the owners, modes, times and extended
- * attributes the layers gave them.
+ * `strata export`: the file system of an image as one plain tar: members
+ * named `./PATH`, as `tar -C ROOT .` names them, with the owners, modes,
+ * times and extended attributes the layers gave them.
  */
-export async function exportImage(image: string, output: string): Promise<{ entries: number }> {
+export async function exportImage(options: ExportOptions): Promise<{ entries: number }> {
+  const { image, output = '-' } = options;
   const source = await openImageSource(image);
   try {
     if (source.images.length !== 1) {

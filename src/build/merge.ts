@@ -10,14 +10,21 @@ import { spoolLayers, withScratch } from './flatten.js';
 /** Member times: 1970-01-01T00:00:01Z, nixpkgs' default `created`. */
 const MTIME = 1;
 
+/** What `strata merge` takes. */
+export interface MergeOptions {
+  /** The images (any format strata reads, each archive plain or compressed). */
+  images: string[];
+  /** The docker-archive file; `-` (the default) for standard output. */
+  output?: string;
+}
+
 /**
- * `mergeImages`: every image of `images` (any format strata reads, each
- * archive plain or compressed) in one docker-archive, written to `output`
- * (`-` for stdout), that `docker load` loads at once: a layer shared by
- * several images is stored once, each image keeps its config bytes (so its
- * id) and its tags.
+ * `strata merge`: every image in one docker-archive that `docker load`
+ * loads at once: a layer shared by several images is stored once, each
+ * image keeps its config bytes (so its id) and its tags.
  */
-export async function mergeImages(images: string[], output: string): Promise<{ images: number; layers: number }> {
+export async function mergeImages(options: MergeOptions): Promise<{ images: number; layers: number }> {
+  const { images, output = '-' } = options;
   if (images.length === 0) throw new StrataError('give the images to merge');
   return withScratch(async (dir) => {
     const out = openOutput(output);

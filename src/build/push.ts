@@ -5,13 +5,22 @@ import type { SinkOptions } from '../formats/table.js';
 import type { SourceImage } from '../image/source.js';
 import { openImageSource } from '../formats/table.js';
 
+/** What `strata push` takes: the image, the registry, and how to compress and reach it. */
+export interface PushOptions extends SinkOptions {
+  /** The image, named as openImageSource reads it. */
+  source: string;
+  /** docker://HOST[:PORT]/REPO[:TAG|@DIGEST] */
+  destination: string;
+}
+
 /**
- * Push an image that exists as files (docker-archive, oci:DIR[:REF],
+ * `strata push`: an image that exists as files (docker-archive, oci:DIR[:REF],
  * oci-archive) to `docker://...`: its config as it is, its layers as stored
  * when their compression is wanted. A source with several platforms is
  * pushed as a multi-platform index.
  */
-export async function pushImage(source: string, destination: string, options: SinkOptions = {}): Promise<void> {
+export async function pushImage(options: PushOptions): Promise<void> {
+  const { source, destination } = options;
   if (!destination.startsWith('docker:')) {
     throw new StrataError(`${destination}: push sends images to a registry; name it as docker://HOST[:PORT]/REPO[:TAG] (to write files, use strata stream --to)`);
   }

@@ -11,7 +11,7 @@ export const diffCommand = <T>(y: Argv<T>) =>
         .positional('new', { type: 'string', demandOption: true, describe: 'the same kinds as OLD' })
         .option('json', { type: 'boolean', describe: 'print the diff as JSON' }),
     async (a) => {
-      const diff = await diffImages(a.old, a.new);
+      const diff = await diffImages({ old: a.old, new: a.new });
       process.stdout.write(a.json ? JSON.stringify(diff, null, 2) + '\n' : diffToText(diff));
     },
   );

@@ -10,6 +10,6 @@ export const exportCommand = <T>(y: Argv<T>) =>
         .positional('image', { type: 'string', demandOption: true, describe: 'docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path' })
         .option('output', { alias: 'o', type: 'string', default: '-', describe: 'the tar FILE (default: standard output)' }),
     async (a) => {
-      await exportImage(a.image, a.output);
+      await exportImage({ image: a.image, output: a.output });
     },
   );

@@ -12,7 +12,7 @@ export const inspectCommand = <T>(y: Argv<T>) =>
         .option('json', { type: 'boolean', describe: 'print the inspection as JSON' })
         .option('platform', { type: 'string', describe: 'OS/ARCH[/VARIANT] of the image to show from a multi-platform index' }),
     async (a) => {
-      const inspection = await inspectImage(a.image, { platform: a.platform === undefined ? undefined : parsePlatform(a.platform) });
+      const inspection = await inspectImage({ image: a.image, platform: a.platform === undefined ? undefined : parsePlatform(a.platform) });
       process.stdout.write(a.json ? JSON.stringify(inspection, null, 2) + '\n' : inspectionText(inspection));
     },
   );

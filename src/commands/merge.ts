@@ -10,6 +10,6 @@ export const mergeCommand = <T>(y: Argv<T>) =>
         .positional('images', { type: 'string', array: true, demandOption: true, describe: 'docker-archive files (plain or compressed), oci:DIR[:REF], oci-archive:FILE[:REF]' })
         .option('output', { alias: 'o', type: 'string', default: '-', describe: 'the docker-archive FILE (default: standard output)' }),
     async (a) => {
-      await mergeImages(a.images, a.output);
+      await mergeImages({ images: a.images, output: a.output });
     },
   );

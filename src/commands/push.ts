@@ -11,6 +11,6 @@ export const pushCommand = <T>(y: Argv<T>) =>
         .positional('source', { type: 'string', demandOption: true, describe: 'the image: a docker-archive file, oci:DIR[:REF] or oci-archive:FILE[:REF]' })
         .positional('destination', { type: 'string', demandOption: true, describe: 'docker://HOST[:PORT]/REPO[:TAG|@DIGEST]' }),
     async (a) => {
-      await pushImage(a.source, a.destination, sinkSettings(a));
+      await pushImage({ ...sinkSettings(a), source: a.source, destination: a.destination });
     },
   );

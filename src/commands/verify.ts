@@ -10,7 +10,7 @@ export const verifyCommand = <T>(y: Argv<T>) =>
         .positional('image', { type: 'string', demandOption: true, describe: 'docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path' })
         .option('json', { type: 'boolean', describe: 'print {"image", "layers"} once every check passed' }),
     async (a) => {
-      const { layers } = await verifyImage(a.image);
+      const { layers } = await verifyImage({ image: a.image });
       process.stdout.write(a.json ? `${JSON.stringify({ image: a.image, layers })}\n` : `ok: ${layers} layers verified\n`);
     },
   );

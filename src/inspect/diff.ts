@@ -48,8 +48,15 @@ interface DiffLayer {
   digest: string | null;
 }
 
-export async function diffImages(oldName: string, newName: string): Promise<Diff> {
-  const [a, b] = [await readSide(oldName), await readSide(newName)];
+/** What `strata diff` takes: two plans, confs or images (any mix). */
+export interface DiffOptions {
+  old: string;
+  new: string;
+}
+
+/** Compare two plans, confs or images: `strata diff`. */
+export async function diffImages(options: DiffOptions): Promise<Diff> {
+  const [a, b] = [await readSide(options.old), await readSide(options.new)];
   const digests = (a.kind === 'image' || b.kind === 'image') && [...a.layers, ...b.layers].every((l) => l.digest !== null);
   // A layer naming no store paths (an image's customisation or base layer) matches by digest only.
   const key = (l: DiffLayer): string => (digests || l.paths.length === 0 ? l.digest ?? `#${l.index}` : layerKey(l.paths));
@@ -93,7 +100,7 @@ async function readSide(name: string): Promise<DiffSide> {
     }
     throw new StrataError(`${name}: a JSON object with neither 'layers' (a plan) nor 'store_layers' (a conf.json); expected a plan, a conf or an image`);
   }
-  const image = await inspectImage(name);
+  const image = await inspectImage({ image: name });
   return side(name, 'image', image.layers.map((l) => ({ index: l.index, paths: l.storePaths, size: l.size, digest: l.diffId })));
 }
 

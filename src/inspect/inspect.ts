@@ -30,9 +30,17 @@ export interface Inspection {
   total: { layers: number; size: number };
 }
 
-/** Describe the image `name` names (see locateImage), without reading its layers. */
-export async function inspectImage(name: string, options: { platform?: Platform } = {}): Promise<Inspection> {
-  const source = await openImageSource(name);
+/** What `strata inspect` takes. */
+export interface InspectOptions {
+  /** The image, named as locateImage reads it. */
+  image: string;
+  /** Which image of a multi-platform index (default: the host's, or the only one). */
+  platform?: Platform;
+}
+
+/** Describe an image without reading its layers: `strata inspect`. */
+export async function inspectImage(options: InspectOptions): Promise<Inspection> {
+  const source = await openImageSource(options.image);
   try {
     return inspectSource(source, selectImage(source, options.platform));
   } finally {

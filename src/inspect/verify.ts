@@ -3,8 +3,14 @@ import type { ImageSource } from '../image/source.js';
 import { locateImage } from '../formats/table.js';
 import { sha256Digest } from '../model/digest.js';
 
+/** What `strata verify` takes. */
+export interface VerifyOptions {
+  /** The image, named as locateImage reads it. */
+  image: string;
+}
+
 /**
- * Check the image `name` names (see locateImage) throughout. Opening it
+ * Check an image throughout: `strata verify`. Opening it
  * checks every index, manifest and OCI config against its digest and size
  * (a docker-archive's config is checked here, against its name), that
  * the blobs and members they name are there, that each manifest has as many
@@ -14,8 +20,8 @@ import { sha256Digest } from '../model/digest.js';
  * Whatever is wrong inside an image that exists is an Integrity error naming
  * the first mismatch.
  */
-export async function verifyImage(name: string): Promise<{ images: number; layers: number }> {
-  const located = await locateImage(name);
+export async function verifyImage(options: VerifyOptions): Promise<{ images: number; layers: number }> {
+  const located = await locateImage(options.image);
   let source: ImageSource | undefined;
   try {
     source = await located.open();
