@@ -2,9 +2,9 @@
 // Each command of the CLI calls one of the functions below with the options
 // object exported beside it.
 export * from './closure/types.js';
-export { loadClosure, type ClosureSource } from './closure/load.js';
-export { readGraphFile } from './closure/graph-file.js';
-export { queryNixClosure } from './closure/nix.js';
+export { loadClosure, type ClosureSource } from './closure/stores/table.js';
+export { readGraphFile } from './closure/stores/graph-file/graph-file.js';
+export { queryNixClosure } from './closure/stores/nix/nix-store.js';
 export { narSize } from './closure/nar-size.js';
 export { parseRegistration } from './closure/registration.js';
 export { popularityOrder, tieKey } from './plan/popularity.js';

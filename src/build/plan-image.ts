@@ -1,5 +1,5 @@
 import { realpath } from 'node:fs/promises';
-import { type ClosureSource, loadClosure } from '../closure/load.js';
+import { type ClosureSource, loadClosure } from '../closure/stores/table.js';
 import type { Closure } from '../closure/types.js';
 import { goArch } from '../conf/from-plan.js';
 import { type LayerBytes, layerBytesKey, readReuse } from '../conf/reuse-ref.js';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type ClosureSource, loadClosure } from '../closure/load.js';
+import { type ClosureSource, loadClosure } from '../closure/stores/table.js';
 import { cycloneDx } from '../sbom/cyclonedx.js';
 import { sbomModel } from '../sbom/sbom.js';
 

@@ -15,6 +15,24 @@ export interface Closure {
   paths: StorePathInfo[];
 }
 
+/** What a kind of store is asked for a closure. */
+export interface ClosureRequest {
+  /** Store paths (or links to them) whose closure is wanted. */
+  roots: string[];
+  /** A reference graph file to read instead (the graph-file kind). */
+  graph?: string;
+  /** The `.attrs.json` key holding the graph, when it holds several. */
+  graphKey?: string;
+  storeDir?: string;
+  /** Told about what had to be guessed (sizes missing from a graph file). */
+  warn?: (message: string) => void;
+}
+
+/** A kind of store (one folder under src/closure/stores/, one line in stores/table.ts's STORES): how it answers a request. */
+export interface StoreKind {
+  closure(request: ClosureRequest): Promise<Closure>;
+}
+
 /** Sort by store path (code-unit order equals byte order for store path names, which are ASCII). */
 export function sortPaths(paths: StorePathInfo[]): StorePathInfo[] {
   return [...paths].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { loadClosure } from '../closure/load.js';
+import { loadClosure } from '../closure/stores/table.js';
 import { closureOptions, closureSource } from './options.js';
 
 export const closureCommand = <T>(y: Argv<T>) =>

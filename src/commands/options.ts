@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import type { PlanImageOptions } from '../build/plan-image.js';
 import type { WriteOptions } from '../build/write.js';
-import type { ClosureSource } from '../closure/load.js';
+import type { ClosureSource } from '../closure/stores/table.js';
 import { StrataError } from '../errors.js';
 import { COMPRESSIONS, type Compression } from '../image/compression.js';
 import { DigestCache } from '../layer/digest-cache.js';

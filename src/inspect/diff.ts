@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
-import { loadClosure } from '../closure/load.js';
+import { loadClosure } from '../closure/stores/table.js';
 import { parseConf } from '../conf/conf.js';
 import { StrataError } from '../errors.js';
 import { inspectImage } from './inspect.js';

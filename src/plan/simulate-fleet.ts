@@ -1,4 +1,4 @@
-import { loadClosure } from '../closure/load.js';
+import { loadClosure } from '../closure/stores/table.js';
 import { StrataError } from '../errors.js';
 import { type Strategy, checkMaxLayers } from './plan.js';
 import { type SimImage, type Simulation, simulate } from './simulate.js';

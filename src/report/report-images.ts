@@ -1,4 +1,4 @@
-import { loadClosure } from '../closure/load.js';
+import { loadClosure } from '../closure/stores/table.js';
 import { type PlanningOptions, planClosure } from '../build/plan-image.js';
 import { StrataError } from '../errors.js';
 import { readPlanFile } from '../plan/plan-file.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 
-import { loadClosure } from '../../src/closure/load.js';
+import { loadClosure } from '../../src/closure/stores/table.js';
 import { CYCLONEDX_MEDIA_TYPE, cycloneDx } from '../../src/sbom/cyclonedx.js';
 import { OCI_MANIFEST } from '../../src/model/media-types.js';
 import { referrerArtifact, referrersIndex, referrersTag } from '../../src/sbom/referrer.js';

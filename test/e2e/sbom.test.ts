@@ -13,7 +13,7 @@ import { describe, test } from 'node:test';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 
-import { loadClosure } from '../../src/closure/load.js';
+import { loadClosure } from '../../src/closure/stores/table.js';
 import { cycloneDx } from '../../src/sbom/cyclonedx.js';
 import { parseDrvName } from '../../src/sbom/drv-name.js';
 import { sbomModel } from '../../src/sbom/sbom.js';

@@ -35,10 +35,11 @@ function compilerGraph(): Graph {
 
 const isOwn = (f: string): boolean => /^(src|test)\//.test(f) && f.endsWith('.ts');
 
-/** A module's folder as the rules see it: src/formats/<format>, else src/<folder>; a file at the top of src is its own. */
+/** A module's folder as the rules see it: src/formats/<format>, src/closure/stores/<kind> (its table apart), else src/<folder>; a file at the top of src is its own. */
 function unit(file: string): string {
   const parts = file.split('/');
   if (parts[0] !== 'src' || parts.length === 2) return file;
+  if (parts[1] === 'closure' && parts[2] === 'stores') return parts.slice(0, parts.length > 4 ? 4 : 3).join('/');
   return parts[1] === 'formats' && parts.length > 3 ? parts.slice(0, 3).join('/') : parts.slice(0, 2).join('/');
 }
 
@@ -107,6 +108,17 @@ test('a format does not import another format', () => {
   assert.deepEqual(across, []);
   const formats = new Set(srcEdges().flatMap(([a, b]) => [format(a), format(b)]).filter((f) => f !== undefined));
   assert.deepEqual([...formats].sort(), ['docker-archive', 'oci-layout', 'registry']);
+});
+
+test('a store kind does not import another, and is reached through the STORES table alone', () => {
+  const kind = (f: string): string | undefined => /^src\/closure\/stores\/([^/]+)\//.exec(f)?.[1];
+  const across = srcEdges().filter(([from, to]) => kind(from) !== undefined && kind(to) !== undefined && kind(from) !== kind(to));
+  assert.deepEqual(across, []);
+  const kinds = new Set(srcEdges().flatMap(([a, b]) => [kind(a), kind(b)]).filter((k) => k !== undefined));
+  assert.deepEqual([...kinds].sort(), ['graph-file', 'guix', 'nix']);
+  // The library entry exports the graph file reader and the nix-store query as steps of their own.
+  const into = srcEdges().filter(([from, to]) => kind(from) === undefined && kind(to) !== undefined && from !== 'src/closure/stores/table.ts' && from !== 'src/index.ts');
+  assert.deepEqual(into, []);
 });
 
 test('outside src/formats/, formats are reached through the table alone', () => {

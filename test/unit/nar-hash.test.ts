@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { loadClosure } from '../../src/closure/load.js';
+import { loadClosure } from '../../src/closure/stores/table.js';
 import { normaliseNarHash } from '../../src/closure/nar-hash.js';
 import { buildFixture, graphFiles, nixStore } from '../helpers/store.js';
 

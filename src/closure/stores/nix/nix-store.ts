@@ -1,9 +1,9 @@
 import { realpath } from 'node:fs/promises';
-import { StrataError } from '../errors.js';
-import { narHashOf, parseRegistration } from './registration.js';
-import { storeDirOf } from './store-path.js';
-import { type Closure, sortPaths } from './types.js';
-import { runStoreTool } from './store-tool.js';
+import { StrataError } from '../../../errors.js';
+import { narHashOf, parseRegistration } from '../../registration.js';
+import { storeDirOf } from '../../store-path.js';
+import { type Closure, type StoreKind, sortPaths } from '../../types.js';
+import { runStoreTool } from '../../store-tool.js';
 
 /**
  * Ask the Nix store for the closure of `roots` with sizes and references: the
@@ -12,8 +12,8 @@ import { runStoreTool } from './store-tool.js';
 export async function queryNixClosure(roots: string[], storeDir?: string): Promise<Closure> {
   if (roots.length === 0) throw new StrataError('no roots given: name at least one store path, or use --graph FILE');
   await checkRoots(roots, storeDir ?? process.env.NIX_STORE_DIR ?? '/nix/store');
-  const requisites = (await nixStore(['--query', '--requisites', ...roots])).split('\n').filter(Boolean);
-  const entries = parseRegistration(await nixStore(['--dump-db', ...requisites]), 'nix-store --dump-db');
+  const requisites = (await runNixStore(['--query', '--requisites', ...roots])).split('\n').filter(Boolean);
+  const entries = parseRegistration(await runNixStore(['--dump-db', ...requisites]), 'nix-store --dump-db');
   const paths = sortPaths(entries.map((e) => ({ path: e.path, narSize: e.narSize ?? 0, references: e.references, ...narHashOf(e) })));
   return { storeDir: storeDir ?? storeDirOf(paths[0]!.path), paths };
 }
@@ -28,6 +28,9 @@ async function checkRoots(roots: string[], storeDir: string): Promise<void> {
   }
 }
 
-function nixStore(args: string[]): Promise<string> {
+function runNixStore(args: string[]): Promise<string> {
   return runStoreTool('nix-store', args, args[0]!, 'install Nix (e.g. apt-get install nix-bin) or pass --graph FILE');
 }
+
+/** The Nix store, asked through nix-store. */
+export const nixStore: StoreKind = { closure: (request) => queryNixClosure(request.roots, request.storeDir) };

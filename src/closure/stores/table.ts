@@ -1,14 +1,18 @@
-import { StrataError } from '../errors.js';
-import { readGraphFile } from './graph-file.js';
-import { queryGuixClosure } from './guix.js';
-import { queryNixClosure } from './nix.js';
-import type { Closure } from './types.js';
+import { StrataError } from '../../errors.js';
+import { graphFileStore } from './graph-file/graph-file.js';
+import { guixStore } from './guix/guix-gc.js';
+import { nixStore } from './nix/nix-store.js';
+import type { Closure, StoreKind } from '../types.js';
 
-/** The stores strata asks for a closure: a new kind of store is a module and a line here. */
+/**
+ * The kinds of store strata reads a closure from, each a folder beside
+ * this table: a new kind is a folder and a line here.
+ */
 const STORES = {
-  nix: queryNixClosure,
-  guix: queryGuixClosure,
-} satisfies Record<string, (roots: string[], storeDir?: string) => Promise<Closure>>;
+  nix: nixStore,
+  guix: guixStore,
+  'graph-file': graphFileStore,
+} satisfies Record<string, StoreKind>;
 
 export interface ClosureSource {
   /** Store paths (or links to them) whose closure the store is asked for. */
@@ -17,8 +21,8 @@ export interface ClosureSource {
   graph?: string;
   graphKey?: string;
   storeDir?: string;
-  /** Which store to ask for the closure of `roots` (default nix). */
-  store?: keyof typeof STORES;
+  /** Which store to ask for the closure of `roots` (default nix); a graph file is read by the graph-file kind. */
+  store?: Exclude<keyof typeof STORES, 'graph-file'>;
   warn?: (message: string) => void;
 }
 
@@ -26,10 +30,8 @@ export interface ClosureSource {
 export async function loadClosure(source: ClosureSource): Promise<Closure> {
   const roots = source.roots ?? [];
   if (source.graph !== undefined && roots.length > 0) throw new StrataError('give store paths or --graph FILE, not both');
-  const closure =
-    source.graph !== undefined
-      ? await readGraphFile(source.graph, { key: source.graphKey, storeDir: source.storeDir, warn: source.warn })
-      : await STORES[source.store ?? 'nix'](roots, source.storeDir);
+  const kind = source.graph !== undefined ? 'graph-file' : source.store ?? 'nix';
+  const closure = await STORES[kind].closure({ ...source, roots });
   const outside = closure.paths.find((p) => !p.path.startsWith(closure.storeDir + '/'));
   if (outside) {
     throw new StrataError(`${outside.path} is outside the store directory ${closure.storeDir}; pass --store-dir to name the store`);

@@ -1,10 +1,10 @@
 import { readFile, access } from 'node:fs/promises';
-import { StrataError } from '../errors.js';
-import { normaliseNarHash } from './nar-hash.js';
-import { narSize } from './nar-size.js';
-import { narHashOf, parseRegistration, type RegistrationEntry } from './registration.js';
-import { storeDirOf } from './store-path.js';
-import { type Closure, type StorePathInfo, sortPaths } from './types.js';
+import { StrataError } from '../../../errors.js';
+import { normaliseNarHash } from '../../nar-hash.js';
+import { narSize } from '../../nar-size.js';
+import { narHashOf, parseRegistration, type RegistrationEntry } from '../../registration.js';
+import { storeDirOf } from '../../store-path.js';
+import { type Closure, type StoreKind, type StorePathInfo, sortPaths } from '../../types.js';
 
 interface GraphFileOptions {
   /** The key of `.attrs.json` holding the graph, when it holds several. */
@@ -119,3 +119,8 @@ async function sizeOrZero(path: string, missing: string[]): Promise<number> {
   }
   return narSize(path);
 }
+
+/** A reference graph file a derivation received, read instead of asking a store. */
+export const graphFileStore: StoreKind = {
+  closure: (request) => readGraphFile(request.graph!, { key: request.graphKey, storeDir: request.storeDir, warn: request.warn }),
+};

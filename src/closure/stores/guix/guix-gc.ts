@@ -1,9 +1,9 @@
 import { realpath } from 'node:fs/promises';
-import { ExitCode, StrataError } from '../errors.js';
-import { narSize } from './nar-size.js';
-import { storeDirOf } from './store-path.js';
-import { type Closure, sortPaths } from './types.js';
-import { runStoreTool } from './store-tool.js';
+import { ExitCode, StrataError } from '../../../errors.js';
+import { narSize } from '../../nar-size.js';
+import { storeDirOf } from '../../store-path.js';
+import { type Closure, type StoreKind, sortPaths } from '../../types.js';
+import { runStoreTool } from '../../store-tool.js';
 
 /**
  * Ask a Guix store for the closure of `roots`: `guix gc -R` for the
@@ -11,7 +11,7 @@ import { runStoreTool } from './store-tool.js';
  * several paths' references would lose who refers to what). Guix prints
  * no sizes, so each path's NAR size comes from walking its files.
  */
-export async function queryGuixClosure(roots: string[], storeDir?: string): Promise<Closure> {
+async function queryGuixClosure(roots: string[], storeDir?: string): Promise<Closure> {
   if (roots.length === 0) throw new StrataError('no roots given: name at least one store path, or use --graph FILE');
   // Links such as ./result name their target, as they do for nix-store.
   const resolved = await Promise.all(roots.map((r) => realpath(r).catch(() => r)));
@@ -33,3 +33,6 @@ function lines(text: string): string[] {
 function guix(args: string[]): Promise<string> {
   return runStoreTool('guix', args, args.slice(0, 2).join(' '), 'install Guix, or pass --graph FILE (a #:references-graphs file)');
 }
+
+/** A Guix store, asked through guix gc. */
+export const guixStore: StoreKind = { closure: (request) => queryGuixClosure(request.roots, request.storeDir) };
