@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { imageName } from './options.js';
 import { diffImages, diffToText } from '../inspect/diff.js';
 
 export const diffCommand = <T>(y: Argv<T>) =>
@@ -7,8 +8,8 @@ export const diffCommand = <T>(y: Argv<T>) =>
     'layers kept, added and removed from OLD to NEW (plans, conf.json files or images), and the bytes a pull or push of NEW costs after OLD',
     (y) =>
       y
-        .positional('old', { type: 'string', demandOption: true, describe: 'a plan (strata plan --format json), a conf.json, or an image (docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path)' })
-        .positional('new', { type: 'string', demandOption: true, describe: 'the same kinds as OLD' })
+        .positional('old', { type: 'string', demandOption: true, describe: 'a plan (strata plan --format json), a conf.json, or an image (docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path; - for an archive on standard input)', coerce: imageName })
+        .positional('new', { type: 'string', demandOption: true, describe: 'the same kinds as OLD', coerce: imageName })
         .option('json', { type: 'boolean', describe: 'print the diff as JSON' }),
     async (a) => {
       const diff = await diffImages({ old: a.old, new: a.new });

@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { imageName } from './options.js';
 import { parsePlatform } from '../image/platform.js';
 import { inspectImage, inspectionText } from '../inspect/inspect.js';
 
@@ -8,7 +9,7 @@ export const inspectCommand = <T>(y: Argv<T>) =>
     'show an image\'s layers (digests, sizes, store paths) and config, without reading its layers',
     (y) =>
       y
-        .positional('image', { type: 'string', demandOption: true, describe: 'docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path (a layout directory or an archive, plain or compressed)' })
+        .positional('image', { type: 'string', demandOption: true, coerce: imageName, describe: 'docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path (a layout directory or an archive, plain or compressed), or - for an archive on standard input' })
         .option('json', { type: 'boolean', describe: 'print the inspection as JSON' })
         .option('platform', { type: 'string', describe: 'OS/ARCH[/VARIANT] of the image to show from a multi-platform index' }),
     async (a) => {

@@ -14,6 +14,9 @@ import { terminalProgress } from '../progress.js';
 
 export const warn = (m: string): void => void process.stderr.write(`strata: warning: ${m}\n`);
 
+/** yargs reads a positional `-` (an image on standard input) as ''; no image is named '', so '' is `-`. */
+export const imageName = (name: string): string => (name === '' ? '-' : name);
+
 export const outputOption = <T>(y: Argv<T>) => y.option('output', { alias: 'o', type: 'string', describe: 'write to FILE (complete or not at all) instead of stdout' });
 
 export const closureOptions = <T>(y: Argv<T>) =>

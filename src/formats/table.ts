@@ -40,17 +40,19 @@ interface LocatedImage {
 
 /**
  * Find the image `name` names: `docker-archive:FILE[:TAG]`,
- * `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`, or a plain path (a directory
+ * `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`, a plain path (a directory
  * is an OCI layout; a file, plain or compressed, is a docker-archive or an
- * OCI archive by what it holds).
+ * OCI archive by what it holds), or `-`, such an archive on standard input.
  */
 export async function locateImage(name: string): Promise<LocatedImage> {
+  // An archive arriving on a pipe (`./result | strata push - docker://...`), read once.
+  if (name === '-') return { name, open: () => openArchive(name, undefined, 'standard input') };
   const colon = name.indexOf(':');
   const format = colon < 0 ? undefined : readable.find((f) => f.name === name.slice(0, colon));
   if (format) {
     const [path, ref] = pathAndRef(name.slice(colon + 1));
     if (path === '') throw new StrataError(`${name}: no path; expected ${format.name}:PATH`);
-    await statOrFail(path);
+    if (path !== '-') await statOrFail(path);
     return { name, open: () => openWith(format, path, ref, name) };
   }
   let st: Stats;

@@ -1,3 +1,7 @@
+// strata's own tar reader, for plain tar files read in any order: it
+// indexes members where they lie (no copy), and decodes names and pax
+// records as Python's tarfile does. Archives read in sequence (compressed,
+// or on a pipe) go through tar-stream instead (image/tar-archive.ts).
 import { open, type FileHandle } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import { decodeName } from '../util/surrogateescape.js';
@@ -15,8 +19,7 @@ export interface TarMember extends TarHeader {
 
 /**
  * Index an uncompressed tar file: every member's header and data offset, so
- * members can be read in any order without unpacking (tar-stream reads
- * strictly in sequence). Understands ustar prefixes, pax records (global
+ * members can be read in any order without unpacking. Understands ustar prefixes, pax records (global
  * and per member) and GNU long names.
  */
 export async function indexTar(file: string): Promise<TarMember[]> {
@@ -157,7 +160,7 @@ const paxInt = (v: string): number => (/^\s*[-+]?\d+\s*$/.test(v) ? Number(v) : 
 const paxFloat = (v: string): number => (/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(v) ? Number(v) : 0);
 
 /** The header fields pax records replace (mtime stays fractional, as in Python). */
-function applyPax(h: TarHeader, pax: Map<string, string>): void {
+export function applyPax(h: TarHeader, pax: Map<string, string>): void {
   for (const [key, value] of pax) {
     if (key === 'path') h.name = value.replace(/\/+$/, '');
     else if (key === 'linkpath') h.linkname = value;

@@ -1,10 +1,11 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { indexTar } from '../../src/index.js';
-import { strata, strataOk } from '../helpers/cli.js';
-import { buildFixture, runTool, skopeoInspectConfig, skopeoInspectRaw, tmpDir } from '../helpers/store.js';
+import { CLI, strata, strataOk } from '../helpers/cli.js';
+import { buildFixture, nixEnv, runTool, skopeoInspectConfig, skopeoInspectRaw, tmpDir } from '../helpers/store.js';
 
 // strata inspect and strata verify on images of every format, and verify
 // on copies with one byte flipped where each kind of digest guards it.
@@ -175,4 +176,36 @@ test('inspect and verify a multi-platform index: verify checks every image, insp
   const bad = strata(['inspect', index, '--platform', 'arm64']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--platform arm64: expected OS\/ARCH\[\/VARIANT\]/);
+});
+
+test('an archive on standard input (-), plain, gzip or zstd: inspect, verify and export read it in one pass, as they read the file; a cut pipe is refused, no scratch left', () => {
+  const scratch = join(work, 'stdin-scratch');
+  mkdirSync(scratch);
+  const piped = (args: string[], input: Buffer) => {
+    const r = spawnSync(process.execPath, [CLI, ...args], { input, env: { ...nixEnv(), TMPDIR: scratch }, maxBuffer: 1 << 30 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString('utf8') };
+  };
+  const fromFile = JSON.parse(strataOk(['inspect', join(work, 'app.tar'), '--json']).stdout);
+  const exported = strataOk(['export', join(work, 'app.tar')]).stdoutBytes;
+  for (const file of ['app.tar', 'app.tar.gz', 'app.tar.zst']) {
+    const bytes = readFileSync(join(work, file));
+    const inspect = piped(['inspect', '-', '--json'], bytes);
+    assert.equal(inspect.status, 0, inspect.stderr);
+    assert.deepEqual({ ...JSON.parse(inspect.stdout.toString('utf8')), name: '' }, { ...fromFile, name: '' }, `${file} on stdin`);
+    const verify = piped(['verify', '-'], bytes);
+    assert.equal(verify.status, 0, verify.stderr);
+    assert.match(verify.stdout.toString('utf8'), /^ok: 3 layers verified/);
+    const exportRun = piped(['export', '-'], bytes);
+    assert.equal(exportRun.status, 0, exportRun.stderr);
+    assert.ok(exportRun.stdout.equals(exported), `export of ${file} on stdin writes the file system export of the file writes`);
+  }
+  const plain = readFileSync(join(work, 'app.tar'));
+  const cut = piped(['inspect', '-'], plain.subarray(0, Math.floor(plain.length / 2)));
+  assert.equal(cut.status, 2);
+  assert.match(cut.stderr, /^strata: standard input: not a whole tar archive \(.+\); expected a docker-archive or an OCI archive/);
+  const gz = readFileSync(join(work, 'app.tar.gz'));
+  const cutGz = piped(['verify', '-'], gz.subarray(0, Math.floor(gz.length / 2)));
+  assert.equal(cutGz.status, 4);
+  assert.match(cutGz.stderr, /^strata: standard input: cannot gzip-decompress it \(/);
+  assert.deepEqual(readdirSync(scratch), []);
 });
