@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDebianCorpus } from '../scripts/debian-corpus.mjs';
 import { generateGraph } from './gen-graph.mjs';
+import { writeLargeConf, writeLargePlan } from './large-conf.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist', 'cli.js');
@@ -113,6 +114,9 @@ if (nixpkgsScript) {
   const digest = (command) => execSync(`set -o pipefail; ${command} | sha256sum`, { env, shell: '/bin/bash', encoding: 'utf8' }).slice(0, 64);
   sameBytes = digest(script) === digest(`node ${cli} stream --no-cache ${both}`) ? 'the same bytes as strata' : 'NOT the same bytes as strata';
 }
+// Bad input at scale: read, validated and refused in linear time and memory (exit 4: paths missing; 2: a path outside the store).
+rows.push(['refuse a conf of 200k layers (missing paths)', await measure(`node ${cli} stream ${writeLargeConf(work)} -o ${join(work, 'refused.tar')} 2>/dev/null; [ $? -eq 4 ]`)]);
+rows.push(['refuse a plan of 200k layers (a bad path)', await measure(`node ${cli} image --plan ${writeLargePlan(work)} -o ${join(work, 'refused.tar')} 2>/dev/null; [ $? -eq 2 ]`)]);
 // The fixed part of every run, whatever the closure's size.
 rows.push(['strata start-up alone (--version)', await measure(`node ${cli} --version`)]);
 const base = rows[0][1].seconds;

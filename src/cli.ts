@@ -48,9 +48,11 @@ async function main(argv: string[]): Promise<void> {
 main(hideBin(process.argv)).catch((e: unknown) => {
   if (e instanceof StrataError) {
     if (e.exitCode !== ExitCode.BrokenPipe) process.stderr.write(`strata: ${e.message}\n`);
-    process.exitCode = e.exitCode;
   } else {
     process.stderr.write(`strata: internal error: ${e instanceof Error ? (process.env.STRATA_DEBUG ? e.stack : e.message) : String(e)}\n`);
-    process.exitCode = ExitCode.Internal;
   }
+  // Exit now: work an error left behind (a cache read, a worker, a stream of
+  // another layer) must not keep the process alive. Scratch files go with the
+  // exit handler; stderr, a pipe or a terminal, is written synchronously.
+  process.exit(e instanceof StrataError ? e.exitCode : ExitCode.Internal);
 });

@@ -3,6 +3,7 @@ import { type Inspection, inspectImages } from '../inspect/inspect.js';
 import { type MakeConfOptions, makeConf, readText } from './make-conf.js';
 import { StrataError } from '../errors.js';
 import { checkPlatform } from '../guard/platform-guard.js';
+import { checkStorePaths } from '../layer/store-layer.js';
 import { type ConfImageOptions, imageFromConf } from './from-conf.js';
 import type { Image, ImageSink } from '../model/image.js';
 import { type SinkOptions, openDestination } from '../formats/table.js';
@@ -37,7 +38,14 @@ async function writeTo(destination: string, options: SinkOptions, write: (sink: 
 /** Write the image a conf describes; several confs make a multi-platform index. */
 export async function streamConf(conf: Conf | Conf[], destination: string, options: ConfImageOptions & SinkOptions = {}): Promise<void> {
   const confs = Array.isArray(conf) ? conf : [conf];
-  const images = await Promise.all(confs.map((c) => imageFromConf(c, options)));
+  const opened = await Promise.allSettled(confs.map((c) => imageFromConf(c, options)));
+  const images = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  const failed = opened.find((o) => o.status === 'rejected');
+  if (failed) {
+    // The others may hold a base image's scratch copy.
+    await Promise.all(images.map((i) => i.close?.()));
+    throw failed.reason;
+  }
   try {
     await (images.length === 1 ? writeImage(images[0]!, destination, options) : writeIndex(images, destination, options));
   } finally {
@@ -68,6 +76,7 @@ export interface WriteOptions extends ConfImageOptions, SinkOptions {
 export async function writeConfs(confs: Conf[], options: WriteOptions): Promise<WrittenImages | undefined> {
   const to = options.to ?? '-';
   // Refused before anything is opened or written.
+  for (const c of confs) checkStorePaths(c.store_layers, c.store_dir);
   if (options.allowForeignBinaries !== true) {
     for (const c of confs) checkPlatform(c.store_layers.flat(), { architecture: c.architecture, os: c.os ?? 'linux' });
   }

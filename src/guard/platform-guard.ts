@@ -34,12 +34,9 @@ export function findForeignBinaries(paths: readonly string[], target: TargetPlat
     if (kind && !(kind.architectures.includes(target.architecture) && (kind.os === undefined || kind.os === target.os))) foreign.push({ path, kind });
   };
   for (const root of paths) {
-    let stat: Stats;
-    try {
-      stat = lstatSync(root);
-    } catch {
-      continue;
-    }
+    // Not throwing for a missing path: a thrown error costs more than the lstat.
+    const stat: Stats | undefined = lstatSync(root, { throwIfNoEntry: false });
+    if (!stat) continue;
     if (stat.isFile() && isCandidate(root, () => stat.mode)) check(root);
     if (!stat.isDirectory()) continue;
     // Not the layer writer's sorted walk: the guard lstats regular files only

@@ -1,5 +1,7 @@
-import { lstatSync } from 'node:fs';
-import { StrataError } from '../errors.js';
+import { lstatSync, readdirSync } from 'node:fs';
+import { ExitCode, StrataError } from '../errors.js';
+import { firstFew } from '../util/text.js';
+import { decodeName, fsName } from '../util/surrogateescape.js';
 import type { Layer } from '../model/image.js';
 import { TarType, tarHeader } from '../tar/header.js';
 import { type Member, type WalkedTar, packMembers, tarSize, walkedTar } from '../tar/members.js';
@@ -13,13 +15,7 @@ import { type LayerPerms, type Perms, pathlibForm } from './perms.js';
  * what the `perms` rules for its paths set.
  */
 export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttributes, perms?: Perms): SizedLayer {
-  const roots = paths.map((p) => {
-    const normal = pathlibForm(p);
-    if (!normal.startsWith(storeDir + '/') || normal.split('/').includes('..')) {
-      throw new StrataError(`store path '${p}' is not inside the store directory ${storeDir}; fix the conf's store_layers or its store_dir`);
-    }
-    return normal;
-  });
+  const roots = paths.map((p) => storeRoot(p, storeDir));
   const fingerprints = new FileFingerprints();
   const rules = perms?.forLayer(roots);
   return {
@@ -32,6 +28,50 @@ export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttrib
     ...(rules ? {} : { recipe: { kind: 'store' as const, args: [paths, storeDir, attrs] as [string[], string, EntryAttributes] } }),
     cacheKey: () => JSON.stringify({ layer: 'store/1', storeDir, roots, attrs, identity: roots.map(identity), perms: rules?.key }),
   };
+}
+
+/** A conf's store path as the layer's root (pathlib's spelling); one outside the store directory is refused. */
+function storeRoot(path: string, storeDir: string): string {
+  // Most paths are spelled as pathlib spells them already.
+  const normal = path.startsWith('/') && !/\/\/|\/\.(\/|$)|\/$/.test(path) ? path : pathlibForm(path);
+  if (!normal.startsWith(storeDir + '/') || (normal.includes('..') && normal.split('/').includes('..'))) {
+    throw new StrataError(`store path '${path}' is not inside the store directory ${storeDir}; fix the conf's store_layers or its store_dir`);
+  }
+  return normal;
+}
+
+/**
+ * Refuse store layers naming a path outside the store directory (bad input)
+ * or not on this machine (integrity, as a walk finding it gone), all paths
+ * checked at once and before anything is read or written.
+ */
+export function checkStorePaths(layers: readonly string[][], storeDir: string): void {
+  let count = 0;
+  for (const paths of layers) count += paths.length;
+  // Many paths: one listing of the store directory costs less than an lstat each.
+  const listing = count > 256 ? storeListing(storeDir) : undefined;
+  const start = storeDir.length + 1;
+  const missing: string[] = [];
+  for (const paths of layers) {
+    for (const p of paths) {
+      const root = storeRoot(p, storeDir);
+      const slash = root.indexOf('/', start);
+      if (listing && !listing.has(slash < 0 ? root.slice(start) : root.slice(start, slash))) missing.push(p);
+      else if ((!listing || slash >= 0) && !lstatSync(fsName(root), { throwIfNoEntry: false })) missing.push(p);
+    }
+  }
+  if (missing.length > 0) {
+    throw new StrataError(`${firstFew(missing)}: no such file; is the store path on this machine (nix-store --realise it)?`, ExitCode.Integrity);
+  }
+}
+
+/** The names in the store directory, or undefined when it cannot be listed (each path is then looked up alone). */
+function storeListing(storeDir: string): Set<string> | undefined {
+  try {
+    return new Set(readdirSync(fsName(storeDir), { encoding: 'buffer' }).map(decodeName));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Which file a root is now: a path rebuilt in place gets a new inode and ctime. */

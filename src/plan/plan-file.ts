@@ -29,6 +29,12 @@ export async function readPlanFile(file: string): Promise<Plan> {
   const maxLayers = typeof data.maxLayers === 'number' ? data.maxLayers : layers.length + 1;
   const first = (layers as PlannedLayer[])[0]?.paths[0];
   const storeDir = typeof data.storeDir === 'string' ? data.storeDir : first ? first.slice(0, first.lastIndexOf('/')) : '/nix/store';
+  // A plan names store paths themselves: one name each, right under the store directory.
+  const prefix = storeDir + '/';
+  for (const [i, layer] of (layers as PlannedLayer[]).entries()) {
+    const bad = layer.paths.find((p) => !p.startsWith(prefix) || p.length === prefix.length || p.includes('/', prefix.length) || p.endsWith('/.') || p.endsWith('/..'));
+    if (bad !== undefined) throw new StrataError(`${file}: layer ${i + 1}: '${bad}' is not a store path in ${storeDir}; write the plan with strata plan --format json`);
+  }
   return { layers: layers as PlannedLayer[], strategy, maxLayers, storeDir };
 }
 
