@@ -280,7 +280,8 @@ let
         passthru = { inherit (stream) imageTag; inherit stream; };
       }
       ''
-        ${stream} | ${compress.command} > "$out"
+        # --no-cache: a build has no home to keep layer digests in.
+        ${stream} --no-cache | ${compress.command} > "$out"
       '';
 
   # strata's buildImage: format "docker-archive" (gzipped, as
@@ -304,7 +305,7 @@ let
           passthru = { inherit (stream) imageTag; inherit stream; };
         }
         ''
-          ${stream} --to "${to}" ${if compression == null then "" else "--compression ${shellArg compression}"}
+          ${stream} --no-cache --to "${to}" ${if compression == null then "" else "--compression ${shellArg compression}"}
         '';
 
   streamImage = mkStream;

@@ -209,7 +209,7 @@ let
             outName="$(basename "$out")"
             imageTag="''${outName%%-*}"
           '' else "imageTag=${shellArg tag}"}
-          ${stream} -t "$imageName:$imageTag" | ${compress.command} > "$out"
+          ${stream} --no-cache -t "$imageName:$imageTag" | ${compress.command} > "$out"
         '';
     in
     if contents != null
