@@ -178,7 +178,7 @@ for (const [corpusName, roots] of corpora) {
   const add = async (id, name, command, options) => {
     if (selected.has(id)) row(label, id, name, await measure(command, options));
   };
-  await add('b1', 'B1: tar -cf - PATHS | openssl dgst -sha256', `${tarArgs} | openssl dgst -sha256`);
+  await add('b1', 'B1: tar -cf - PATHS \\| openssl dgst -sha256', `${tarArgs} | openssl dgst -sha256`);
   await add('pipe-cold', 'stream to a pipe, cold (input names)', `${strata} stream --no-cache ${q(conf)} | cat`);
   if (selected.has('pipe-cached') || selected.has('nixpkgs-pipe-cached')) await measure(`${strata} stream ${q(conf)} | cat`, { extraEnv: { XDG_CACHE_HOME: cache }, repeat: 1 });
   await add('pipe-cached', 'stream to a pipe, cache warm (input names)', `${strata} stream ${q(conf)} | cat`, { extraEnv: { XDG_CACHE_HOME: cache } });
@@ -204,7 +204,8 @@ for (const [corpusName, roots] of corpora) {
     row(label, 'nixpkgs-script', `nixpkgs' stream_layered_image.py (${same ? 'same bytes as strata' : 'NOT the same bytes as strata'})`, r);
   }
 
-  if ([...selected].some((r) => r.includes('push') || r.startsWith('skopeo'))) {
+  // A push row that fails is reported, and the table still printed.
+  if ([...selected].some((r) => r.includes('push') || r.startsWith('skopeo'))) try {
     // One docker-archive for strata push and skopeo copy alike; an app change: one more layer on top.
     execFileSync(process.execPath, [cli, 'stream', '--no-cache', conf, '-o', file], { env });
     const change = join(dir, 'app-change');
@@ -241,6 +242,8 @@ for (const [corpusName, roots] of corpora) {
     }
     rmSync(file, { force: true });
     rmSync(file2, { force: true });
+  } catch (e) {
+    console.error(`push rows of ${label}: ${e.message}`);
   }
   if (selected.has('file-cold')) {
     execFileSync(process.execPath, [cli, 'stream', '--no-cache', conf, '-o', file], { env });
