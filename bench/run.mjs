@@ -228,7 +228,7 @@ for (const [corpusName, roots] of corpora) {
     };
     const emptyCache = () => join(mkdtempSync(join(dir, 'empty-cache-')));
     const gzip = await fresh('push-gzip', 'strata push, first, gzip (empty cache)', (reg) => push(file, reg, 'v1', '--compression gzip'));
-    await fresh('skopeo-gzip', 'skopeo copy, first, gzip (fresh blob-info cache)', (reg) => skopeoFresh(file, reg, 'v1'));
+    (await fresh('skopeo-gzip', 'skopeo copy, first, gzip (fresh blob-info cache)', (reg) => skopeoFresh(file, reg, 'v1')))?.stop();
     (await fresh('push-zstd', 'strata push, first, zstd (empty cache)', (reg) => push(file, reg, 'v1', '--compression zstd')))?.stop();
     (await fresh('skopeo-zstd', 'skopeo copy, first, zstd (fresh blob-info cache)', (reg) => skopeoFresh(file, reg, 'v1', '--dest-compress-format zstd')))?.stop();
     if (gzip) {
