@@ -96,6 +96,11 @@ let
       # A ready layer.tar + checksum directory in place of the customisation
       # layer (dockerTools.buildImage's one layer).
     , prebuiltLayer ? null
+      # Layers named <sha256>/layer.tar as nixpkgs names them, for nixpkgs'
+      # exact bytes (the drop-ins): the conf derivation then reads the closure
+      # to record the digests, so the stream still reads each file once.
+      # Otherwise layers are named by their inputs and no build reads them.
+    , nixpkgsNames ? false
     , ...
     }:
     # As nixpkgs: maxLayers is for the default pipeline, so only it needs room.
@@ -187,7 +192,7 @@ let
             '[(.closure // [])[] | select(.path != $c and .path != $b) | .references |= map(select(. != $c and . != $b))]' \
             "$attrs" > graph.json
           export HOME="$NIX_BUILD_TOP" XDG_CACHE_HOME="$NIX_BUILD_TOP/cache"
-          ${strata}/bin/strata conf --graph graph.json --digests \
+          ${strata}/bin/strata conf --graph graph.json ${if nixpkgsNames then "--digests" else ""} \
             --name "$imageName" --tag "$imageTag" \
             --config "$baseJson" \
             --customisation "$customisationLayer" \
@@ -213,7 +218,7 @@ let
       # As nixpkgs' stream script: an executable taking the conf, `stream CONF [-t TAG]`.
       streamScript = pkgs.writeScript "stream" ''
         #!${runtimeShell}
-        exec ${strata}/bin/strata stream "$@"
+        exec ${strata}/bin/strata stream ${if nixpkgsNames then "--nixpkgs-names " else ""}"$@"
       '';
 
       result = pkgs.runCommand "stream-${baseName}"
@@ -275,7 +280,8 @@ let
         passthru = { inherit (stream) imageTag; inherit stream; };
       }
       ''
-        ${stream} | ${compress.command} > "$out"
+        # --no-cache: a build has no home to keep layer digests in.
+        ${stream} --no-cache | ${compress.command} > "$out"
       '';
 
   # strata's buildImage: format "docker-archive" (gzipped, as
@@ -299,7 +305,7 @@ let
           passthru = { inherit (stream) imageTag; inherit stream; };
         }
         ''
-          ${stream} --to "${to}" ${if compression == null then "" else "--compression ${shellArg compression}"}
+          ${stream} --no-cache --to "${to}" ${if compression == null then "" else "--compression ${shellArg compression}"}
         '';
 
   streamImage = mkStream;

@@ -46,8 +46,8 @@ let
     , layeringPipeline ? null
     , debug ? false
     }@args:
-    # nixpkgs' layers: by popularity.
-    mkStream (args // { strategy = "popularity"; }));
+    # nixpkgs' layers (by popularity) and bytes.
+    mkStream (args // { strategy = "popularity"; nixpkgsNames = true; }));
 
   # The stream through `compressor` into NAME.tar[.gz|.zst], as ./default.nix's mkBuild writes it.
   buildLayeredImage = lib.makeOverridable (
@@ -190,6 +190,7 @@ let
         fromImage = base;
         includeStorePaths = false;
         prebuiltLayer = imageLayer;
+        nixpkgsNames = true;
       };
 
       result = pkgs.runCommand "docker-image-${baseName}.tar${compress.ext}"
@@ -208,7 +209,7 @@ let
             outName="$(basename "$out")"
             imageTag="''${outName%%-*}"
           '' else "imageTag=${shellArg tag}"}
-          ${stream} -t "$imageName:$imageTag" | ${compress.command} > "$out"
+          ${stream} --no-cache -t "$imageName:$imageTag" | ${compress.command} > "$out"
         '';
     in
     if contents != null

@@ -130,7 +130,7 @@ let
           passthru = { inherit (stream) imageTag; inherit stream; };
         }
         ''
-          ${stream} | ${compress.command} > "$out"
+          ${stream} --no-cache | ${compress.command} > "$out"
         '')
     (lib.functionArgs streamNixShellImage // { compressor = true; }));
 in

@@ -18,6 +18,7 @@ import { simulateCommand } from './commands/simulate.js';
 import { streamCommand } from './commands/stream.js';
 import { verifyCommand } from './commands/verify.js';
 import { ExitCode, StrataError } from './errors.js';
+import { reportStatsAtExit } from './util/run-stats.js';
 
 // The CLI registers the commands (commands/, one module each) and turns
 // errors into exit codes.
@@ -45,6 +46,7 @@ async function main(argv: string[]): Promise<void> {
     .parseAsync();
 }
 
+reportStatsAtExit();
 main(hideBin(process.argv)).catch((e: unknown) => {
   if (e instanceof StrataError) {
     if (e.exitCode !== ExitCode.BrokenPipe) process.stderr.write(`strata: ${e.message}\n`);

@@ -29,7 +29,7 @@ export { exportImage, type ExportOptions } from './build/flatten.js';
 export { mergeImages, type MergeOptions } from './build/merge.js';
 export { closureSbom, type SbomOptions } from './build/sbom.js';
 export { openDestination, openImageSource, locateImage, type SinkOptions } from './formats/table.js';
-export { DockerArchiveSink } from './formats/docker-archive/writer.js';
+export { DockerArchiveSink, type DockerArchiveOptions } from './formats/docker-archive/writer.js';
 export { selectImage, parsePlatform } from './image/platform.js';
 export type { ImageSource, SourceImage, SourceLayer } from './image/source.js';
 export { inspectImage, inspectImages, inspectSource, inspectionText, type InspectOptions, type Inspection } from './inspect/inspect.js';

@@ -12,6 +12,11 @@ export interface ByteSink {
   /** True once the sink holds no reference to what was written (the chunks may be reused). */
   readonly flushed: boolean;
   write(chunk: Buffer): Promise<void>;
+  /**
+   * Overwrite bytes written before, at `offset` (pwrite): only regular files
+   * have it, so a header can be written after the content it describes.
+   */
+  patch?(offset: number, bytes: Buffer): Promise<void>;
   end(): Promise<void>;
 }
 
@@ -85,10 +90,28 @@ class FdSink implements ByteSink {
     this.bytes += chunk.length;
   }
 
+  protected pwrite(offset: number, bytes: Buffer): void {
+    for (let done = 0; done < bytes.length; ) {
+      try {
+        done += writeSync(this.fd, bytes, done, bytes.length - done, offset + done);
+      } catch (e) {
+        throw fileError(this.name, e);
+      }
+    }
+  }
+
   async end(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     closeSync(this.fd);
+  }
+}
+
+/** A regular file: bytes already written can be overwritten. */
+class FileSink extends FdSink {
+  async patch(offset: number, bytes: Buffer): Promise<void> {
+    if (offset + bytes.length > this.bytes) throw new Error(`patch at ${offset} beyond the ${this.bytes} bytes written`);
+    this.pwrite(offset, bytes);
   }
 }
 
@@ -135,7 +158,7 @@ export function openOutput(target: string): Output {
     forget();
     throw e;
   }
-  const sink = new FdSink(fd, target);
+  const sink = new FileSink(fd, target);
   return {
     sink,
     commit: async () => {

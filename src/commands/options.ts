@@ -95,7 +95,11 @@ export const destinationOptions = <T>(y: Argv<T>) =>
   layerOptions(y)
     .option('to', { type: 'string', describe: 'destination: docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry), or - (docker-archive on stdout, the default)' })
     .option('output', { alias: 'o', type: 'string', describe: 'docker-archive FILE (short for --to docker-archive:FILE)' })
-    .option('allow-foreign-binaries', { type: 'boolean', describe: 'let the closure hold executables and libraries of another platform than the image\'s' });
+    .option('allow-foreign-binaries', { type: 'boolean', describe: 'let the closure hold executables and libraries of another platform than the image\'s' })
+    .option('nixpkgs-names', {
+      type: 'boolean',
+      describe: 'docker-archive on a pipe: name layers <sha256>/layer.tar as nixpkgs does, for its exact bytes (a layer whose digest is not known or cached is then read twice); files always get these names',
+    });
 
 type LayerArgs = {
   compression?: Compression;
@@ -133,10 +137,10 @@ export function sinkSettings(a: LayerArgs): WriteOptions {
 }
 
 /** --to or -o, and the sink settings; --json describes what was written. */
-export function writeSettings(a: LayerArgs & { to?: string; output?: string; 'repo-tag'?: string; 'allow-foreign-binaries'?: boolean }): WriteOptions {
+export function writeSettings(a: LayerArgs & { to?: string; output?: string; 'repo-tag'?: string; 'allow-foreign-binaries'?: boolean; 'nixpkgs-names'?: boolean }): WriteOptions {
   if (a.to !== undefined && a.output !== undefined) throw new StrataError('give --to or -o, not both');
   const to = a.to ?? (a.output === undefined || a.output === '-' ? '-' : `docker-archive:${a.output}`);
-  return { ...sinkSettings(a), to, describe: a.json, repoTag: a['repo-tag'], allowForeignBinaries: a['allow-foreign-binaries'] };
+  return { ...sinkSettings(a), to, describe: a.json, repoTag: a['repo-tag'], allowForeignBinaries: a['allow-foreign-binaries'], nixpkgsNames: a['nixpkgs-names'] };
 }
 
 /** What stream and image print with --json once written. */

@@ -11,6 +11,8 @@ export interface CommonSinkOptions {
   cache?: DigestCache;
   compression?: Compression;
   level?: number;
+  /** docker-archive on a pipe: name layers by digest, as nixpkgs does (files always are). */
+  nixpkgsNames?: boolean;
   progress?: Progress;
 }
 

@@ -7,6 +7,7 @@ import { type EntryAttributes, FileFingerprints, entryHeader, walk } from '../ta
 import { groupName, userName } from '../util/passwd.js';
 import type { LayerPerms, Perms } from './perms.js';
 import type { SizedLayer } from './store-layer.js';
+import { sha256Hex } from '../model/digest.js';
 
 /**
  * The customisation layer of a conf: a directory holding a ready `layer.tar`
@@ -54,6 +55,7 @@ async function readyLayer(dir: string): Promise<SizedLayer> {
     open: () => createReadStream(tar, { highWaterMark: 1 << 20 }),
     tarSize: () => st.size,
     walk: () => ({ size: st.size, open: () => createReadStream(tar, { highWaterMark: 1 << 20 }) }),
+    inputKey: () => checksum,
   };
 }
 
@@ -66,6 +68,7 @@ function treeLayer(dir: string, root: string, attrs: EntryAttributes, rules?: La
     open: () => packMembers(treeMembers(root, attrs, rules), fingerprints),
     tarSize: () => tarSize(treeMembers(root, attrs, rules), fingerprints),
     walk: () => walkedTar(treeMembers(root, attrs, rules)),
+    inputKey: () => sha256Hex(JSON.stringify({ layer: 'tree/1', root, attrs, perms: rules?.key })),
   };
 }
 

@@ -3,6 +3,7 @@ import { ExitCode, StrataError } from '../errors.js';
 import { firstFew } from '../util/text.js';
 import { decodeName, fsName } from '../util/surrogateescape.js';
 import type { Layer } from '../model/image.js';
+import { sha256Hex } from '../model/digest.js';
 import { TarType, tarHeader } from '../tar/header.js';
 import { type Member, type WalkedTar, packMembers, tarSize, walkedTar } from '../tar/members.js';
 import { type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/tree-walk.js';
@@ -27,6 +28,7 @@ export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttrib
     // Rules are objects a worker thread cannot receive; such layers are hashed here.
     ...(rules ? {} : { recipe: { kind: 'store' as const, args: [paths, storeDir, attrs] as [string[], string, EntryAttributes] } }),
     cacheKey: () => JSON.stringify({ layer: 'store/1', storeDir, roots, attrs, identity: roots.map(identity), perms: rules?.key }),
+    inputKey: () => sha256Hex(JSON.stringify({ layer: 'store/1', storeDir, roots, attrs, perms: rules?.key })),
   };
 }
 
@@ -95,7 +97,7 @@ function storeDirParents(storeDir: string): string[] {
  * fingerprints: a file changed between it and a read stops that read.
  * walk() keeps what it walked, so the bytes follow without a second walk.
  */
-export type SizedLayer = Layer & { tarSize(): number; walk(): WalkedTar };
+export type SizedLayer = Layer & { tarSize(): number; walk(): WalkedTar; inputKey(): string };
 
 function* storeLayerMembers(paths: string[], storeDir: string, attrs: EntryAttributes, rules?: LayerPerms): Generator<Member> {
   for (const dir of storeDirParents(storeDir)) yield { header: tarHeader({ name: dir, type: TarType.Directory, mode: 0o755, ...attrs }) };

@@ -18,6 +18,17 @@ export interface Layer {
   /** The tar bytes. */
   open(): Bytes;
   /**
+   * The tar's length from a walk of its files' metadata (no reads), and its
+   * bytes packed from that walk: for writers that need the length first.
+   */
+  walk?(): { size: number; open(): Bytes };
+  /**
+   * 64 hex digits from what the layer is made of (not its bytes), unique in
+   * an image: names its docker-archive member when the digest is not known
+   * before the bytes are written.
+   */
+  inputKey?(): string;
+  /**
    * What determines the tar bytes, for layers whose digest can be cached
    * across runs (see layer/digest-cache.ts).
    */

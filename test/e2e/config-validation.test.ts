@@ -80,7 +80,7 @@ test('list forms become the object forms, a single-string Cmd a one-element list
   const conf = join(work, 'normalised.json');
   strataOk(['conf', app, '--config', JSON.stringify(config), '--label', 'b=2', '--label', 'a=3', '-o', conf]);
   assert.deepEqual(JSON.parse(readFileSync(conf, 'utf8')).config.ExposedPorts, { '80/tcp': {}, '53/udp': {}, '8000-8010/tcp': {} });
-  assert.deepEqual(strataOk(['stream', conf]).stdoutBytes, readFileSync(out));
+  assert.deepEqual(strataOk(['stream', conf, '--nixpkgs-names']).stdoutBytes, readFileSync(out));
 });
 
 test('a config already in the object forms keeps its bytes: Python\'s json.dumps of the conf\'s own config', () => {

@@ -66,8 +66,12 @@ test('image: skopeo and podman load it, the entrypoint runs, bytes are stable', 
   const again = join(work, 'app-again.tar');
   strataOk([...args.slice(0, -1), again], { env: { ...process.env, TZ: 'Asia/Kolkata', LC_ALL: 'C' } });
   assert.equal(sha256File(again), sha256File(out));
-  const viaStdout = strataOk(args.slice(0, -2));
+  // On stdout, nixpkgs' names (the file's bytes) with --nixpkgs-names; by default names from the layers' inputs, the same length.
+  const viaStdout = strataOk([...args.slice(0, -2), '--nixpkgs-names']);
   assert.equal(createHash('sha256').update(viaStdout.stdoutBytes).digest('hex'), sha256File(out));
+  const inputNamed = strataOk(args.slice(0, -2)).stdoutBytes;
+  assert.equal(inputNamed.length, viaStdout.stdoutBytes.length);
+  assert.notEqual(createHash('sha256').update(inputNamed).digest('hex'), sha256File(out));
 });
 
 test('conf + stream: a customisation tree packed by strata, and a nixpkgs-style conf', () => {

@@ -199,6 +199,14 @@ describe('nix/default.nix with real nix-build', () => {
     assert.equal(manifestOf(tar).Layers.length, 4);
     const conf = JSON.parse(readFileSync(evalJson('own.stream.conf.outPath'), 'utf8'));
     assert.deepEqual(conf.store_layers.slice(0, 2), [[evalJson('fx.data.outPath')], [evalJson('fx.busybox.outPath')]], 'explicit layers first');
+    // Its conf derivation reads no layer (no digests recorded): the stream reads each file once, naming layers by their inputs.
+    assert.equal(conf.store_layer_digests, undefined);
+    const diffIds: string[] = JSON.parse(tarMember(tar, manifestOf(tar).Config).toString('utf8')).rootfs.diff_ids;
+    assert.equal(diffIds.length, 4);
+    for (const name of manifestOf(tar).Layers.slice(0, 3)) {
+      assert.match(name, /^[0-9a-f]{64}\/layer\.tar$/);
+      assert.ok(!diffIds.includes(`sha256:${name.slice(0, 64)}`), `${name}: named by inputs, not by digest`);
+    }
     const listing = runTool('sh', ['-c', `for l in $(tar -tf '${tar}' | grep layer.tar); do tar -xOf '${tar}' "$l" | tar -tvf - ; done`]).stdout;
     assert.match(listing, /-rwx------ 7\/root .*-app\/bin\/hello\n/);
   });

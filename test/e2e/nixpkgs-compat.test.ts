@@ -73,10 +73,10 @@ function writeConf(name: string, fields: Record<string, unknown>, config = '{}')
   return name;
 }
 
-/** `strata stream` in the work directory: the archive's bytes. */
+/** `strata stream --nixpkgs-names` in the work directory: the archive's bytes. */
 function stream(conf: string, ...args: string[]): Buffer {
   fixtures();
-  return strataOk(['stream', conf, ...args], { cwd: work }).stdoutBytes;
+  return strataOk(['stream', conf, '--nixpkgs-names', ...args], { cwd: work }).stdoutBytes;
 }
 
 /** sha256 of each layer.tar member's data, in archive order, read here rather than by strata. */

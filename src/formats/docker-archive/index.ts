@@ -13,6 +13,6 @@ export const dockerArchive: Format = {
     }
     const { DockerArchiveSink } = await import('./writer.js');
     const output = openOutput(reference === '' ? '-' : reference);
-    return { sink: new DockerArchiveSink(output.sink, options.progress, options.cache), commit: output.commit, abort: output.abort };
+    return { sink: new DockerArchiveSink(output.sink, options.progress, options.cache, { nixpkgsNames: options.nixpkgsNames }), commit: output.commit, abort: output.abort };
   },
 };

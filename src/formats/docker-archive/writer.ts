@@ -7,65 +7,141 @@ import type { DigestCache } from '../../layer/digest-cache.js';
 import { LayerHasher } from '../../layer/hasher.js';
 import { recycleChunk } from '../../tar/chunked-tar.js';
 import { HashThread } from '../../util/hash-thread.js';
-import type { Image, ImageSink, Layer } from '../../model/image.js';
+import { type Bytes, type Image, type ImageSink, type Layer, knownTar } from '../../model/image.js';
 import { sha256Hex } from '../../model/digest.js';
+
+/** How a docker-archive names its layer members. */
+export interface DockerArchiveOptions {
+  /**
+   * `<sha256 of the layer>/layer.tar` (nixpkgs' names, so nixpkgs' bytes)
+   * also on a pipe, where a layer whose digest is neither known nor cached
+   * is then read twice. Files always get these names.
+   */
+  nixpkgsNames?: boolean;
+}
+
+/** A layer member whose name waits for its digest: where its header goes, and how long it is. */
+type Reserved = { at: number; length: number };
 
 /**
  * Docker Image Spec v1.2 archive (what `docker load`, `podman load` and
- * `skopeo copy docker-archive:` read), written as a stream in the member
- * order and format of nixpkgs' stream_layered_image.py. A layer whose digest
- * is neither known nor cached is read twice: hashed ahead in a worker thread
- * while earlier layers are sent, then sent, the second read checked against
- * the first.
+ * `skopeo copy docker-archive:` read), in the member order and format of
+ * nixpkgs' stream_layered_image.py, each layer's files read once:
+ *
+ * - to a file, layers are named by digest as nixpkgs names them: a layer's
+ *   header is reserved, its bytes (length from a metadata walk) written and
+ *   hashed, and the header written in place once the digest is known;
+ * - to a pipe, a layer is named by its inputs (`<key>/layer.tar`, 64 hex
+ *   digits like a digest), so its header can go first; with `nixpkgsNames`,
+ *   by digest, from the conf or the cache, or hashed ahead in a worker
+ *   thread while earlier layers are sent, then sent and checked.
+ *
+ * The config and manifest.json come last, once every layer is checked: a
+ * file changed while read stops the archive before they make it whole.
  */
 export class DockerArchiveSink implements ImageSink {
   constructor(
     private readonly out: ByteSink,
     private readonly progress: Progress = silent,
     private readonly cache?: DigestCache,
+    private readonly options: DockerArchiveOptions = {},
   ) {}
 
   async write(image: Image): Promise<void> {
-    const hasher = new LayerHasher(this.cache);
-    // Started only when a layer needs checking: a cold run checks by fingerprints.
+    // Started only when a layer is hashed as it is sent.
     let hash: HashThread | undefined;
-    const hashThread = (): HashThread => (hash ??= new HashThread(recycleChunk));
+    const hasher = new LayerHasher(this.cache);
     try {
-      await this.writeWith(image, hasher.digests(image.layers), hashThread);
+      await this.writeWith(image, hasher, () => (hash ??= new HashThread(recycleChunk)));
     } finally {
       hasher.close();
       hash?.close();
     }
   }
 
-  private async writeWith(
-    image: Image,
-    digests: Promise<{ digest: string; size: number; measured?: boolean }>[],
-    hashThread: () => HashThread,
-  ): Promise<void> {
+  /** How a layer is written: header after the content (file), named by its inputs (pipe), or digest first. */
+  private plan(layer: Layer): 'patch' | 'key' | 'digest-first' {
+    if (!layer.walk) return 'digest-first';
+    if (this.out.patch) return knownTar(layer) ? 'digest-first' : 'patch';
+    // By inputs whether or not the digest is known, so names never depend on it.
+    return !this.options.nixpkgsNames && layer.inputKey ? 'key' : 'digest-first';
+  }
+
+  private async writeWith(image: Image, hasher: LayerHasher, hashThread: () => HashThread): Promise<void> {
+    const plans = image.layers.map((l) => this.plan(l));
+    // Digests needed before the layer's bytes, computed ahead in worker threads.
+    const ahead = hasher.digests(image.layers.filter((_, i) => plans[i] === 'digest-first'));
     let offset = 0;
-    const checks: (() => Promise<void>)[] = [];
     const put = async (chunk: Buffer): Promise<void> => {
       offset += chunk.length;
       this.progress.bytes(chunk.length);
       await this.out.write(chunk);
     };
+    const send = (layer: Layer, bytes: Bytes, size: number, name: string, hashed: boolean): Promise<{ hex: Promise<string> } | undefined> =>
+      sendLayer(layer, bytes, size, name, put, hashed ? hashThread() : undefined, () => this.out.flushed);
     const names: string[] = [];
-    const diffIds: string[] = [];
+    // Each layer's digest, checked once all are sent; and, for reserved headers, where they go.
+    const layers: { name: string; size: number; digest: () => Promise<string>; reserved?: Reserved; layer: Layer }[] = [];
+    let next = 0;
     for (const [i, layer] of image.layers.entries()) {
-      const { digest, size, measured } = await digests[i]!;
-      this.progress.layer(i, image.layers.length, layer.contents.join(' '), size);
-      const name = layer.member?.name ?? `${digest.slice('sha256:'.length)}/layer.tar`;
-      await put(encodeHeader(tarHeader({ mtime: image.mtime, ...layer.member, name, size })));
-      // Hashed again unless this run measured it from files that check themselves.
-      const verify = !(measured && layer.fingerprints);
-      checks.push(await sendVerified(layer, { digest, size, name }, put, verify ? hashThread() : undefined, () => this.out.flushed));
-      await put(padding(size));
-      names.push(name);
-      diffIds.push(digest);
+      const plan = plans[i]!;
+      if (plan === 'digest-first') {
+        const { digest, size, measured } = await ahead[next++]!;
+        this.progress.layer(i, image.layers.length, layer.contents.join(' '), size);
+        const name = layer.member?.name ?? `${hexOf(digest)}/layer.tar`;
+        await put(encodeHeader(tarHeader({ mtime: image.mtime, ...layer.member, name, size })));
+        // Hashed again unless this run measured it from files that check themselves.
+        const verify = !(measured && layer.fingerprints);
+        const got = await send(layer, layer.open(), size, name, verify);
+        layers.push({ name, size, layer, digest: () => (got ? checkDigest(layer, name, got.hex, digest) : Promise.resolve(digest)) });
+      } else {
+        // Walked right before it is read: a file changed in between stops the layer.
+        const cacheKey = this.cache && layer.cacheKey ? layer.cacheKey() : undefined;
+        const walked = layer.walk!();
+        this.progress.layer(i, image.layers.length, layer.contents.join(' '), walked.size);
+        let name: string;
+        let reserved: Reserved | undefined;
+        if (plan === 'key') {
+          name = `${layer.inputKey!()}/layer.tar`;
+          await put(encodeHeader(tarHeader({ mtime: image.mtime, ...layer.member, name, size: walked.size })));
+        } else {
+          name = `${'0'.repeat(64)}/layer.tar`;
+          // The header's length depends on the name's length and the size alone.
+          const length = encodeHeader(tarHeader({ mtime: image.mtime, ...layer.member, name, size: walked.size })).length;
+          reserved = { at: offset, length };
+          await put(Buffer.alloc(length));
+        }
+        const got = (await send(layer, walked.open(), walked.size, name, true))!;
+        const known = layer.known?.digest;
+        layers.push({
+          name,
+          size: walked.size,
+          layer,
+          reserved,
+          digest: async () => {
+            const digest = known ? await checkDigest(layer, name, got.hex, known) : `sha256:${await got.hex}`;
+            // What this run measured serves later runs that need digests first (and pushes).
+            if (cacheKey !== undefined) await this.cache!.put(cacheKey, { digest, size: walked.size });
+            return digest;
+          },
+        });
+      }
+      await put(padding(layers.at(-1)!.size));
     }
     // Every layer checked before the config and manifest make the archive whole.
-    for (const check of checks) await check();
+    const diffIds: string[] = [];
+    for (const l of layers) {
+      const digest = await l.digest();
+      diffIds.push(digest);
+      let name = l.name;
+      if (l.reserved) {
+        name = `${hexOf(digest)}/layer.tar`;
+        const header = encodeHeader(tarHeader({ mtime: image.mtime, ...l.layer.member, name, size: l.size }));
+        if (header.length !== l.reserved.length) throw new Error(`layer header of ${header.length} bytes where ${l.reserved.length} were reserved`);
+        await this.out.patch!(l.reserved.at, header);
+      }
+      names.push(name);
+    }
     const config = image.config(diffIds);
     const configName = `${sha256Hex(config)}.json`;
     const manifest: PyValue = [new Map<string, PyValue>([['Config', configName], ['RepoTags', image.repoTags], ['Layers', names]])];
@@ -78,36 +154,46 @@ export class DockerArchiveSink implements ImageSink {
   }
 }
 
+const hexOf = (digest: string): string => digest.slice('sha256:'.length);
+
+const changed = (layer: Layer, name: string, what: string): StrataError =>
+  new StrataError(`layer ${name} (${layer.contents.join(' ')}): ${what}; its files changed while the image was written, or the recorded digest is wrong`, ExitCode.Integrity);
+
+async function checkDigest(layer: Layer, name: string, got: Promise<string>, expected: string): Promise<string> {
+  const actual = `sha256:${await got}`;
+  if (actual !== expected) throw changed(layer, name, `content digest ${actual} instead of ${expected}`);
+  return expected;
+}
+
 /**
- * Send a layer, counting its bytes as they go and, with `hash`, hashing them
- * on another thread; the returned promise checks the digest, so the next
- * layer can be sent meanwhile. Too many bytes stop the layer before they are
- * written.
+ * Send a layer's bytes, counting them as they go and, with `hash`, hashing
+ * them on another thread; returns the hex digest to come, so the next layer
+ * can be sent meanwhile. Too many bytes stop the layer before they are
+ * written, too few after.
  */
-async function sendVerified(
+async function sendLayer(
   layer: Layer,
-  expected: { digest: string; size: number; name: string },
+  bytes: Bytes,
+  size: number,
+  name: string,
   put: (b: Buffer) => Promise<void>,
   hash: HashThread | undefined,
   flushed: () => boolean,
-): Promise<() => Promise<void>> {
-  const { digest, size, name } = expected;
+): Promise<{ hex: Promise<string> } | undefined> {
   let sent = 0;
-  const changed = (what: string): StrataError =>
-    new StrataError(`layer ${name} (${layer.contents.join(' ')}): ${what}; its files changed while the image was written, or the recorded digest is wrong`, ExitCode.Integrity);
-  for await (const chunk of layer.open()) {
-    if (sent + chunk.length > size) throw changed(`more than the ${size} bytes measured`);
+  for await (const chunk of bytes) {
+    if (sent + chunk.length > size) throw changed(layer, name, `more than the ${size} bytes measured`);
     sent += chunk.length;
     await put(chunk);
     // Written through (stdout pipes and files are synchronous on Linux): the chunk can move to the hashing thread.
     if (hash) await hash.update(chunk, flushed());
     else if (flushed()) recycleChunk(chunk);
   }
-  if (sent !== size) throw changed(`${sent} bytes instead of the ${size} measured`);
-  if (!hash) return async () => {};
+  if (sent !== size) throw changed(layer, name, `${sent} bytes instead of the ${size} measured`);
+  if (!hash) return undefined;
   const got = hash.digest();
-  return async () => {
-    const actual = `sha256:${await got}`;
-    if (actual !== digest) throw changed(`content digest ${actual} instead of ${digest}`);
-  };
+  // Observed when the archive is finished; a failure before then is reported where it happened.
+  got.catch(() => {});
+  // Wrapped, so awaiting the send does not await the digest.
+  return { hex: got };
 }
