@@ -11,7 +11,7 @@ import { buildFixture, queryRequisites, tmpDir } from '../helpers/store.js';
 
 // A layer's tar length from a walk of its files' metadata must be the length
 // of the tar the layer then writes, for every kind of entry (a file over
-// 8 GiB: hard-trees.test.ts, which reads it anyway).
+// 8 GiB: hard-trees.test.ts, which reads it once anyway).
 
 const work = tmpDir('strata-tar-size-');
 const store = join(work, 'store');
