@@ -155,13 +155,30 @@ async function startRegistry() {
 }
 
 const table = [];
-const row = (corpus, id, name, r, extra = {}) => table.push({ corpus, id, name, ...r, ...extra });
+// Rows are printed as they are measured (B1 first for each closure), so a long run shows its progress.
+console.log(`median of ${runs} run(s) (push rows: one run each), page cache warm; read = bytes strata read / the closure's file bytes`);
+console.log('| closure | row | time | x B1 | CPU | read | output | peak RSS |');
+console.log('|---|---|---|---|---|---|---|---|');
+const printRow = (r) => {
+  const b1 = table.find((x) => x.corpus === r.corpus && x.id === 'b1');
+  const ratio = b1 && r.corpus !== '-' ? `${(r.seconds / b1.seconds).toFixed(2)}x` : '';
+  const read = r.read === undefined || !r.closureBytes ? '' : `${(r.read / r.closureBytes).toFixed(2)}x`;
+  const output = r.outBytes === undefined ? '' : `${(r.outBytes / 1e6).toFixed(1)} MB`;
+  console.log(`| ${r.corpus} | ${r.name} | ${r.seconds.toFixed(2)} s | ${ratio} | ${r.cpu.toFixed(2)} s | ${read} | ${output} | ${r.peakMB.toFixed(0)} MB |`);
+};
+let closureBytes;
+const row = (corpus, id, name, r, extra = {}) => {
+  const entry = { corpus, id, name, closureBytes, ...r, ...extra };
+  table.push(entry);
+  printRow(entry);
+};
 
 for (const [corpusName, roots] of corpora) {
   const corpus = buildDebianCorpus(roots, env);
   const rootPaths = Object.values(corpus.roots);
   const paths = execFileSync('nix-store', ['--query', '--requisites', ...rootPaths], { env, encoding: 'utf8' }).trim().split('\n');
   const fileBytes = Number(execSync(`find ${paths.map(q).join(' ')} -type f -printf '%s\\n' | awk '{s+=$1} END {print s}'`, { encoding: 'utf8' }).trim());
+  closureBytes = fileBytes;
   const dir = join(work, corpusName);
   mkdirSync(dir);
   const conf = join(dir, 'conf.json');
@@ -188,7 +205,9 @@ for (const [corpusName, roots] of corpora) {
   await add('nixpkgs-pipe-digests', 'stream to a pipe, conf --digests, --nixpkgs-names', `${strata} stream --no-cache --nixpkgs-names ${q(confDigests)} | cat`);
   const file = join(dir, 'image.tar');
   if (selected.has('file-cold')) {
-    row(label, 'file-cold', 'stream to a file, cold (nixpkgs\' bytes)', await measure(`${strata} stream --no-cache ${q(conf)} -o ${q(file)}; rm -f ${q(file)}`), {});
+    const r = await measure(`${strata} stream --no-cache ${q(conf)} -o ${q(file)}`);
+    row(label, 'file-cold', 'stream to a file, cold (nixpkgs\' bytes)', r, { outBytes: statSync(file).size });
+    rmSync(file, { force: true });
   }
   if (selected.has('nixpkgs-script') && nixpkgsScript) {
     const empty = Buffer.alloc(10240); // what `tar -cf layer.tar -T /dev/null` writes
@@ -246,29 +265,14 @@ for (const [corpusName, roots] of corpora) {
   } catch (e) {
     console.error(`push rows of ${label}: ${e.message}`);
   }
-  if (selected.has('file-cold')) {
-    execFileSync(process.execPath, [cli, 'stream', '--no-cache', conf, '-o', file], { env });
-    table.find((r) => r.corpus === label && r.id === 'file-cold').outBytes = statSync(file).size;
-    rmSync(file, { force: true });
-  }
-  for (const r of table.filter((r) => r.corpus === label)) r.closureBytes = fileBytes;
 }
 // Bad input at scale: read, validated and refused in linear time and memory (exit 4: paths missing; 2: a path outside the store).
 rows.push(['refuse a conf of 200k layers (missing paths)', await measure(`node ${cli} stream ${writeLargeConf(work)} -o ${join(work, 'refused.tar')} 2>/dev/null; [ $? -eq 4 ]`)]);
 rows.push(['refuse a plan of 200k layers (a bad path)', await measure(`node ${cli} image --plan ${writeLargePlan(work)} -o ${join(work, 'refused.tar')} 2>/dev/null; [ $? -eq 2 ]`)]);
 // The fixed part of every run, whatever the closure's size.
+closureBytes = undefined;
 if (selected.has('startup')) row('-', 'startup', 'strata start-up alone (--version)', await measure(`node ${q(cli)} --version`));
 
-console.log(`median of ${runs} run(s) (push rows: one run each), page cache warm; read = bytes strata read / the closure's file bytes`);
-console.log('| closure | row | time | x B1 | CPU | read | output | peak RSS |');
-console.log('|---|---|---|---|---|---|---|---|');
-for (const r of table) {
-  const b1 = table.find((x) => x.corpus === r.corpus && x.id === 'b1');
-  const ratio = b1 && r.corpus !== '-' ? `${(r.seconds / b1.seconds).toFixed(2)}x` : '';
-  const read = r.read === undefined || !r.closureBytes ? '' : `${(r.read / r.closureBytes).toFixed(2)}x`;
-  const output = r.outBytes === undefined ? '' : `${(r.outBytes / 1e6).toFixed(1)} MB`;
-  console.log(`| ${r.corpus} | ${r.name} | ${r.seconds.toFixed(2)} s | ${ratio} | ${r.cpu.toFixed(2)} s | ${read} | ${output} | ${r.peakMB.toFixed(0)} MB |`);
-}
 
 if (!quick && selected.has('startup')) {
   const { popularityOrder } = await import(join(root, 'dist', 'plan', 'popularity.js'));

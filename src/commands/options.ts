@@ -79,7 +79,7 @@ export const layerOptions = <T>(y: Argv<T>) =>
   y
     .option('compression', { choices: COMPRESSIONS, describe: 'layer compression for OCI destinations (default none) and registries (default gzip)' })
     .option('compression-level', { type: 'number', describe: 'gzip 0-9 (default 6), zstd 1-19 (default 3)' })
-    .option('cache', { type: 'boolean', default: true, describe: 'keep layer digests across runs in $XDG_CACHE_HOME/strata (--no-cache to read every layer twice)' })
+    .option('cache', { type: 'boolean', default: true, describe: 'keep layer digests across runs in $XDG_CACHE_HOME/strata, for what needs a digest before the bytes (--nixpkgs-names on a pipe, pushes); --no-cache neither reads nor writes it' })
     .group(['creds', 'tls-verify', 'cert-dir', 'mount-from', 'manifest-format', 'digestfile', 'json', 'retry-times', 'retry-delay'], 'Registry destinations (docker://):')
     .option('creds', { type: 'string', describe: 'USER:PASS (default: the registry\'s entry in $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json or ~/.docker/config.json)' })
     .option('tls-verify', { type: 'boolean', default: true, describe: 'verify the registry\'s certificate; --tls-verify=false also allows plain HTTP' })

@@ -99,15 +99,15 @@ export class DockerArchiveSink implements ImageSink {
         const cacheKey = this.cache && layer.cacheKey ? layer.cacheKey() : undefined;
         const walked = layer.walk!();
         this.progress.layer(i, image.layers.length, layer.contents.join(' '), walked.size);
-        let name: string;
+        // Messages name a layer whose name waits for its digest by its place.
+        let name = `#${i + 1}`;
         let reserved: Reserved | undefined;
         if (plan === 'key') {
           name = `${layer.inputKey!()}/layer.tar`;
           await put(encodeHeader(tarHeader({ mtime: image.mtime, ...layer.member, name, size: walked.size })));
         } else {
-          name = `${'0'.repeat(64)}/layer.tar`;
           // The header's length depends on the name's length and the size alone.
-          const length = encodeHeader(tarHeader({ mtime: image.mtime, ...layer.member, name, size: walked.size })).length;
+          const length = encodeHeader(tarHeader({ mtime: image.mtime, ...layer.member, name: `${'0'.repeat(64)}/layer.tar`, size: walked.size })).length;
           reserved = { at: offset, length };
           await put(Buffer.alloc(length));
         }
