@@ -71,7 +71,8 @@ export async function writeConfs(confs: Conf[], options: WriteOptions): Promise<
   if (options.allowForeignBinaries !== true) {
     for (const c of confs) checkPlatform(c.store_layers.flat(), { architecture: c.architecture, os: c.os ?? 'linux' });
   }
-  const summary = options.describe === true && !to.startsWith('docker:');
+  // A registry's push report and an engine's load report say what was written.
+  const summary = options.describe === true && !to.startsWith('docker:') && !to.startsWith('docker-daemon:');
   if (summary && ['-', 'docker-archive:', 'docker-archive:-'].includes(to)) {
     throw new StrataError('--json: standard output holds the image; write it with -o FILE or --to DEST, or drop --json');
   }

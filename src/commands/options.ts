@@ -90,7 +90,7 @@ export const layerOptions = <T>(y: Argv<T>) =>
 
 export const destinationOptions = <T>(y: Argv<T>) =>
   layerOptions(y)
-    .option('to', { type: 'string', describe: 'destination: docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry), or - (docker-archive on stdout, the default)' })
+    .option('to', { type: 'string', describe: 'destination: docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry), docker-daemon:[NAME:TAG] (the engine at $DOCKER_HOST, unix:// only, or /var/run/docker.sock; sends only the layers it lacks), or - (docker-archive on stdout, the default)' })
     .option('output', { alias: 'o', type: 'string', describe: 'docker-archive FILE (short for --to docker-archive:FILE)' })
     .option('allow-foreign-binaries', { type: 'boolean', describe: 'let the closure hold executables and libraries of another platform than the image\'s' });
 
@@ -126,7 +126,17 @@ export function sinkSettings(a: LayerArgs): WriteOptions {
     warn,
     ...pushReport({ json: a.json, digestfile: a.digestfile, log: progress.log }),
   };
-  return { compression: a.compression, level: a['compression-level'], progress, cache, registry };
+  // For people on a terminal; a JSON line for scripts.
+  const daemon: WriteOptions['daemon'] = {
+    onLoaded: (l) =>
+      progress.log(
+        process.stderr.isTTY
+          ? `${l.loaded.join(', ') || 'loaded'} into ${l.engine} (${l.host}): ${l.layers.sent} layer(s) sent, ${l.layers.skipped} held by the engine not sent; ` +
+              `${l.bytes.sent} bytes sent, ${l.bytes.skipped} not sent${l.resent ? ' (sent whole: the engine refused the load without its held layers)' : ''}`
+          : JSON.stringify(l),
+      ),
+  };
+  return { compression: a.compression, level: a['compression-level'], progress, cache, registry, daemon };
 }
 
 /** --to or -o, and the sink settings; --json describes what was written. */

@@ -4,7 +4,8 @@ import { StrataError } from '../errors.js';
 import { type CommonSinkOptions, type Format, type OpenedSink, pathAndRef } from '../image/format.js';
 import type { ImageSource } from '../image/source.js';
 import { TarArchive } from '../image/tar-archive.js';
-import { dockerArchive } from './docker-archive/index.js';
+import { archiveWriter, dockerArchive } from './docker-archive/index.js';
+import { type DaemonOptions, dockerDaemon } from './docker-daemon/index.js';
 import { ociArchive, ociLayout } from './oci-layout/index.js';
 import { registry } from './registry/index.js';
 import type { RegistryOptions } from './registry/sink.js';
@@ -13,10 +14,12 @@ import type { RegistryOptions } from './registry/sink.js';
 export interface SinkOptions extends CommonSinkOptions {
   /** Credentials, TLS, mounts, manifest format and reporting of docker:// destinations. */
   registry?: RegistryOptions;
+  /** Reporting of docker-daemon: destinations. */
+  daemon?: DaemonOptions;
 }
 
 /** Every format strata reads or writes: a new one is a folder beside this file and a line here. */
-const FORMATS: Format<SinkOptions>[] = [dockerArchive, ociLayout, ociArchive, registry];
+const FORMATS: Format<SinkOptions>[] = [dockerArchive, ociLayout, ociArchive, registry, dockerDaemon(archiveWriter)];
 
 const readable = FORMATS.filter((f) => f.reader !== undefined);
 

@@ -106,7 +106,7 @@ test('a format does not import another format', () => {
   const across = srcEdges().filter(([from, to]) => format(from) !== undefined && format(to) !== undefined && format(from) !== format(to));
   assert.deepEqual(across, []);
   const formats = new Set(srcEdges().flatMap(([a, b]) => [format(a), format(b)]).filter((f) => f !== undefined));
-  assert.deepEqual([...formats].sort(), ['docker-archive', 'oci-layout', 'registry']);
+  assert.deepEqual([...formats].sort(), ['docker-archive', 'docker-daemon', 'oci-layout', 'registry']);
 });
 
 test('outside src/formats/, formats are reached through the table alone', () => {

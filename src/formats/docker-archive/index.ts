@@ -1,7 +1,9 @@
 import { StrataError } from '../../errors.js';
-import type { Format } from '../../image/format.js';
-import { openOutput } from '../../output.js';
+import type { CommonSinkOptions, Format } from '../../image/format.js';
+import type { ImageSink } from '../../model/image.js';
+import { type ByteSink, openOutput } from '../../output.js';
 import { readDockerArchive } from './reader.js';
+import type { HeldLayer } from './writer.js';
 
 /** `docker save`'s archive, as `docker load` and nixpkgs' streamLayeredImage have it. */
 export const dockerArchive: Format = {
@@ -16,3 +18,9 @@ export const dockerArchive: Format = {
     return { sink: new DockerArchiveSink(output.sink, options.progress, options.cache), commit: output.commit, abort: output.abort };
   },
 };
+
+/** The archive as a stream to any byte sink (an engine's load request); layers the reader holds go as empty members. */
+export async function archiveWriter(out: ByteSink, options: CommonSinkOptions, held?: HeldLayer): Promise<ImageSink> {
+  const { DockerArchiveSink } = await import('./writer.js');
+  return new DockerArchiveSink(out, options.progress, options.cache, held);
+}

@@ -11,6 +11,14 @@ import type { Image, ImageSink, Layer } from '../../model/image.js';
 import { sha256Hex } from '../../model/digest.js';
 
 /**
+ * Whether the reader of the archive already holds the layer that ends the
+ * chain `diffIds` (bottom first): its member is then written empty, the
+ * manifest still naming it (docker and podman load such an archive when they
+ * hold the layer, and refuse it when they do not).
+ */
+export type HeldLayer = (diffIds: readonly string[], size: number) => boolean;
+
+/**
  * Docker Image Spec v1.2 archive (what `docker load`, `podman load` and
  * `skopeo copy docker-archive:` read), written as a stream in the member
  * order and format of nixpkgs' stream_layered_image.py. A layer whose digest
@@ -23,6 +31,7 @@ export class DockerArchiveSink implements ImageSink {
     private readonly out: ByteSink,
     private readonly progress: Progress = silent,
     private readonly cache?: DigestCache,
+    private readonly held?: HeldLayer,
   ) {}
 
   async write(image: Image): Promise<void> {
@@ -56,13 +65,17 @@ export class DockerArchiveSink implements ImageSink {
       const { digest, size, measured } = await digests[i]!;
       this.progress.layer(i, image.layers.length, layer.contents.join(' '), size);
       const name = layer.member?.name ?? `${digest.slice('sha256:'.length)}/layer.tar`;
+      names.push(name);
+      diffIds.push(digest);
+      if (this.held?.(diffIds, size)) {
+        await put(encodeHeader(tarHeader({ mtime: image.mtime, ...layer.member, name, size: 0 })));
+        continue;
+      }
       await put(encodeHeader(tarHeader({ mtime: image.mtime, ...layer.member, name, size })));
       // Hashed again unless this run measured it from files that check themselves.
       const verify = !(measured && layer.fingerprints);
       checks.push(await sendVerified(layer, { digest, size, name }, put, verify ? hashThread() : undefined, () => this.out.flushed));
       await put(padding(size));
-      names.push(name);
-      diffIds.push(digest);
     }
     // Every layer checked before the config and manifest make the archive whole.
     for (const check of checks) await check();
