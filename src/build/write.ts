@@ -69,7 +69,7 @@ export async function writeConfs(confs: Conf[], options: WriteOptions): Promise<
   const to = options.to ?? '-';
   // Refused before anything is opened or written.
   if (options.allowForeignBinaries !== true) {
-    for (const c of confs) checkPlatform(c.store_layers.flat(), { architecture: c.architecture, os: c.os ?? 'linux' });
+    for (const c of confs) await checkPlatform(c.store_layers.flat(), { architecture: c.architecture, os: c.os ?? 'linux' }, options.cache);
   }
   // A registry's push report and an engine's load report say what was written.
   const summary = options.describe === true && !to.startsWith('docker:') && !to.startsWith('docker-daemon:');
