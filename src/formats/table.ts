@@ -1,7 +1,7 @@
 import { type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
-import { type CommonSinkOptions, type Format, type OpenedSink, pathAndRef } from '../image/format.js';
+import { type AttachedDocument, type CommonSinkOptions, type Format, type OpenedSink, pathAndRef } from '../image/format.js';
 import type { ImageSource } from '../image/source.js';
 import { TarArchive } from '../image/tar-archive.js';
 import { archiveWriter, dockerArchive } from './docker-archive/index.js';
@@ -33,6 +33,22 @@ export function openDestination(name: string, options: SinkOptions = {}): Promis
     throw new StrataError(`--to ${name}: expected TRANSPORT:REFERENCE with a transport of ${names.join(', ')} (e.g. oci:./layout:latest), or - for stdout`);
   }
   return format.openSink(name.slice(colon + 1), options);
+}
+
+/** The format of a destination that can store a document with its image (see attachDocument), or undefined. */
+export function attachable(name: string): boolean {
+  const colon = name.indexOf(':');
+  const format = FORMATS.find((f) => f.name === name.slice(0, colon));
+  const reference = name.slice(colon + 1);
+  return colon > 0 && format?.attach !== undefined && reference !== '' && reference !== '-';
+}
+
+/** Store a document (an SBOM) with the image just written to `name`; where it went, for messages. */
+export function attachDocument(name: string, doc: AttachedDocument, options: SinkOptions & { digest?: string }): Promise<string> {
+  const colon = name.indexOf(':');
+  const format = FORMATS.find((f) => f.name === name.slice(0, colon));
+  if (!format?.attach) throw new StrataError(`${name}: cannot hold a document beside its image`);
+  return format.attach(name.slice(colon + 1), doc, options);
 }
 
 /** An image name whose file or directory exists, not read yet. */

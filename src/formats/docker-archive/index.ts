@@ -1,7 +1,7 @@
 import { StrataError } from '../../errors.js';
 import type { CommonSinkOptions, Format } from '../../image/format.js';
 import type { ImageSink } from '../../model/image.js';
-import { type ByteSink, openOutput } from '../../output.js';
+import { type ByteSink, openOutput, writeOutput } from '../../output.js';
 import { readDockerArchive } from './reader.js';
 import type { HeldLayer } from './writer.js';
 
@@ -16,6 +16,11 @@ export const dockerArchive: Format = {
     const { DockerArchiveSink } = await import('./writer.js');
     const output = openOutput(reference === '' ? '-' : reference);
     return { sink: new DockerArchiveSink(output.sink, options.progress, options.cache), commit: output.commit, abort: output.abort };
+  },
+  // Beside the file: app.tar.cdx.json.
+  async attach(reference, doc) {
+    await writeOutput(doc.document().toString('utf8'), `${reference}${doc.suffix}`);
+    return `${reference}${doc.suffix}`;
   },
 };
 
