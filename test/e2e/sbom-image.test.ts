@@ -82,6 +82,11 @@ describe('--sbom', () => {
     const expected = paths.flatMap((p) => queryReferences(p).filter((q) => q !== p).map((q) => `${byPath.get(p).SPDXID} ${byPath.get(q).SPDXID}`)).sort();
     assert.deepEqual(depends, expected);
     assert.equal(byPath.get(app).primaryPackagePurpose, 'APPLICATION');
+    // strata sbom --format spdx: the closure alone, the document describing its root.
+    const closureDoc = JSON.parse(strataOk(['sbom', app, '--format', 'spdx']).stdout);
+    assert.deepEqual(spdx23Problems(closureDoc), []);
+    assert.deepEqual(closureDoc.packages.map((p: any) => p.packageFileName).sort(), paths);
+    assert.deepEqual(closureDoc.relationships.filter((x: any) => x.relationshipType === 'DESCRIBES').map((x: any) => x.relatedSpdxElement), [byPath.get(app).SPDXID]);
     // The same image, the same bytes.
     const again = join(work, 'again.oci.tar');
     image('--to', `oci-archive:${again}:1`, '--sbom', '--sbom-format', 'spdx');
