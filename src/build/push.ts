@@ -1,16 +1,21 @@
 import { StrataError } from '../errors.js';
 import type { Image } from '../model/image.js';
-import { writeImage, writeIndex } from './write.js';
+import { readFile } from 'node:fs/promises';
+import { type WriteOptions, pushedDigest, writeImage, writeIndex } from './write.js';
+import { type SbomFormat, sbomFile } from './sbom.js';
+import { type AttachedDocument, pathAndRef } from '../image/format.js';
 import type { SinkOptions } from '../formats/table.js';
 import type { SourceImage } from '../image/source.js';
-import { openImageSource } from '../formats/table.js';
+import { attachDocument, openImageSource } from '../formats/table.js';
 
-/** What `strata push` takes: the image, the registry, and how to compress and reach it. */
+/** What `strata push` takes: the image, the registry, how to compress and reach it, and the SBOM to attach. */
 export interface PushOptions extends SinkOptions {
   /** The image, named as openImageSource reads it. */
   source: string;
   /** docker://HOST[:PORT]/REPO[:TAG|@DIGEST] */
   destination: string;
+  /** Push the SBOM `--sbom` wrote beside the source file as a referrer. */
+  sbom?: WriteOptions['sbom'];
 }
 
 /**
@@ -24,13 +29,30 @@ export async function pushImage(options: PushOptions): Promise<void> {
   if (!destination.startsWith('docker:')) {
     throw new StrataError(`${destination}: push sends images to a registry; name it as docker://HOST[:PORT]/REPO[:TAG] (to write files, use strata stream --to)`);
   }
+  // Read first: a missing SBOM fails the push before anything is sent.
+  const sbom = options.sbom && (await besideSource(source, options.sbom.format));
+  const pushed = pushedDigest(options);
   const opened = await openImageSource(source);
   try {
     const images = opened.images.map(asImage);
-    await (images.length === 1 ? writeImage(images[0]!, destination, options) : writeIndex(images, destination, options));
+    await (images.length === 1 ? writeImage(images[0]!, destination, pushed.options) : writeIndex(images, destination, pushed.options));
   } finally {
     await opened.close();
   }
+  if (sbom) options.sbom?.onStored?.(await attachDocument(destination, sbom, { ...options, digest: pushed.digest() }));
+}
+
+/** The SBOM `--sbom` wrote beside a source file (app.tar.cdx.json), as it is. */
+async function besideSource(source: string, format: SbomFormat = 'cyclonedx'): Promise<AttachedDocument> {
+  const file = pathAndRef(source.replace(/^(docker-archive|oci-archive):/, ''))[0];
+  if (source === '-' || (/^[a-z][a-z0-9-]*:/.test(source) && !/^(docker-archive|oci-archive):/.test(source))) {
+    throw new StrataError(`--sbom: push takes the SBOM from beside an image file (docker-archive:FILE or oci-archive:FILE); ${source} is not one`);
+  }
+  const { mediaType, suffix } = sbomFile(format);
+  const bytes = await readFile(`${file}${suffix}`).catch((e: NodeJS.ErrnoException) => {
+    throw new StrataError(`--sbom: ${file}${suffix}: cannot read (${e.code}); write it with strata image or stream --sbom -o ${file}`);
+  });
+  return { mediaType, suffix, document: () => bytes };
 }
 
 /** The config's bytes are kept: its diff_ids already name the layers' tars. */

@@ -1,13 +1,60 @@
 import { readFile } from 'node:fs/promises';
 import { type ClosureSource, loadClosure } from '../closure/stores/table.js';
-import { cycloneDx } from '../sbom/cyclonedx.js';
-import { sbomModel } from '../sbom/sbom.js';
+import type { Closure } from '../closure/types.js';
+import { CYCLONEDX_MEDIA_TYPE, cycloneDx } from '../sbom/cyclonedx.js';
+import { type SbomModel, sbomModel } from '../sbom/sbom.js';
+import { SPDX_MEDIA_TYPE, spdx } from '../sbom/spdx.js';
 
-/** What `strata sbom` takes: a closure. */
-export type SbomOptions = ClosureSource;
+/** The SBOM document formats: CycloneDX 1.6 JSON and SPDX 2.3 JSON. */
+export const SBOM_FORMATS = ['cyclonedx', 'spdx'] as const;
+export type SbomFormat = (typeof SBOM_FORMATS)[number];
 
-/** A CycloneDX JSON SBOM of a closure, naming strata (its package.json) as the tool: `strata sbom`. */
-export async function closureSbom(options: SbomOptions): Promise<string> {
+/** Each format's writer, media type (an OCI artifactType too) and file suffix beside an image file. */
+const WRITERS: Record<SbomFormat, { write(model: SbomModel): string; mediaType: string; suffix: string }> = {
+  cyclonedx: { write: cycloneDx, mediaType: CYCLONEDX_MEDIA_TYPE, suffix: '.cdx.json' },
+  spdx: { write: spdx, mediaType: SPDX_MEDIA_TYPE, suffix: '.spdx.json' },
+};
+
+/** A format's media type and the suffix of its file beside an image file. */
+export function sbomFile(format: SbomFormat): { mediaType: string; suffix: string } {
+  const { mediaType, suffix } = WRITERS[format];
+  return { mediaType, suffix };
+}
+
+/** What `strata sbom` takes: a closure, and the document format (default CycloneDX). */
+export type SbomOptions = ClosureSource & { format?: SbomFormat };
+
+/** strata as the tool that made the document (its package.json). */
+async function tool(): Promise<{ name: string; version: string }> {
   const { name, version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
-  return cycloneDx(sbomModel({ closure: await loadClosure(options), tool: { name, version } }));
+  return { name, version };
+}
+
+/** A JSON SBOM of a closure, naming strata as the tool: `strata sbom`. */
+export async function closureSbom(options: SbomOptions): Promise<string> {
+  return WRITERS[options.format ?? 'cyclonedx'].write(sbomModel({ closure: await loadClosure(options), tool: await tool() }));
+}
+
+/** An SBOM of a written image: the document for its manifest (when it has one), how to store it. */
+interface ImageSbom {
+  mediaType: string;
+  suffix: string;
+  /** The document; `digest` is the image manifest's, when the destination has one. */
+  document(digest?: string): Buffer;
+}
+
+/** The SBOM of an image: each store path with the digest (diff_id) of the layer holding it. */
+export async function imageSbom(
+  closure: Closure,
+  layers: { digest: string; paths: readonly string[] }[],
+  image: { name: string; tag?: string },
+  format: SbomFormat = 'cyclonedx',
+): Promise<ImageSbom> {
+  const writer = WRITERS[format];
+  const by = await tool();
+  return {
+    mediaType: writer.mediaType,
+    suffix: writer.suffix,
+    document: (digest) => Buffer.from(writer.write(sbomModel({ closure, layers, image: { ...image, ...(digest === undefined ? {} : { digest }) }, tool: by }))),
+  };
 }

@@ -6,7 +6,9 @@ import { checkPlatform } from '../guard/platform-guard.js';
 import { checkStorePaths } from '../layer/store-layer.js';
 import { type ConfImageOptions, imageFromConf } from './from-conf.js';
 import type { Image, ImageSink } from '../model/image.js';
-import { type SinkOptions, openDestination } from '../formats/table.js';
+import { type SinkOptions, attachDocument, attachable, openDestination } from '../formats/table.js';
+import { type ClosureSource, loadClosure } from '../closure/stores/table.js';
+import { type SbomFormat, imageSbom } from './sbom.js';
 
 /** Write `image` to a destination (`-`, docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF]). */
 export function writeImage(image: Image, destination: string, options: SinkOptions = {}): Promise<void> {
@@ -35,8 +37,8 @@ async function writeTo(destination: string, options: SinkOptions, write: (sink: 
   }
 }
 
-/** Write the image a conf describes; several confs make a multi-platform index. */
-export async function streamConf(conf: Conf | Conf[], destination: string, options: ConfImageOptions & SinkOptions = {}): Promise<void> {
+/** Write the image a conf describes; several confs make a multi-platform index. `watch` sees each image before it is written. */
+export async function streamConf(conf: Conf | Conf[], destination: string, options: ConfImageOptions & SinkOptions = {}, watch: (image: Image) => Image = (i) => i): Promise<void> {
   const confs = Array.isArray(conf) ? conf : [conf];
   const opened = await Promise.allSettled(confs.map((c) => imageFromConf(c, options)));
   const images = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
@@ -47,7 +49,8 @@ export async function streamConf(conf: Conf | Conf[], destination: string, optio
     throw failed.reason;
   }
   try {
-    await (images.length === 1 ? writeImage(images[0]!, destination, options) : writeIndex(images, destination, options));
+    const written = images.map(watch);
+    await (written.length === 1 ? writeImage(written[0]!, destination, options) : writeIndex(written, destination, options));
   } finally {
     await Promise.all(images.map((i) => i.close?.()));
   }
@@ -67,6 +70,8 @@ export interface WriteOptions extends ConfImageOptions, SinkOptions {
   describe?: boolean;
   /** Let the closure hold executables and libraries of another platform than the image's. */
   allowForeignBinaries?: boolean;
+  /** Store an SBOM with the image: beside a file, as a referrer in an OCI layout or a registry. */
+  sbom?: { format?: SbomFormat; store?: ClosureSource['store']; onStored?(where: string): void };
 }
 
 /**
@@ -78,14 +83,62 @@ export async function writeConfs(confs: Conf[], options: WriteOptions): Promise<
   // Refused before anything is opened or written.
   for (const c of confs) checkStorePaths(c.store_layers, c.store_dir);
   if (options.allowForeignBinaries !== true) {
-    for (const c of confs) checkPlatform(c.store_layers.flat(), { architecture: c.architecture, os: c.os ?? 'linux' });
+    for (const c of confs) await checkPlatform(c.store_layers.flat(), { architecture: c.architecture, os: c.os ?? 'linux' }, options.cache);
   }
-  const summary = options.describe === true && !to.startsWith('docker:');
+  // A registry's push report and an engine's load report say what was written.
+  const summary = options.describe === true && !to.startsWith('docker:') && !to.startsWith('docker-daemon:');
   if (summary && ['-', 'docker-archive:', 'docker-archive:-'].includes(to)) {
     throw new StrataError('--json: standard output holds the image; write it with -o FILE or --to DEST, or drop --json');
   }
-  await streamConf(confs, to, options);
+  if (options.sbom === undefined) await streamConf(confs, to, options);
+  else await writeWithSbom(confs, to, options, options.sbom);
   return summary ? { destination: to, images: await inspectImages(to) } : undefined;
+}
+
+type Pushed = Parameters<NonNullable<NonNullable<SinkOptions['registry']>['onPushed']>>[0];
+
+/**
+ * Write one image and store its SBOM with it: each store path with the
+ * diff_id of the layer holding it (as the sink computed them), the manifest
+ * digest where the destination has one (a registry's as its push reported it).
+ */
+async function writeWithSbom(confs: Conf[], to: string, options: WriteOptions, sbom: NonNullable<WriteOptions['sbom']>): Promise<void> {
+  if (confs.length !== 1) throw new StrataError('--sbom: one image at a time; write each platform\'s image with its own --sbom');
+  if (!attachable(to)) throw new StrataError(`--sbom: ${to} has no place for an SBOM; write to a file (-o FILE), an OCI layout or archive, or a registry (docker://)`);
+  const conf = confs[0]!;
+  // Read before anything is written, so a store that fails leaves nothing behind.
+  const closure = await loadClosure({ roots: conf.store_layers.flat(), storeDir: conf.store_dir, store: sbom.store });
+  let layers: { contents: string[] }[] = [];
+  let diffIds: string[] = [];
+  let repoTag: string | null | undefined;
+  const pushed = pushedDigest(options);
+  await streamConf(conf, to, pushed.options, (image) => {
+    layers = image.layers;
+    repoTag = image.repoTags[0];
+    // Every sink asks for the config with the layers' diff_ids once it knows them.
+    return Object.assign(Object.create(image) as Image, {
+      config: (ids: string[]) => {
+        diffIds = ids;
+        return image.config(ids);
+      },
+    });
+  });
+  const [name, tag] = repoTag ? [repoTag.slice(0, repoTag.lastIndexOf(':')) || repoTag, repoTag.includes(':') ? repoTag.slice(repoTag.lastIndexOf(':') + 1) : undefined] : ['image', undefined];
+  const document = await imageSbom(closure, layers.map((l, i) => ({ digest: diffIds[i]!, paths: l.contents })), { name, ...(tag === undefined ? {} : { tag }) }, sbom.format);
+  sbom.onStored?.(await attachDocument(to, document, { ...options, digest: pushed.digest() }));
+}
+
+/** The options with a registry push's manifest digest kept as it is reported (undefined for other destinations). */
+export function pushedDigest<O extends SinkOptions>(options: O): { options: O; digest(): string | undefined } {
+  let digest: string | undefined;
+  const registry = options.registry && {
+    ...options.registry,
+    onPushed: async (result: Pushed) => {
+      digest = result.digest;
+      await options.registry?.onPushed?.(result);
+    },
+  };
+  return { options: { ...options, ...(registry === undefined ? {} : { registry }) }, digest: () => digest };
 }
 
 /** What `strata stream` takes: conf.json files (nixpkgs' or strata's), one per platform. */

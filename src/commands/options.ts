@@ -9,6 +9,7 @@ import { pushReport } from '../formats/registry/report.js';
 import { MANIFEST_FORMATS, type ManifestFormat } from '../formats/registry/manifest.js';
 import { DEFAULT_MAX_LAYERS, DEFAULT_STRATEGY, STRATEGIES, type Strategy } from '../plan/plan.js';
 import { terminalProgress } from '../progress.js';
+import { SBOM_FORMATS, type SbomFormat } from '../build/sbom.js';
 
 // Options several commands share, and the library options they turn into.
 
@@ -92,14 +93,20 @@ export const layerOptions = <T>(y: Argv<T>) =>
     .option('retry-delay', { type: 'number', describe: 'seconds between retries (default: 0.5, doubled each time)' });
 
 export const destinationOptions = <T>(y: Argv<T>) =>
-  layerOptions(y)
-    .option('to', { type: 'string', describe: 'destination: docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry), or - (docker-archive on stdout, the default)' })
+  sbomOptions(layerOptions(y))
+    .option('to', { type: 'string', describe: 'destination: docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry), docker-daemon:[NAME:TAG] (the engine at $DOCKER_HOST, unix:// only, or /var/run/docker.sock; sends only the layers it lacks), or - (docker-archive on stdout, the default)' })
     .option('output', { alias: 'o', type: 'string', describe: 'docker-archive FILE (short for --to docker-archive:FILE)' })
     .option('allow-foreign-binaries', { type: 'boolean', describe: 'let the closure hold executables and libraries of another platform than the image\'s' })
     .option('nixpkgs-names', {
       type: 'boolean',
       describe: 'docker-archive on a pipe: name layers <sha256>/layer.tar as nixpkgs does, for its exact bytes (a layer whose digest is not known or cached is then read twice); files always get these names',
     });
+
+/** --sbom and --sbom-format (image, stream, push). */
+export const sbomOptions = <T>(y: Argv<T>) =>
+  y
+    .option('sbom', { type: 'boolean', describe: 'store an SBOM of the closure with the image: FILE.cdx.json beside a file, an OCI 1.1 referrer in an OCI layout or a registry (the referrers tag scheme where the registry has no referrers API); push sends the one beside its source file' })
+    .option('sbom-format', { choices: SBOM_FORMATS, default: 'cyclonedx' as SbomFormat, describe: 'the SBOM\'s format: CycloneDX 1.6 JSON (FILE.cdx.json), or SPDX 2.3 JSON (FILE.spdx.json)' });
 
 type LayerArgs = {
   compression?: Compression;
@@ -133,14 +140,32 @@ export function sinkSettings(a: LayerArgs): WriteOptions {
     warn,
     ...pushReport({ json: a.json, digestfile: a.digestfile, log: progress.log }),
   };
-  return { compression: a.compression, level: a['compression-level'], progress, cache, registry };
+  // For people on a terminal; a JSON line for scripts.
+  const daemon: WriteOptions['daemon'] = {
+    onLoaded: (l) =>
+      progress.log(
+        process.stderr.isTTY
+          ? `${l.loaded.join(', ') || 'loaded'} into ${l.engine} (${l.host}): ${l.layers.sent} layer(s) sent, ${l.layers.skipped} held by the engine not sent; ` +
+              `${l.bytes.sent} bytes sent, ${l.bytes.skipped} not sent${l.resent ? ' (sent whole: the engine refused the load without its held layers)' : ''}`
+          : JSON.stringify(l),
+      ),
+  };
+  return { compression: a.compression, level: a['compression-level'], progress, cache, registry, daemon };
 }
 
 /** --to or -o, and the sink settings; --json describes what was written. */
-export function writeSettings(a: LayerArgs & { to?: string; output?: string; 'repo-tag'?: string; 'allow-foreign-binaries'?: boolean; 'nixpkgs-names'?: boolean }): WriteOptions {
+export function writeSettings(a: LayerArgs & SbomArgs & { to?: string; output?: string; 'repo-tag'?: string; 'allow-foreign-binaries'?: boolean; 'nixpkgs-names'?: boolean; store?: 'nix' | 'guix' }): WriteOptions {
   if (a.to !== undefined && a.output !== undefined) throw new StrataError('give --to or -o, not both');
   const to = a.to ?? (a.output === undefined || a.output === '-' ? '-' : `docker-archive:${a.output}`);
-  return { ...sinkSettings(a), to, describe: a.json, repoTag: a['repo-tag'], allowForeignBinaries: a['allow-foreign-binaries'], nixpkgsNames: a['nixpkgs-names'] };
+  return { ...sinkSettings(a), to, describe: a.json, repoTag: a['repo-tag'], allowForeignBinaries: a['allow-foreign-binaries'], nixpkgsNames: a['nixpkgs-names'], sbom: sbomSettings(a, a.store) };
+}
+
+type SbomArgs = { sbom?: boolean; 'sbom-format'?: SbomFormat };
+
+/** --sbom and --sbom-format; where the SBOM went is told on stderr (once the image is written, after any progress line). */
+export function sbomSettings(a: SbomArgs, store?: 'nix' | 'guix'): WriteOptions['sbom'] {
+  if (a.sbom !== true) return undefined;
+  return { format: a['sbom-format'], store, onStored: (where) => void process.stderr.write(`SBOM (${a['sbom-format']}): ${where}\n`) };
 }
 
 /** What stream and image print with --json once written. */

@@ -1,10 +1,11 @@
 import { type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
-import { type CommonSinkOptions, type Format, type OpenedSink, pathAndRef } from '../image/format.js';
+import { type AttachedDocument, type CommonSinkOptions, type Format, type OpenedSink, pathAndRef } from '../image/format.js';
 import type { ImageSource } from '../image/source.js';
 import { TarArchive } from '../image/tar-archive.js';
-import { dockerArchive } from './docker-archive/index.js';
+import { archiveWriter, dockerArchive } from './docker-archive/index.js';
+import { type DaemonOptions, dockerDaemon } from './docker-daemon/index.js';
 import { ociArchive, ociLayout } from './oci-layout/index.js';
 import { registry } from './registry/index.js';
 import type { RegistryOptions } from './registry/sink.js';
@@ -13,10 +14,12 @@ import type { RegistryOptions } from './registry/sink.js';
 export interface SinkOptions extends CommonSinkOptions {
   /** Credentials, TLS, mounts, manifest format and reporting of docker:// destinations. */
   registry?: RegistryOptions;
+  /** Reporting of docker-daemon: destinations. */
+  daemon?: DaemonOptions;
 }
 
 /** Every format strata reads or writes: a new one is a folder beside this file and a line here. */
-const FORMATS: Format<SinkOptions>[] = [dockerArchive, ociLayout, ociArchive, registry];
+const FORMATS: Format<SinkOptions>[] = [dockerArchive, ociLayout, ociArchive, registry, dockerDaemon(archiveWriter)];
 
 const readable = FORMATS.filter((f) => f.reader !== undefined);
 
@@ -30,6 +33,22 @@ export function openDestination(name: string, options: SinkOptions = {}): Promis
     throw new StrataError(`--to ${name}: expected TRANSPORT:REFERENCE with a transport of ${names.join(', ')} (e.g. oci:./layout:latest), or - for stdout`);
   }
   return format.openSink(name.slice(colon + 1), options);
+}
+
+/** The format of a destination that can store a document with its image (see attachDocument), or undefined. */
+export function attachable(name: string): boolean {
+  const colon = name.indexOf(':');
+  const format = FORMATS.find((f) => f.name === name.slice(0, colon));
+  const reference = name.slice(colon + 1);
+  return colon > 0 && format?.attach !== undefined && reference !== '' && reference !== '-';
+}
+
+/** Store a document (an SBOM) with the image just written to `name`; where it went, for messages. */
+export function attachDocument(name: string, doc: AttachedDocument, options: SinkOptions & { digest?: string }): Promise<string> {
+  const colon = name.indexOf(':');
+  const format = FORMATS.find((f) => f.name === name.slice(0, colon));
+  if (!format?.attach) throw new StrataError(`${name}: cannot hold a document beside its image`);
+  return format.attach(name.slice(colon + 1), doc, options);
 }
 
 /** An image name whose file or directory exists, not read yet. */

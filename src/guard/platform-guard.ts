@@ -1,5 +1,6 @@
 import { type Dirent, type Stats, closeSync, lstatSync, openSync, readSync, readdirSync } from 'node:fs';
 import { StrataError } from '../errors.js';
+import { identity } from '../layer/store-layer.js';
 import { firstFew } from '../util/text.js';
 import { type BinaryKind, HEAD_BYTES, binaryKind } from './binary.js';
 
@@ -21,36 +22,79 @@ const ALLOW_FOREIGN_FLAG = '--allow-foreign-binaries';
 // Shared libraries need no exec bit (Debian's and many others have none).
 const LIBRARY_NAME = /\.(so(\.\d[^/]*)?|dylib|dll|exe)$/;
 
+/** Where the guard keeps what it found in each store path across runs (the layer digest cache). */
+interface FoundCache {
+  read(key: string): Promise<unknown>;
+  write(key: string, value: unknown): Promise<void>;
+}
+
+/** The binaries of one store path: path relative to it ('' for the path itself) and kind. */
+type Found = [string, BinaryKind][];
+
 /**
  * The executables and shared libraries under `paths` built for another
  * platform than `target`, in path order. Only regular files with an exec bit
- * or a library's name are opened, and only their first bytes are read.
+ * or a library's name are opened, and only their first bytes are read. With
+ * a cache, what a store path holds is read once: store paths do not change,
+ * and the key holds the path's inode and ctime, so one rebuilt in place is read again.
  */
-export function findForeignBinaries(paths: readonly string[], target: TargetPlatform): ForeignBinary[] {
-  const foreign: ForeignBinary[] = [];
+export async function findForeignBinaries(paths: readonly string[], target: TargetPlatform, cache?: FoundCache): Promise<ForeignBinary[]> {
   const head = Buffer.allocUnsafe(HEAD_BYTES);
+  const found = await Promise.all(paths.map((root) => binariesOf(root, head, cache)));
+  const foreign = found.flatMap((binaries, i) =>
+    binaries
+      .filter(([, kind]) => !(kind.architectures.includes(target.architecture) && (kind.os === undefined || kind.os === target.os)))
+      .map(([rel, kind]) => ({ path: rel === '' ? paths[i]! : `${paths[i]}/${rel}`, kind })),
+  );
+  return foreign.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+async function binariesOf(root: string, head: Buffer, cache: FoundCache | undefined): Promise<Found> {
+  const id = cache && identity(root);
+  if (!cache || id === 'missing') return binariesUnder(root, head);
+  const key = JSON.stringify({ guard: 'binaries/1', root, identity: id });
+  const hit = await cache.read(key);
+  if (isFound(hit)) return hit;
+  const found = binariesUnder(root, head);
+  await cache.write(key, found);
+  return found;
+}
+
+function isFound(value: unknown): value is Found {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (e) =>
+        Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' &&
+        typeof e[1]?.format === 'string' && Array.isArray(e[1].architectures) && e[1].architectures.every((a: unknown) => typeof a === 'string') &&
+        (e[1].os === undefined || typeof e[1].os === 'string'),
+    )
+  );
+}
+
+/** Every executable and shared library under one store path, whatever its platform. */
+function binariesUnder(root: string, head: Buffer): Found {
+  const found: Found = [];
   const check = (path: string) => {
     const kind = readKind(path, head);
-    if (kind && !(kind.architectures.includes(target.architecture) && (kind.os === undefined || kind.os === target.os))) foreign.push({ path, kind });
+    if (kind) found.push([path.slice(root.length + 1), kind]);
   };
-  for (const root of paths) {
-    // Not throwing for a missing path: a thrown error costs more than the lstat.
-    const stat: Stats | undefined = lstatSync(root, { throwIfNoEntry: false });
-    if (!stat) continue;
-    if (stat.isFile() && isCandidate(root, () => stat.mode)) check(root);
-    if (!stat.isDirectory()) continue;
-    // Not the layer writer's sorted walk: the guard lstats regular files only
-    // (their type is in the directory entry), which halves its system time.
-    const dirs = [root];
-    for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
-      for (const entry of listing(dir)) {
-        const path = `${dir}/${entry.name}`;
-        if (entry.isDirectory()) dirs.push(path);
-        else if (entry.isFile() && isCandidate(entry.name, () => modeOf(path))) check(path);
-      }
+  // Not throwing for a missing path: a thrown error costs more than the lstat.
+  const stat: Stats | undefined = lstatSync(root, { throwIfNoEntry: false });
+  if (!stat) return found;
+  if (stat.isFile() && isCandidate(root, () => stat.mode)) check(root);
+  if (!stat.isDirectory()) return found;
+  // Not the layer writer's sorted walk: the guard lstats regular files only
+  // (their type is in the directory entry), which halves its system time.
+  const dirs = [root];
+  for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
+    for (const entry of listing(dir)) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) dirs.push(path);
+      else if (entry.isFile() && isCandidate(entry.name, () => modeOf(path))) check(path);
     }
   }
-  return foreign.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return found;
 }
 
 /** A library's name, or else (asked only then) an exec bit. */
@@ -104,8 +148,8 @@ function describeKind(kind: BinaryKind): string {
  * Refuse (exit 2) a closure holding executables or shared libraries of
  * another platform than the image's, naming the first few.
  */
-export function checkPlatform(paths: readonly string[], target: TargetPlatform): void {
-  const foreign = findForeignBinaries(paths, target);
+export async function checkPlatform(paths: readonly string[], target: TargetPlatform, cache?: FoundCache): Promise<void> {
+  const foreign = await findForeignBinaries(paths, target, cache);
   if (foreign.length === 0) return;
   const named = foreign.map((f) => `${f.path} (${describeKind(f.kind)})`);
   throw new StrataError(

@@ -16,6 +16,15 @@ export interface CommonSinkOptions {
   progress?: Progress;
 }
 
+/** A document about an image (an SBOM), stored with it once the image is written. */
+export interface AttachedDocument {
+  mediaType: string;
+  /** Added to an image file's name for the file beside it. */
+  suffix: string;
+  /** The document; `digest` is the image manifest's, where the destination has one. */
+  document(digest?: string): Buffer;
+}
+
 /** A sink that becomes visible under its name only on commit. */
 export interface OpenedSink {
   sink: ImageSink;
@@ -45,6 +54,12 @@ export interface Format<O extends CommonSinkOptions = CommonSinkOptions> {
   name: string;
   reader?: FormatReader;
   openSink?(reference: string, options: O): Promise<OpenedSink>;
+  /**
+   * Store a document with the image just written to `reference`: beside its
+   * file, or as an OCI 1.1 referrer of its manifest (`digest`, when the
+   * writer told it). Returns where it went, for messages.
+   */
+  attach?(reference: string, doc: AttachedDocument, options: O & { digest?: string }): Promise<string>;
 }
 
 /** `PATH[:REF]`, split at the first colon as skopeo does. */

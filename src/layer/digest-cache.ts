@@ -14,18 +14,28 @@ export class DigestCache {
   constructor(readonly dir: string = defaultCacheDir()) {}
 
   async get(key: string): Promise<{ digest: string; size: number } | undefined> {
-    try {
-      const entry = JSON.parse(await readFile(this.file(key), 'utf8')) as { digest?: unknown; size?: unknown };
-      if (typeof entry.digest === 'string' && /^sha256:[0-9a-f]{64}$/.test(entry.digest) && Number.isSafeInteger(entry.size)) {
-        return { digest: entry.digest, size: entry.size as number };
-      }
-    } catch {
-      // Missing or corrupt: computed again and rewritten.
+    const entry = (await this.read(key)) as { digest?: unknown; size?: unknown } | undefined;
+    if (typeof entry?.digest === 'string' && /^sha256:[0-9a-f]{64}$/.test(entry.digest) && Number.isSafeInteger(entry.size)) {
+      return { digest: entry.digest, size: entry.size as number };
     }
     return undefined;
   }
 
   async put(key: string, value: { digest: string; size: number }): Promise<void> {
+    await this.write(key, value);
+  }
+
+  /** Any JSON kept under `key` (what else follows from store paths alone); undefined when missing or corrupt. */
+  async read(key: string): Promise<unknown> {
+    try {
+      return JSON.parse(await readFile(this.file(key), 'utf8')) as unknown;
+    } catch {
+      // Missing or corrupt: computed again and rewritten.
+      return undefined;
+    }
+  }
+
+  async write(key: string, value: unknown): Promise<void> {
     try {
       await mkdir(this.dir, { recursive: true });
       const temp = `${this.file(key)}.${process.pid}.${Math.random().toString(36).slice(2)}`;

@@ -77,7 +77,7 @@ function storeListing(storeDir: string): Set<string> | undefined {
 }
 
 /** Which file a root is now: a path rebuilt in place gets a new inode and ctime. */
-function identity(path: string): string {
+export function identity(path: string): string {
   try {
     const st = lstatSync(path);
     return `${st.ino}:${st.ctimeMs}`;

@@ -4,13 +4,14 @@
  * a stub Mach-O executable and the host's busybox (amd64).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { StrataError } from '../../src/errors.js';
 import { type BinaryKind, binaryKind } from '../../src/guard/binary.js';
 import { checkPlatform, findForeignBinaries } from '../../src/guard/platform-guard.js';
+import { DigestCache } from '../../src/layer/digest-cache.js';
 import { strata } from '../helpers/cli.js';
 import { REPO_ROOT, buildFixture, nixBuild, tmpDir } from '../helpers/store.js';
 
@@ -119,39 +120,57 @@ describe('findForeignBinaries over real store paths', () => {
   const arm64 = foreign('arm64');
   const arm64Files = readdirSync(join(arm64, 'lib')).sort().map((f) => join(arm64, 'lib', f));
 
-  test("Debian's arm64 libc in an amd64 image: every library named, including those without an exec bit", () => {
-    const found = findForeignBinaries([arm64, buildFixture('busybox')], { architecture: 'amd64', os: 'linux' });
+  test("Debian's arm64 libc in an amd64 image: every library named, including those without an exec bit", async () => {
+    const found = await findForeignBinaries([arm64, buildFixture('busybox')], { architecture: 'amd64', os: 'linux' });
     assert.deepEqual(found.map((f) => f.path), arm64Files);
     assert.ok(found.every((f) => f.kind.format === 'ELF' && f.kind.architectures.join() === 'arm64' && (f.kind.os ?? 'linux') === 'linux'));
     assert.deepEqual(found.find((f) => f.path.endsWith('/libc.so.6'))?.kind, { format: 'ELF', architectures: ['arm64'], os: 'linux' });
   });
 
-  test('the same closure in an arm64 image: only the amd64 busybox is foreign', () => {
+  test('the same closure in an arm64 image: only the amd64 busybox is foreign', async () => {
     const busybox = buildFixture('busybox');
-    const found = findForeignBinaries([arm64, busybox], { architecture: 'arm64', os: 'linux' });
+    const found = await findForeignBinaries([arm64, busybox], { architecture: 'arm64', os: 'linux' });
     assert.deepEqual(found.map((f) => f.path), [join(busybox, 'bin', 'busybox')]);
     assert.deepEqual(found[0]!.kind.architectures, ['amd64']);
   });
 
-  test('armhf is arm, s390x is big-endian s390x: each accepted on its own platform', () => {
+  test('armhf is arm, s390x is big-endian s390x: each accepted on its own platform', async () => {
     const armhf = foreign('armhf');
     const s390x = foreign('s390x');
-    assert.deepEqual(findForeignBinaries([armhf], { architecture: 'arm', os: 'linux' }), []);
-    assert.deepEqual(findForeignBinaries([s390x], { architecture: 's390x', os: 'linux' }), []);
-    const onAmd64 = findForeignBinaries([armhf, s390x], { architecture: 'amd64', os: 'linux' });
+    assert.deepEqual(await findForeignBinaries([armhf], { architecture: 'arm', os: 'linux' }), []);
+    assert.deepEqual(await findForeignBinaries([s390x], { architecture: 's390x', os: 'linux' }), []);
+    const onAmd64 = await findForeignBinaries([armhf, s390x], { architecture: 'amd64', os: 'linux' });
     assert.deepEqual(new Set(onAmd64.map((f) => f.kind.architectures[0])), new Set(['arm', 's390x']));
     assert.equal(onAmd64.length, readdirSync(join(armhf, 'lib')).length + readdirSync(join(s390x, 'lib')).length);
   });
 
-  test('a Mach-O executable in a Linux image is foreign whatever its architecture', () => {
+  test('a Mach-O executable in a Linux image is foreign whatever its architecture', async () => {
     const darwin = foreign('darwin');
-    const found = findForeignBinaries([darwin], { architecture: 'arm64', os: 'linux' });
+    const found = await findForeignBinaries([darwin], { architecture: 'arm64', os: 'linux' });
     assert.deepEqual(found, [{ path: join(darwin, 'bin', 'tool'), kind: { format: 'Mach-O', architectures: ['arm64'], os: 'darwin' } }]);
   });
 
-  test('checkPlatform: exit 2 naming the first three paths, how many more, and the way out', () => {
-    assert.doesNotThrow(() => checkPlatform([buildFixture('app')], { architecture: 'amd64', os: 'linux' }));
-    assert.throws(
+  test('with a cache, a store path is read once; one rebuilt in place (new ctime) is read again', async () => {
+    const cache = new DigestCache(join(tmpDir('strata-guard-cache-'), 'cache'));
+    const root = join(tmpDir('strata-guard-root-'), 'path');
+    mkdirSync(join(root, 'lib'), { recursive: true });
+    const lib = join(root, 'lib', 'libc.so.6');
+    copyFileSync(join(arm64, 'lib', 'libc.so.6'), lib);
+    const target = { architecture: 'amd64', os: 'linux' };
+    const first = await findForeignBinaries([root], target, cache);
+    assert.deepEqual(first.map((f) => [f.path, f.kind.architectures]), [[lib, ['arm64']]]);
+    // A file changed under the path, the path itself untouched: what the cache holds is what is told.
+    copyFileSync(join(buildFixture('busybox'), 'bin', 'busybox'), lib);
+    assert.deepEqual(await findForeignBinaries([root], target, cache), first);
+    assert.deepEqual(await findForeignBinaries([root], target), []);
+    // The path made anew (its ctime moves): read again.
+    chmodSync(root, 0o755);
+    assert.deepEqual(await findForeignBinaries([root], target, cache), []);
+  });
+
+  test('checkPlatform: exit 2 naming the first three paths, how many more, and the way out', async () => {
+    await assert.doesNotReject(() => checkPlatform([buildFixture('app')], { architecture: 'amd64', os: 'linux' }));
+    await assert.rejects(
       () => checkPlatform([arm64], { architecture: 'amd64', os: 'linux' }),
       (e: unknown) => {
         assert.ok(e instanceof StrataError);

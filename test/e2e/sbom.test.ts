@@ -6,33 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
 
 import { loadClosure } from '../../src/closure/stores/table.js';
 import { cycloneDx } from '../../src/sbom/cyclonedx.js';
 import { parseDrvName } from '../../src/sbom/drv-name.js';
 import { sbomModel } from '../../src/sbom/sbom.js';
 import { strataOk } from '../helpers/cli.js';
+import { cycloneDxValidator } from '../helpers/sbom.js';
 import { buildFixture, graphFiles, queryReferences, runTool, nixEnv, tmpDir } from '../helpers/store.js';
-
-const require = createRequire(import.meta.url);
-const schemaDir = join(dirname(require.resolve('@cyclonedx/cyclonedx-library/package.json')), 'res', 'schema');
-
-/** A validator of CycloneDX 1.6 JSON: the schema and the two it refers to, under the names it refers to them by. */
-function cycloneDxValidator() {
-  const ajv = new Ajv.default({ strict: false, allErrors: true });
-  addFormats.default(ajv);
-  // The schema's idn-email and iri-reference formats: not in ajv-formats; no SBOM here has such a field.
-  ajv.addFormat('idn-email', true).addFormat('iri-reference', true);
-  const load = (file: string) => JSON.parse(readFileSync(join(schemaDir, file), 'utf8'));
-  for (const file of ['spdx.SNAPSHOT.schema.json', 'jsf-0.82.SNAPSHOT.schema.json']) ajv.addSchema({ ...load(file), $id: `http://cyclonedx.org/schema/${file}` });
-  return ajv.compile<any>(load('bom-1.6.SNAPSHOT.schema.json'));
-}
 
 const tool = { name: 'strata', version: '0.1.0' };
 

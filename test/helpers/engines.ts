@@ -92,6 +92,38 @@ export class TestDockerd extends TestDaemon {
   }
 }
 
+/**
+ * podman's Docker-compatible API (`podman system service`) on a socket in its
+ * own temp dir, with its own vfs storage; answered by `docker -H` as dockerd is.
+ */
+export class TestPodmanService extends TestDaemon {
+  static async start(): Promise<TestPodmanService> {
+    const daemon = new TestPodmanService();
+    await daemon.start();
+    return daemon;
+  }
+
+  private flags(): string[] {
+    return [
+      '--root', join(this.dir, 'root'), '--runroot', join(this.dir, 'runroot'), '--tmpdir', join(this.dir, 'tmp'),
+      '--storage-driver', 'vfs', '--events-backend', 'none', '--cgroup-manager', 'cgroupfs',
+    ];
+  }
+
+  protected command(): [string, string[]] {
+    return ['podman', [...this.flags(), 'system', 'service', '--time=0', `unix://${this.socket}`]];
+  }
+
+  protected ready(): boolean {
+    return runTool('docker', ['-H', `unix://${this.socket}`, 'version'], { allowFailure: true }).status === 0;
+  }
+
+  /** `podman run --rm` (runc, no network) on this service's storage. */
+  run(image: string, args: readonly string[] = []): RunResult {
+    return runTool('podman', [...this.flags(), 'run', '--rm', ...PODMAN_RUN_FLAGS, image, ...args], { allowFailure: true });
+  }
+}
+
 /** containerd with a version 2 config, its CRI plugin off; `ctr -a SOCK`. */
 export class TestContainerd extends TestDaemon {
   private runs = 0;

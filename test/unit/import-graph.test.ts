@@ -107,7 +107,7 @@ test('a format does not import another format', () => {
   const across = srcEdges().filter(([from, to]) => format(from) !== undefined && format(to) !== undefined && format(from) !== format(to));
   assert.deepEqual(across, []);
   const formats = new Set(srcEdges().flatMap(([a, b]) => [format(a), format(b)]).filter((f) => f !== undefined));
-  assert.deepEqual([...formats].sort(), ['docker-archive', 'oci-layout', 'registry']);
+  assert.deepEqual([...formats].sort(), ['docker-archive', 'docker-daemon', 'oci-layout', 'registry']);
 });
 
 test('a store kind does not import another, and is reached through the STORES table alone', () => {

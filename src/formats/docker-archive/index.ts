@@ -1,7 +1,9 @@
 import { StrataError } from '../../errors.js';
-import type { Format } from '../../image/format.js';
-import { openOutput } from '../../output.js';
+import type { CommonSinkOptions, Format } from '../../image/format.js';
+import type { ImageSink } from '../../model/image.js';
+import { type ByteSink, openOutput, writeOutput } from '../../output.js';
 import { readDockerArchive } from './reader.js';
+import type { HeldLayer } from './writer.js';
 
 /** `docker save`'s archive, as `docker load` and nixpkgs' streamLayeredImage have it. */
 export const dockerArchive: Format = {
@@ -15,4 +17,15 @@ export const dockerArchive: Format = {
     const output = openOutput(reference === '' ? '-' : reference);
     return { sink: new DockerArchiveSink(output.sink, options.progress, options.cache, { nixpkgsNames: options.nixpkgsNames }), commit: output.commit, abort: output.abort };
   },
+  // Beside the file: app.tar.cdx.json.
+  async attach(reference, doc) {
+    await writeOutput(doc.document().toString('utf8'), `${reference}${doc.suffix}`);
+    return `${reference}${doc.suffix}`;
+  },
 };
+
+/** The archive as a stream to any byte sink (an engine's load request); layers the reader holds go as empty members. */
+export async function archiveWriter(out: ByteSink, options: CommonSinkOptions, held?: HeldLayer): Promise<ImageSink> {
+  const { DockerArchiveSink } = await import('./writer.js');
+  return new DockerArchiveSink(out, options.progress, options.cache, { held });
+}

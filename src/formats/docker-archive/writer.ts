@@ -18,7 +18,17 @@ export interface DockerArchiveOptions {
    * is then read twice. Files always get these names.
    */
   nixpkgsNames?: boolean;
+  /** Layers the archive's reader already holds (an engine's load): written as empty members. */
+  held?: HeldLayer;
 }
+
+/**
+ * Whether the reader of the archive already holds the layer that ends the
+ * chain `diffIds` (bottom first): its member is then written empty, the
+ * manifest still naming it (docker and podman load such an archive when they
+ * hold the layer, and refuse it when they do not).
+ */
+export type HeldLayer = (diffIds: readonly string[], size: number) => boolean;
 
 /** A layer member whose name waits for its digest: where its header goes, and how long it is. */
 type Reserved = { at: number; length: number };
@@ -61,7 +71,8 @@ export class DockerArchiveSink implements ImageSink {
 
   /** How a layer is written: header after the content (file), named by its inputs (pipe), or digest first. */
   private plan(layer: Layer): 'patch' | 'key' | 'digest-first' {
-    if (!layer.walk) return 'digest-first';
+    // A held layer is known by its chain of digests, so digests come first.
+    if (!layer.walk || this.options.held) return 'digest-first';
     if (this.out.patch) return knownTar(layer) ? 'digest-first' : 'patch';
     // By inputs whether or not the digest is known, so names never depend on it.
     return !this.options.nixpkgsNames && layer.inputKey ? 'key' : 'digest-first';
@@ -83,12 +94,20 @@ export class DockerArchiveSink implements ImageSink {
     // Each layer's digest, checked once all are sent; and, for reserved headers, where they go.
     const layers: { name: string; size: number; digest: () => Promise<string>; reserved?: Reserved; layer: Layer }[] = [];
     let next = 0;
+    // The digests of the layers so far, where digests come first (held layers are known by them).
+    const chain: string[] = [];
     for (const [i, layer] of image.layers.entries()) {
       const plan = plans[i]!;
       if (plan === 'digest-first') {
         const { digest, size, measured } = await ahead[next++]!;
         this.progress.layer(i, image.layers.length, layer.contents.join(' '), size);
         const name = layer.member?.name ?? `${hexOf(digest)}/layer.tar`;
+        chain.push(digest);
+        if (this.options.held?.(chain, size)) {
+          await put(encodeHeader(tarHeader({ mtime: image.mtime, ...layer.member, name, size: 0 })));
+          layers.push({ name, size: 0, layer, digest: () => Promise.resolve(digest) });
+          continue;
+        }
         await put(encodeHeader(tarHeader({ mtime: image.mtime, ...layer.member, name, size })));
         // Hashed again unless this run measured it from files that check themselves.
         const verify = !(measured && layer.fingerprints);

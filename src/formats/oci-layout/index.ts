@@ -1,6 +1,6 @@
 import { StrataError } from '../../errors.js';
 import { type Format, pathAndRef } from '../../image/format.js';
-import { openOutput } from '../../output.js';
+import { openOutput, writeOutput } from '../../output.js';
 import { readOciArchive } from './archive-reader.js';
 import { layoutDirectory, readOciLayout } from './layout-reader.js';
 
@@ -21,6 +21,12 @@ export const ociLayout: Format = {
     const { OciLayoutSink } = await import('./layout-writer.js');
     return { sink: new OciLayoutSink(dir, { ...options, ref }), commit: noCommit, abort: noCommit };
   },
+  // An OCI 1.1 referrer of the image's manifest, in the same layout.
+  async attach(reference, doc) {
+    const [dir, ref] = pathAndRef(reference);
+    const { addReferrer } = await import('./layout-writer.js');
+    return `oci:${reference} (referrer ${await addReferrer(dir, ref, doc)})`;
+  },
 };
 
 export const ociArchive: Format = {
@@ -32,5 +38,11 @@ export const ociArchive: Format = {
     const { OciArchiveSink } = await import('./archive-writer.js');
     const output = openOutput(path);
     return { sink: new OciArchiveSink(output.sink, path, { ...options, ref }), commit: output.commit, abort: output.abort };
+  },
+  // Beside the file: app.oci.tar.cdx.json.
+  async attach(reference, doc) {
+    const [path] = pathAndRef(reference);
+    await writeOutput(doc.document().toString('utf8'), `${path}${doc.suffix}`);
+    return `${path}${doc.suffix}`;
   },
 };

@@ -38,8 +38,12 @@ export async function readOciLayout(files: LayoutFiles, name: string, ref?: stri
   if (!(await files.has('oci-layout'))) throw new StrataError(`${name}: no oci-layout file; not an OCI image layout (as skopeo copy ... oci:DIR writes)`);
   const indexBytes = await files.read('index.json');
   if (!indexBytes) throw new StrataError(`${name}: index.json is missing; the layout is incomplete`, ExitCode.Integrity);
-  const top = manifestsOf(json(indexBytes, `${name}: index.json`), `${name}: index.json`);
-  const named = ref === undefined ? top : top.filter((d) => d.annotations?.[REF_NAME] === ref);
+  const indexJson = json(indexBytes, `${name}: index.json`);
+  const top = manifestsOf(indexJson, `${name}: index.json`);
+  // Artifacts beside the images (an SBOM referring to one) are not images.
+  const artifacts = new Set((indexJson.manifests as { digest?: unknown; artifactType?: unknown }[]).filter((m) => m.artifactType !== undefined).map((m) => m.digest));
+  const notArtifacts = top.filter((d) => !artifacts.has(d.digest));
+  const named = ref === undefined ? notArtifacts : notArtifacts.filter((d) => d.annotations?.[REF_NAME] === ref);
   if (named.length === 0) {
     const refs = top.map((d) => d.annotations?.[REF_NAME]).filter((r) => r !== undefined);
     throw new StrataError(ref === undefined ? `${name}: index.json names no image` : `${name}: no image named '${ref}' (it has: ${refs.join(', ') || 'no names'})`);

@@ -10,6 +10,8 @@ import { type Compression, compressionOf, compressor, layerMediaType } from '../
 import { type Blob, type Bytes, type Descriptor, type Image, type ImageSink, type Layer, knownTar } from '../../model/image.js';
 import { OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, REF_NAME, layoutBlobPath } from '../../model/media-types.js';
 import { checkedTar } from '../../image/checked-tar.js';
+import type { AttachedDocument } from '../../image/format.js';
+import { referrerArtifact } from '../../sbom/referrer.js';
 import { StreamDigest, sha256Digest } from '../../model/digest.js';
 
 export interface OciOptions {
@@ -107,6 +109,22 @@ async function addToIndex(dir: string, descriptor: Descriptor, ref?: string): Pr
   const kept = index.manifests.filter((m) => (ref === undefined ? m.digest !== descriptor.digest || m.annotations?.[REF_NAME] !== undefined : m.annotations?.[REF_NAME] !== ref));
   index.manifests = [...kept, entry];
   await writeAtomically(file, Buffer.from(JSON.stringify(index)));
+}
+
+/**
+ * Store `doc` in the layout as an OCI 1.1 artifact whose subject is the
+ * manifest index.json names `ref` (or its one image): its blobs, and its
+ * manifest in index.json with its artifactType, unnamed. Returns the artifact manifest's digest.
+ */
+export async function addReferrer(dir: string, ref: string | undefined, doc: AttachedDocument): Promise<string> {
+  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as { manifests: (Descriptor & { artifactType?: string })[] };
+  const images = index.manifests.filter((m) => m.artifactType === undefined && (ref === undefined || m.annotations?.[REF_NAME] === ref));
+  if (images.length !== 1) throw new StrataError(`oci:${dir}: ${images.length} images${ref === undefined ? '' : ` named ${ref}`}; name the one the document is about as oci:DIR:REF`);
+  const subject = images[0]!;
+  const artifact = referrerArtifact(subject, doc.mediaType, doc.document(subject.digest));
+  for (const blob of [...artifact.blobs, artifact.manifest]) await putBytes(dir, blob.descriptor.mediaType, blob.bytes);
+  await addToIndex(dir, artifact.manifest.descriptor);
+  return artifact.manifest.descriptor.digest;
 }
 
 async function putLayer(dir: string, layer: Layer, compression: Compression, level: number | undefined, progress: Progress): Promise<{ descriptor: Descriptor; diffId: string }> {

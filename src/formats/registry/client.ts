@@ -241,6 +241,14 @@ export class RegistryClient {
     return new URL(res.headers.location, this.base);
   }
 
+  /** GET `manifests/REF` or `referrers/DIGEST` of the repository: media type and bytes, or undefined when there is none (404). */
+  async get(path: string, accept: string): Promise<{ mediaType: string; bytes: Buffer } | undefined> {
+    const res = await this.request(`reading ${path}`, { method: 'GET', url: this.url(path), headers: { accept } });
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw this.refused(`reading ${path}`, res);
+    return { mediaType: String(res.headers['content-type'] ?? '').split(';')[0]!.trim(), bytes: res.body };
+  }
+
   /** PUT a manifest under a tag or digest; returns the digest the registry gives it. */
   async putManifest(reference: string, mediaType: string, bytes: Buffer): Promise<string> {
     const res = await this.request(`putting the manifest`, {

@@ -10,4 +10,8 @@ export const registry: Format<CommonSinkOptions & { registry?: RegistryOptions }
     const sink = new RegistrySink(parseRegistryReference(reference), { ...options.registry, compression: options.compression, level: options.level, progress: options.progress, cache: options.cache });
     return { sink, commit: async () => {}, abort: async () => {} };
   },
+  async attach(reference, doc, options) {
+    const { pushReferrer } = await import('./referrer.js');
+    return `docker:${reference} (referrer ${await pushReferrer(reference, doc, { ...options.registry, digest: options.digest })})`;
+  },
 };

@@ -1,0 +1,165 @@
+/**
+ * --sbom on image, stream and push: the SBOM beside a file (CycloneDX and
+ * SPDX), in an OCI layout as a referrer, and in this machine's
+ * docker-registry (no referrers API) as a referrer read back through the
+ * referrers tag scheme. CycloneDX is checked against its official schema;
+ * SPDX 2.3 by hand (no npm package ships its schema).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { strata, strataOk } from '../helpers/cli.js';
+import { TestRegistry } from '../helpers/registry.js';
+import { cycloneDxValidator, spdx23Problems } from '../helpers/sbom.js';
+import { buildFixture, queryReferences, queryRequisites, runTool, skopeoInspectConfig, tmpDir } from '../helpers/store.js';
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const CDX = 'application/vnd.cyclonedx+json';
+const SPDX = 'application/spdx+json';
+
+const prop = (c: { properties?: { name: string; value: string }[] }, name: string) => c.properties?.find((p) => p.name === name)?.value;
+
+/** Each store path of a docker-archive and the diff_id of the layer holding it, from the layers' own listings. */
+function layerOfPaths(archive: string): Map<string, string> {
+  const manifest = JSON.parse(runTool('tar', ['-xOf', archive, 'manifest.json']).stdout)[0];
+  const diffIds: string[] = skopeoInspectConfig(`docker-archive:${archive}`).rootfs.diff_ids;
+  const held = new Map<string, string>();
+  for (const [i, member] of (manifest.Layers as string[]).entries()) {
+    const listing = runTool('sh', ['-c', `tar -xOf '${archive}' '${member}' | tar -t`]).stdout.split('\n');
+    for (const entry of listing) {
+      const m = /^\/?(nix\/store\/[^/]+)\/?$/.exec(entry);
+      if (m) held.set(`/${m[1]}`, diffIds[i]!);
+    }
+  }
+  return held;
+}
+
+describe('--sbom', () => {
+  let registry: TestRegistry;
+  let app: string;
+  let work: string;
+  const validate = cycloneDxValidator();
+
+  before(async () => {
+    app = buildFixture('app');
+    work = tmpDir('strata-sbom-image-');
+    registry = await TestRegistry.start();
+  });
+  after(async () => {
+    await registry?.stop();
+  });
+
+  const image = (...args: string[]) => strataOk(['image', app, '--name', 'app', '--tag', '1', '--max-layers', '4', ...args]);
+
+  test('beside a docker-archive: CycloneDX, valid, each store path with the diff_id of the layer that holds it', () => {
+    const archive = join(work, 'app.tar');
+    const r = image('-o', archive, '--sbom');
+    assert.equal(r.stderr, `SBOM (cyclonedx): ${archive}.cdx.json\n`);
+    const doc = JSON.parse(readFileSync(`${archive}.cdx.json`, 'utf8'));
+    assert.ok(validate(doc), JSON.stringify(validate.errors, null, 2));
+    const held = layerOfPaths(archive);
+    assert.deepEqual([...held.keys()].sort(), queryRequisites(app).sort());
+    assert.deepEqual(
+      doc.components.map((c: any) => [c['bom-ref'], prop(c, 'strata:layer_digest')]),
+      [...held.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
+    assert.deepEqual(doc.metadata.component, { type: 'container', 'bom-ref': 'image', name: 'app', version: '1' });
+  });
+
+  test('SPDX 2.3 beside an OCI archive: the required fields, a package per store path, DEPENDS_ON for each reference', () => {
+    const archive = join(work, 'app.oci.tar');
+    const r = image('--to', `oci-archive:${archive}:1`, '--sbom', '--sbom-format', 'spdx');
+    assert.equal(r.stderr, `SBOM (spdx): ${archive}.spdx.json\n`);
+    const doc = JSON.parse(readFileSync(`${archive}.spdx.json`, 'utf8'));
+    assert.deepEqual(spdx23Problems(doc), []);
+    const paths = queryRequisites(app).sort();
+    const byPath = new Map<string, any>(doc.packages.filter((p: any) => p.packageFileName).map((p: any) => [p.packageFileName, p]));
+    assert.deepEqual([...byPath.keys()].sort(), paths);
+    const depends = doc.relationships.filter((x: any) => x.relationshipType === 'DEPENDS_ON').map((x: any) => `${x.spdxElementId} ${x.relatedSpdxElement}`).sort();
+    const expected = paths.flatMap((p) => queryReferences(p).filter((q) => q !== p).map((q) => `${byPath.get(p).SPDXID} ${byPath.get(q).SPDXID}`)).sort();
+    assert.deepEqual(depends, expected);
+    assert.equal(byPath.get(app).primaryPackagePurpose, 'APPLICATION');
+    // strata sbom --format spdx: the closure alone, the document describing its root.
+    const closureDoc = JSON.parse(strataOk(['sbom', app, '--format', 'spdx']).stdout);
+    assert.deepEqual(spdx23Problems(closureDoc), []);
+    assert.deepEqual(closureDoc.packages.map((p: any) => p.packageFileName).sort(), paths);
+    assert.deepEqual(closureDoc.relationships.filter((x: any) => x.relationshipType === 'DESCRIBES').map((x: any) => x.relatedSpdxElement), [byPath.get(app).SPDXID]);
+    // The same image, the same bytes.
+    const again = join(work, 'again.oci.tar');
+    image('--to', `oci-archive:${again}:1`, '--sbom', '--sbom-format', 'spdx');
+    assert.deepEqual(readFileSync(`${again}.spdx.json`), readFileSync(`${archive}.spdx.json`));
+  });
+
+  test('in an OCI layout: an artifact manifest referring to the image manifest; the layout still reads as one image', () => {
+    const layout = join(work, 'layout');
+    image('--to', `oci:${layout}:1`, '--sbom');
+    const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+    const [imageEntry, artifactEntry] = index.manifests;
+    assert.equal(index.manifests.length, 2);
+    assert.equal(imageEntry.annotations['org.opencontainers.image.ref.name'], '1');
+    assert.equal(artifactEntry.artifactType, CDX);
+    const blob = (digest: string) => readFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)));
+    const artifact = JSON.parse(blob(artifactEntry.digest).toString());
+    assert.deepEqual(artifact.subject, { mediaType: OCI_MANIFEST, digest: imageEntry.digest, size: imageEntry.size });
+    assert.equal(artifact.artifactType, CDX);
+    const doc = JSON.parse(blob(artifact.layers[0].digest).toString());
+    assert.ok(validate(doc), JSON.stringify(validate.errors, null, 2));
+    assert.equal(doc.metadata.component.hashes[0].content, imageEntry.digest.slice(7));
+    // One image (several would be a list); the artifact is not read as one.
+    const inspected = JSON.parse(strataOk(['inspect', `oci:${layout}`, '--json']).stdout);
+    assert.equal(inspected.manifest.digest, imageEntry.digest);
+  });
+
+  test('pushed to a registry without the referrers API: read back from the referrers tag, valid; push --sbom adds the one beside a file', async () => {
+    const base = `http://${registry.host}/v2/app`;
+    strataOk(['image', app, '--name', 'app', '--tag', '1', '--to', `docker://${registry.host}/app:1`, '--tls-verify=false', '--sbom']);
+    const head = await fetch(`${base}/manifests/1`, { method: 'HEAD', headers: { accept: OCI_MANIFEST } });
+    const subject = head.headers.get('docker-content-digest')!;
+    assert.equal((await fetch(`${base}/referrers/${subject}`)).status, 404);
+
+    /** The documents of `type` the referrers tag lists for `digest`, as a reader with the digest alone finds them. */
+    const referrers = async (digest: string, type: string): Promise<Buffer[]> => {
+      const res = await fetch(`${base}/manifests/${digest.replace(':', '-')}`, { headers: { accept: OCI_INDEX } });
+      assert.equal(res.status, 200);
+      const listed: any = await res.json();
+      const found: Buffer[] = [];
+      for (const entry of listed.manifests.filter((m: any) => m.artifactType === type)) {
+        const manifest: any = await (await fetch(`${base}/manifests/${entry.digest}`, { headers: { accept: OCI_MANIFEST } })).json();
+        assert.equal(manifest.subject.digest, digest);
+        found.push(Buffer.from(await (await fetch(`${base}/blobs/${manifest.layers[0].digest}`)).arrayBuffer()));
+      }
+      return found;
+    };
+    const [sbom, ...more] = await referrers(subject, CDX);
+    assert.equal(more.length, 0);
+    const doc = JSON.parse(sbom!.toString());
+    assert.ok(validate(doc), JSON.stringify(validate.errors, null, 2));
+    assert.equal(doc.metadata.component.hashes[0].content, subject.slice(7));
+    assert.equal(doc.components.length, queryRequisites(app).length);
+
+    // A file and its SPDX SBOM, pushed together: the tag lists it beside nothing else of this image.
+    const archive = join(work, 'pushed.tar');
+    image('-o', archive, '--sbom', '--sbom-format', 'spdx');
+    const pushed = strataOk(['push', archive, `docker://${registry.host}/app:file`, '--tls-verify=false', '--sbom', '--sbom-format', 'spdx']);
+    const digest = pushed.stdout.trim();
+    assert.match(pushed.stderr, /SBOM \(spdx\): docker:\/\/\S+\/app:file \(referrer sha256:[0-9a-f]{64}\)/);
+    const [spdxDoc] = await referrers(digest, SPDX);
+    assert.deepEqual(spdxDoc, readFileSync(`${archive}.spdx.json`));
+  });
+
+  test('nowhere to put it, or nothing beside the file to push: exit 2 before anything is written or sent', () => {
+    const stdout = strata(['image', app, '--sbom']);
+    assert.equal(stdout.status, 2);
+    assert.match(stdout.stderr, /^strata: --sbom: - has no place for an SBOM; write to a file/);
+    assert.equal(stdout.stdout, '');
+    const archive = join(work, 'bare.tar');
+    image('-o', archive);
+    const push = strata(['push', archive, `docker://${registry.host}/app:bare`, '--tls-verify=false', '--sbom']);
+    assert.equal(push.status, 2);
+    assert.match(push.stderr, /--sbom: \S+bare\.tar\.cdx\.json: cannot read \(ENOENT\); write it with strata image or stream --sbom/);
+    assert.ok(!existsSync(`${archive}.cdx.json`));
+  });
+});
