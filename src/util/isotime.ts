@@ -288,8 +288,10 @@ export function unixSeconds(t: IsoTime): number {
 
 /** The current time in UTC, to the microsecond, like `datetime.now(tz=timezone.utc)`. */
 export function nowIsoTime(): IsoTime {
-  const micros = Math.round((performance.timeOrigin + performance.now()) * 1000);
-  return { epochMicros: BigInt(micros), offsetSeconds: 0 };
+  // The wall clock's milliseconds (timeOrigin plus the monotonic clock drifts
+  // from it when the clock is adjusted), the monotonic clock's microseconds.
+  const micros = BigInt(Date.now()) * 1000n + BigInt(Math.floor((performance.now() % 1) * 1000));
+  return { epochMicros: micros, offsetSeconds: 0 };
 }
 
 function splitMicros(micros: number): [number, number, number, number] {
