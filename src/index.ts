@@ -25,6 +25,7 @@ export { makeConf, type MakeConfOptions } from './build/make-conf.js';
 export { imageFromConf, type ConfImageOptions } from './build/from-conf.js';
 export { buildImage, streamConf, streamConfFiles, writeConfs, writeImage, writeIndex, type BuildImageOptions, type StreamOptions, type WriteOptions, type WrittenImages } from './build/write.js';
 export { pushImage } from './build/push.js';
+export { pullImage, type PullOptions, type Pulled } from './build/pull.js';
 export { exportImage } from './build/flatten.js';
 export { mergeImages } from './build/merge.js';
 export { closureSbom, type SbomOptions } from './build/sbom.js';

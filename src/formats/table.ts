@@ -7,6 +7,7 @@ import { TarArchive } from '../image/tar-archive.js';
 import { dockerArchive } from './docker-archive/index.js';
 import { ociArchive, ociLayout } from './oci-layout/index.js';
 import { registry } from './registry/index.js';
+import type { RegistryReadOptions } from './registry/reader.js';
 import type { RegistryOptions } from './registry/sink.js';
 
 /** What a destination needs beyond its name. */
@@ -15,8 +16,14 @@ export interface SinkOptions extends CommonSinkOptions {
   registry?: RegistryOptions;
 }
 
+/** What a source needs beyond its name. */
+export interface SourceOptions {
+  /** Credentials and TLS of docker:// sources (default: the auth files' entry, TLS verified). */
+  registry?: RegistryReadOptions;
+}
+
 /** Every format strata reads or writes: a new one is a folder beside this file and a line here. */
-const FORMATS: Format<SinkOptions>[] = [dockerArchive, ociLayout, ociArchive, registry];
+const FORMATS: Format<SinkOptions, SourceOptions>[] = [dockerArchive, ociLayout, ociArchive, registry];
 
 const readable = FORMATS.filter((f) => f.reader !== undefined);
 
@@ -40,13 +47,16 @@ interface LocatedImage {
 
 /**
  * Find the image `name` names: `docker-archive:FILE[:TAG]`,
- * `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`, or a plain path (a directory
- * is an OCI layout; a file, plain or compressed, is a docker-archive or an
- * OCI archive by what it holds).
+ * `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`,
+ * `docker://HOST/REPO[:TAG|@DIGEST]` (a registry, reached when opened), or
+ * a plain path (a directory is an OCI layout; a file, plain or compressed,
+ * is a docker-archive or an OCI archive by what it holds).
  */
-export async function locateImage(name: string): Promise<LocatedImage> {
+export async function locateImage(name: string, options: SourceOptions = {}): Promise<LocatedImage> {
   const colon = name.indexOf(':');
   const format = colon < 0 ? undefined : readable.find((f) => f.name === name.slice(0, colon));
+  const reader = format?.reader;
+  if (reader?.kind === 'remote') return { name, open: () => reader.open(name.slice(colon + 1), name, options) };
   if (format) {
     const [path, ref] = pathAndRef(name.slice(colon + 1));
     if (path === '') throw new StrataError(`${name}: no path; expected ${format.name}:PATH`);
@@ -67,17 +77,17 @@ export async function locateImage(name: string): Promise<LocatedImage> {
 }
 
 /** Open the image `name` names (see locateImage). */
-export async function openImageSource(name: string): Promise<ImageSource> {
-  return (await locateImage(name)).open();
+export async function openImageSource(name: string, options: SourceOptions = {}): Promise<ImageSource> {
+  return (await locateImage(name, options)).open();
 }
 
-function openWith(format: Format<SinkOptions>, path: string, ref: string | undefined, name: string): Promise<ImageSource> {
+function openWith(format: Format<SinkOptions, SourceOptions>, path: string, ref: string | undefined, name: string): Promise<ImageSource> {
   const reader = format.reader!;
   return reader.kind === 'directory' ? reader.open(path, ref, name) : openArchive(path, ref, name, format);
 }
 
 /** A tar of images; without a format, the one whose marker member the archive holds. */
-async function openArchive(path: string, ref: string | undefined, name: string, format?: Format<SinkOptions>): Promise<ImageSource> {
+async function openArchive(path: string, ref: string | undefined, name: string, format?: Format<SinkOptions, SourceOptions>): Promise<ImageSource> {
   const archive = await TarArchive.open(path);
   try {
     const archives = readable.flatMap((f) => (f.reader?.kind === 'archive' ? [{ format: f, reader: f.reader }] : []));

@@ -1,5 +1,5 @@
 import { StrataError } from '../../errors.js';
-import type { Format } from '../../image/format.js';
+import { type Format, pathAndRef } from '../../image/format.js';
 import { openOutput } from '../../output.js';
 import { readDockerArchive } from './reader.js';
 
@@ -11,8 +11,12 @@ export const dockerArchive: Format = {
     if (options.compression && options.compression !== 'none') {
       throw new StrataError(`--compression ${options.compression}: docker-archive holds uncompressed layers (as docker load expects); use --to oci:DIR or oci-archive:FILE`);
     }
+    // FILE[:NAME:TAG], as skopeo names a docker-archive destination.
+    const [path, named] = pathAndRef(reference);
+    // The tag is after the last colon that follows the last slash (a registry's port comes before).
+    const repoTag = named === undefined || named.lastIndexOf(':') > named.lastIndexOf('/') ? named : `${named}:latest`;
     const { DockerArchiveSink } = await import('./writer.js');
-    const output = openOutput(reference === '' ? '-' : reference);
-    return { sink: new DockerArchiveSink(output.sink, options.progress, options.cache), commit: output.commit, abort: output.abort };
+    const output = openOutput(path === '' ? '-' : path);
+    return { sink: new DockerArchiveSink(output.sink, options.progress, options.cache, repoTag), commit: output.commit, abort: output.abort };
   },
 };

@@ -23,6 +23,8 @@ export class DockerArchiveSink implements ImageSink {
     private readonly out: ByteSink,
     private readonly progress: Progress = silent,
     private readonly cache?: DigestCache,
+    /** NAME:TAG for RepoTags in place of the image's own, as `docker-archive:FILE:NAME:TAG` names it. */
+    private readonly repoTag?: string,
   ) {}
 
   async write(image: Image): Promise<void> {
@@ -68,7 +70,7 @@ export class DockerArchiveSink implements ImageSink {
     for (const check of checks) await check();
     const config = image.config(diffIds);
     const configName = `${sha256Hex(config)}.json`;
-    const manifest: PyValue = [new Map<string, PyValue>([['Config', configName], ['RepoTags', image.repoTags], ['Layers', names]])];
+    const manifest: PyValue = [new Map<string, PyValue>([['Config', configName], ['RepoTags', this.repoTag === undefined ? image.repoTags : [this.repoTag]], ['Layers', names]])];
     for (const [name, bytes] of [[configName, config], ['manifest.json', Buffer.from(dumpPyJson(manifest, 4))]] as const) {
       await put(encodeHeader(tarHeader({ name, size: bytes.length, mtime: image.mtime })));
       await put(bytes);
