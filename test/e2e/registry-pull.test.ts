@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { type CliResult, strata, strataOk } from '../helpers/cli.js';
 import { RedirectingFront } from '../helpers/redirect-front.js';
 import { TestRegistry, strataAsync } from '../helpers/registry.js';
-import { buildFixture, nixEnv, runTool, tmpDir, unpackAndRun } from '../helpers/store.js';
+import { REPO_ROOT, buildFixture, nixEnv, podmanLoad, runTool, tmpDir, unpackAndRun } from '../helpers/store.js';
 
 // docker:// as a source (pull, inspect, verify, --from), credentials from
 // flags, auth files and credential helpers, and blobs redirected to another
@@ -122,6 +122,40 @@ describe('docker:// as a source', () => {
     const config = manifestJson(archive)[0].Config.replace(/\.json$/, '');
     assert.equal(strataOk(['pull', archive, `oci:${join(work, 'from-file')}:x`], { env: cleanEnv }).stdout, `sha256:${config}\n`);
   });
+});
+
+test('dockerTools.pullImage: a fixed-output nix-build running strata pull against the registry, byte for byte the CLI\'s archive', () => {
+  const digest = sha256(rawManifest(`docker://${registry.host}/app:1`));
+  const local = join(work, 'for-hash.tar');
+  strataOk(['pull', `docker://${registry.host}/app@${digest}`, `docker-archive:${local}:pinned/app:2.0`, '--platform', 'linux/amd64'], { env: cleanEnv });
+  const hash = `sha256-${createHash('sha256').update(readFileSync(local)).digest('base64')}`;
+  const fixture = join(REPO_ROOT, 'test', 'fixtures', 'docker-tools.nix');
+  const pull = (h: string): string =>
+    `((import ${fixture} { repo = ${JSON.stringify(REPO_ROOT)}; node = ${JSON.stringify(process.execPath)}; }).dockerTools.pullImage ` +
+    `{ imageName = "${registry.host}/app"; imageDigest = "${digest}"; hash = "${h}"; finalImageName = "pinned/app"; finalImageTag = "2.0"; tlsVerify = false; })`;
+  // A fixed output already in the store is not built again: remove it, so this run pulls.
+  const out = JSON.parse(runTool('nix-instantiate', ['--eval', '--json', '-E', `${pull(hash)}.outPath`], { env: nixEnv() }).stdout);
+  assert.match(out, /-docker-image-pinned-app-2\.0\.tar$/);
+  if (existsSync(out)) runTool('nix-store', ['--delete', out], { env: nixEnv() });
+  let built = '';
+  for (let attempt = 1; ; attempt++) {
+    const r = runTool('nix-build', ['-E', pull(hash), '--no-out-link'], { env: nixEnv(), allowFailure: true });
+    if (r.status === 0) {
+      built = r.stdout.trim();
+      break;
+    }
+    if (attempt < 3 && /signal 9/.test(r.stderr)) continue;
+    assert.fail(`nix-build pullImage: exit ${r.status}\n${r.stderr}`);
+  }
+  assert.equal(built, out);
+  assert.ok(readFileSync(built).equals(readFileSync(local)), 'the same bytes as strata pull gives');
+  assert.deepEqual(manifestJson(built)[0].RepoTags, ['pinned/app:2.0']);
+  assert.match(podmanLoad(built), /pinned\/app:2\.0/);
+
+  // Another hash: Nix refuses the output, naming the one it got.
+  const wrong = runTool('nix-build', ['-E', pull('sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='), '--no-out-link'], { env: nixEnv(), allowFailure: true });
+  assert.notEqual(wrong.status, 0);
+  assert.ok(wrong.stderr.includes(hash), wrong.stderr);
 });
 
 describe('credentials and redirects', () => {
