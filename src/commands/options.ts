@@ -7,7 +7,7 @@ import { COMPRESSIONS, type Compression } from '../image/compression.js';
 import { DigestCache } from '../layer/digest-cache.js';
 import { pushReport } from '../formats/registry/report.js';
 import { MANIFEST_FORMATS, type ManifestFormat } from '../formats/registry/manifest.js';
-import type { RegistryReadOptions } from '../formats/registry/reader.js';
+import type { SourceOptions } from '../formats/table.js';
 import { DEFAULT_MAX_LAYERS, DEFAULT_STRATEGY, STRATEGIES, type Strategy } from '../plan/plan.js';
 import { terminalProgress } from '../progress.js';
 
@@ -128,7 +128,7 @@ export function sinkSettings(a: LayerArgs): WriteOptions {
 }
 
 /** How to reach a registry: credentials, TLS, retries (for reading and pushing alike). */
-export function registrySourceSettings(a: LayerArgs): RegistryReadOptions {
+export function registrySourceSettings(a: LayerArgs): NonNullable<SourceOptions['registry']> {
   const times = a['retry-times'];
   if (!(Number.isInteger(times) && times >= 0)) throw new StrataError(`--retry-times ${times}: expected a whole number, 0 or more`);
   if (a['retry-delay'] !== undefined && !(a['retry-delay'] >= 0)) throw new StrataError(`--retry-delay ${a['retry-delay']}: expected seconds, 0 or more`);

@@ -19,7 +19,7 @@ export interface CredentialOptions {
 }
 
 /** What a client authenticates with: a user and password, or a token; neither for anonymous access. */
-export interface Authentication {
+interface Authentication {
   credentials?: Credentials;
   token?: string;
 }
