@@ -7,7 +7,7 @@ export const diffCommand = <T>(y: Argv<T>) =>
     'layers kept, added and removed from OLD to NEW (plans, conf.json files or images), and the bytes a pull or push of NEW costs after OLD',
     (y) =>
       y
-        .positional('old', { type: 'string', demandOption: true, describe: 'a plan (strata plan --format json), a conf.json, or an image (docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path)' })
+        .positional('old', { type: 'string', demandOption: true, describe: 'a plan (strata plan --format json), a conf.json, or an image (docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST/REPO[:TAG|@DIGEST], or a path)' })
         .positional('new', { type: 'string', demandOption: true, describe: 'the same kinds as OLD' })
         .option('json', { type: 'boolean', describe: 'print the diff as JSON' }),
     async (a) => {

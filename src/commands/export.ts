@@ -7,7 +7,7 @@ export const exportCommand = <T>(y: Argv<T>) =>
     'write the file system of an image as one tar: its layers applied in order, whiteouts honoured (nixpkgs\' exportImage, without a VM)',
     (y) =>
       y
-        .positional('image', { type: 'string', demandOption: true, describe: 'docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path' })
+        .positional('image', { type: 'string', demandOption: true, describe: 'docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST/REPO[:TAG|@DIGEST], or a path' })
         .option('output', { alias: 'o', type: 'string', default: '-', describe: 'the tar FILE (default: standard output)' }),
     async (a) => {
       await exportImage(a.image, a.output);

@@ -78,7 +78,7 @@ export const layerOptions = <T>(y: Argv<T>) =>
     .option('compression', { choices: COMPRESSIONS, describe: 'layer compression for OCI destinations (default none) and registries (default gzip)' })
     .option('compression-level', { type: 'number', describe: 'gzip 0-9 (default 6), zstd 1-19 (default 3)' })
     .option('cache', { type: 'boolean', default: true, describe: 'keep layer digests across runs in $XDG_CACHE_HOME/strata (--no-cache to read every layer twice)' })
-    .group(['creds', 'authfile', 'registry-token', 'tls-verify', 'cert-dir', 'mount-from', 'manifest-format', 'digestfile', 'json', 'retry-times', 'retry-delay'], 'Registry destinations (docker://):')
+    .group(['creds', 'authfile', 'registry-token', 'tls-verify', 'cert-dir', 'mount-from', 'manifest-format', 'digestfile', 'json', 'retry-times', 'retry-delay'], 'Registries (docker://):')
     .option('creds', { type: 'string', describe: 'USER:PASS (default: the registry\'s entry in the auth files, or their credential helper; see --authfile)' })
     .option('authfile', { type: 'string', describe: 'auth file read first (default $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json), then ~/.config/containers/auth.json, ~/.docker/config.json; auths, credHelpers and credsStore entries' })
     .option('registry-token', { type: 'string', describe: 'a bearer token to send to the registry instead of credentials' })

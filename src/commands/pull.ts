@@ -8,7 +8,7 @@ import { layerOptions, registrySourceSettings, sinkSettings } from './options.js
 export const pullCommand = <T>(y: Argv<T>) =>
   y.command(
     'pull <source> <destination>',
-    'copy an image from any source (a registry\'s docker://HOST/REPO[:TAG|@DIGEST], or files) to any destination, and print the digest that pins it',
+    'copy an image from any source (a registry\'s docker://HOST/REPO[:TAG|@DIGEST], or files) to any destination, and print the digest that pins it (--json: with each platform\'s)',
     (y) =>
       layerOptions(y)
         .positional('source', { type: 'string', demandOption: true, describe: 'docker://HOST[:PORT]/REPO[:TAG|@DIGEST], docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path' })
@@ -28,6 +28,6 @@ export const pullCommand = <T>(y: Argv<T>) =>
       });
       for (const image of pulled.images) progress.log(`${a.source}: ${platformName(image.platform)} ${image.digest}`);
       const toStdout = /^(docker-archive:)?-(:|$)/.test(a.destination);
-      (toStdout ? process.stderr : process.stdout).write(`${pulled.digest}\n`);
+      (toStdout ? process.stderr : process.stdout).write(a.json ? `${JSON.stringify(pulled)}\n` : `${pulled.digest}\n`);
     },
   );
