@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileS
 import { join } from 'node:path';
 import { type CliResult, strata, strataOk } from '../helpers/cli.js';
 import { RedirectingFront } from '../helpers/redirect-front.js';
-import { TestRegistry, strataAsync } from '../helpers/registry.js';
+import { CountingProxy, TestRegistry, strataAsync } from '../helpers/registry.js';
 import { REPO_ROOT, buildFixture, nixEnv, podmanLoad, runTool, tmpDir, unpackAndRun } from '../helpers/store.js';
 
 // docker:// as a source (pull, inspect, verify, --from), credentials from
@@ -156,6 +156,35 @@ test('dockerTools.pullImage: a fixed-output nix-build running strata pull agains
   const wrong = runTool('nix-build', ['-E', pull('sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='), '--no-out-link'], { env: nixEnv(), allowFailure: true });
   assert.notEqual(wrong.status, 0);
   assert.ok(wrong.stderr.includes(hash), wrong.stderr);
+});
+
+test('a token registry: reading asks for pull scope alone; --registry-token is sent as it is; a mount asks pull on its source', async () => {
+  const proxy = await CountingProxy.start(registry.port, { bearer: { user: 'carol', pass: 'T0ken-Pass' } });
+  try {
+    const ref = `docker://${proxy.host}/app:1`;
+    const pulled = await strataAsync(['pull', ref, `docker-archive:${join(work, 'bearer.tar')}`, '--creds', 'carol:T0ken-Pass'], cleanEnv);
+    assert.equal(pulled.status, 0, pulled.stderr);
+    assert.deepEqual(proxy.tokenScopes, [['repository:app:pull']]);
+    const got = proxy.requests('GET', /\/blobs\/sha256:/).length;
+    assert.ok(got >= 4, `config and layers fetched (${got})`);
+
+    const res = await fetch(`http://${proxy.host}/token?service=strata-test&scope=repository:app:pull`, { headers: { authorization: `Basic ${Buffer.from('carol:T0ken-Pass').toString('base64')}` } });
+    const { token } = (await res.json()) as { token: string };
+    const withToken = await strataAsync(['inspect', ref], cleanEnv);
+    assert.equal(withToken.status, 5, 'inspect alone has no credentials');
+    const given = await strataAsync(['pull', ref, `oci:${join(work, 'token-layout')}:x`, '--registry-token', token], cleanEnv);
+    assert.equal(given.status, 0, given.stderr);
+    assert.equal(proxy.tokenScopes.length, 2, 'no token asked for: the given one was used');
+    for (const r of [pulled, given]) assert.ok(!(r.stdout + r.stderr).includes(token) && !(r.stdout + r.stderr).includes('T0ken-Pass'));
+
+    const copied = await strataAsync(['pull', ref, `docker://${proxy.host}/copied:1`, '--creds', 'carol:T0ken-Pass'], cleanEnv);
+    assert.equal(copied.status, 0, copied.stderr);
+    assert.deepEqual(proxy.tokenScopes.slice(2), [['repository:app:pull'], ['repository:copied:pull,push', 'repository:app:pull']]);
+    const layers = JSON.parse(rawManifest(`docker://${registry.host}/app:1`)).layers.length;
+    assert.match(copied.stderr, new RegExp(`copied:1: \\d+ bytes sent \\(1 blobs\\), 0 skipped \\(0 already there\\), \\d+ mounted \\(${layers}\\)`), 'the layers mounted, the config sent');
+  } finally {
+    await proxy.close();
+  }
 });
 
 describe('credentials and redirects', () => {

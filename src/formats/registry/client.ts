@@ -250,7 +250,18 @@ export class RegistryClient {
   async *getBlob(digest: string): AsyncGenerator<Buffer> {
     const what = `getting blob ${digest}`;
     const res = await this.retrying(what, () => this.openBlob(digest));
-    yield* res.body;
+    let received = 0;
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        received += chunk.length;
+        yield chunk;
+      }
+    } catch (e) {
+      // Told as the network's failure, not as a damaged image.
+      throw this.error(`${what}: the connection broke after ${received} bytes (${networkMessage(e as NodeJS.ErrnoException)})`);
+    } finally {
+      if (!res.body.complete) res.body.destroy();
+    }
   }
 
   private async openBlob(digest: string): Promise<StreamedResponse> {
