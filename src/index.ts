@@ -29,7 +29,7 @@ export { pullImage, type PullOptions, type Pulled } from './build/pull.js';
 export { exportImage } from './build/flatten.js';
 export { mergeImages } from './build/merge.js';
 export { closureSbom, type SbomOptions } from './build/sbom.js';
-export { openDestination, openImageSource, locateImage, type SinkOptions } from './formats/table.js';
+export { openDestination, openImageSource, locateImage, type SinkOptions, type SourceOptions } from './formats/table.js';
 export { DockerArchiveSink } from './formats/docker-archive/writer.js';
 export { selectImage, parsePlatform } from './image/platform.js';
 export type { ImageSource, SourceImage, SourceLayer } from './image/source.js';
