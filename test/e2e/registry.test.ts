@@ -180,7 +180,7 @@ test('bearer tokens: asked for with the challenge\'s service and the push (and m
     const ref = `docker://${proxy.host}/tokened:1`;
     const anonymous = await strataAsync([...image, '--to', ref]);
     assert.equal(anonymous.status, 5);
-    assert.match(anonymous.stderr, /token service http:\/\/127\.0\.0\.1:\d+\/token refused: HTTP 401 Unauthorized: UNAUTHORIZED: bad credentials; the registry needs credentials; give --creds USER:PASS/);
+    assert.match(anonymous.stderr, /token service http:\/\/127\.0\.0\.1:\d+\/token refused: HTTP 401 Unauthorized: UNAUTHORIZED: bad credentials; the registry needs credentials; give --authfile FILE or --creds USER:PASS/);
     const r = await strataAsync([...image, '--to', ref, '--creds', 'robot:B3arer-Secret', '--mount-from', 'app', '--json']);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(proxy.tokenScopes[0], ['repository:tokened:pull,push', 'repository:app:pull']);

@@ -165,10 +165,12 @@ export class RegistryClient {
 
   /** One authorized request; a refused token is renewed once (streamed bodies then start again). */
   private async call(r: HttpRequest): Promise<HttpResponse> {
-    const res = await this.plain({ ...r, headers: { ...r.headers, ...(await this.authorization(r.url)) } });
-    if (!this.renewable(res)) return this.redirected(r, res, (next) => this.plain(next));
-    if (r.body !== undefined && !Buffer.isBuffer(r.body)) throw new TransientError('the registry refused the token mid-upload');
-    return this.plain({ ...r, headers: { ...r.headers, ...(await this.authorization(r.url)) } });
+    let res = await this.plain({ ...r, headers: { ...r.headers, ...(await this.authorization(r.url)) } });
+    if (this.renewable(res)) {
+      if (r.body !== undefined && !Buffer.isBuffer(r.body)) throw new TransientError('the registry refused the token mid-upload');
+      res = await this.plain({ ...r, headers: { ...r.headers, ...(await this.authorization(r.url)) } });
+    }
+    return this.redirected(r, res, (next) => this.plain(next));
   }
 
   /** A 401 that a new token may cure: the one we hold is dropped. */
