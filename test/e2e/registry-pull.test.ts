@@ -113,11 +113,14 @@ describe('docker:// as a source', () => {
     assert.deepEqual(mounted, baseLayers, 'every base layer mounted from app');
   });
 
-  test('a missing tag or repository: one line, exit 5; a file source prints its config digest', () => {
+  test('a missing tag: one line, exit 5; a namespace for a host: exit 2; a file source prints its config digest', () => {
     const r = strata(['pull', `docker://${registry.host}/app:nope`, `docker-archive:${join(work, 'nope.tar')}`], { env: cleanEnv });
     assert.equal(r.status, 5);
     assert.match(r.stderr, /^strata: docker:\/\/127\.0\.0\.1:\d+\/app:nope: getting the manifest nope: HTTP 404 Not Found: MANIFEST_UNKNOWN[^\n]*\n$/);
     assert.ok(!existsSync(join(work, 'nope.tar')));
+    const hub = strata(['pull', 'docker://nixos/nix:2.19', `docker-archive:${join(work, 'hub.tar')}`], { env: cleanEnv });
+    assert.equal(hub.status, 2);
+    assert.match(hub.stderr, /^strata: docker:\/\/nixos\/nix:2\.19: 'nixos' is not a registry host \(a first part without a dot or a port is a namespace to Docker\); name the registry with its domain or port; expected docker:\/\/HOST/);
     const archive = join(work, 'pulled.tar');
     const config = manifestJson(archive)[0].Config.replace(/\.json$/, '');
     assert.equal(strataOk(['pull', archive, `oci:${join(work, 'from-file')}:x`], { env: cleanEnv }).stdout, `sha256:${config}\n`);
