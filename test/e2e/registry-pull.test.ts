@@ -161,15 +161,16 @@ test('dockerTools.pullImage: a fixed-output nix-build running strata pull agains
   assert.ok(wrong.stderr.includes(hash), wrong.stderr);
 });
 
-test('a token registry: reading asks for pull scope alone; --registry-token is sent as it is; a mount asks pull on its source', async () => {
+test('a token registry: reading asks for pull scope alone, each blob once; --registry-token is sent as it is; a mount asks pull on its source', async () => {
   const proxy = await CountingProxy.start(registry.port, { bearer: { user: 'carol', pass: 'T0ken-Pass' } });
   try {
     const ref = `docker://${proxy.host}/app:1`;
     const pulled = await strataAsync(['pull', ref, `docker-archive:${join(work, 'bearer.tar')}`, '--creds', 'carol:T0ken-Pass'], cleanEnv);
     assert.equal(pulled.status, 0, pulled.stderr);
     assert.deepEqual(proxy.tokenScopes, [['repository:app:pull']]);
-    const got = proxy.requests('GET', /\/blobs\/sha256:/).length;
-    assert.ok(got >= 4, `config and layers fetched (${got})`);
+    // Each blob downloaded once, though a docker-archive reads a compressed layer twice (its size first).
+    const layers = JSON.parse(rawManifest(`docker://${registry.host}/app:1`)).layers.length;
+    assert.equal(proxy.requests('GET', /\/blobs\/sha256:/).length, layers + 1, 'the config and each layer, once');
 
     const res = await fetch(`http://${proxy.host}/token?service=strata-test&scope=repository:app:pull`, { headers: { authorization: `Basic ${Buffer.from('carol:T0ken-Pass').toString('base64')}` } });
     const { token } = (await res.json()) as { token: string };
@@ -183,7 +184,6 @@ test('a token registry: reading asks for pull scope alone; --registry-token is s
     const copied = await strataAsync(['pull', ref, `docker://${proxy.host}/copied:1`, '--creds', 'carol:T0ken-Pass'], cleanEnv);
     assert.equal(copied.status, 0, copied.stderr);
     assert.deepEqual(proxy.tokenScopes.slice(2), [['repository:app:pull'], ['repository:copied:pull,push', 'repository:app:pull']]);
-    const layers = JSON.parse(rawManifest(`docker://${registry.host}/app:1`)).layers.length;
     assert.match(copied.stderr, new RegExp(`copied:1: \\d+ bytes sent \\(1 blobs\\), 0 skipped \\(0 already there\\), \\d+ mounted \\(${layers}\\)`), 'the layers mounted, the config sent');
   } finally {
     await proxy.close();
