@@ -218,6 +218,9 @@ describe('credentials and redirects', () => {
         'echo "credentials not found in native keychain"; exit 1', ''].join('\n'),
     );
     chmodSync(join(bin, 'docker-credential-strata-test'), 0o755);
+    // A broken helper that says a secret on its way out.
+    writeFileSync(join(bin, 'docker-credential-broken'), `#!/bin/sh\necho "token ${helperSecret} expired" >&2\necho "${helperSecret}"\nexit 4\n`);
+    chmodSync(join(bin, 'docker-credential-broken'), 0o755);
   });
   after(async () => {
     await secure?.stop();
@@ -262,6 +265,10 @@ describe('credentials and redirects', () => {
     const missing = run(['pull', ref, target('missing')], helperEnv({ credHelpers: { [secure.host]: 'absent-helper' } }));
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /^strata: [^\n]*config\.json: credential helper docker-credential-absent-helper for 127\.0\.0\.1:\d+ is not on PATH; install it, or remove it from the auth file\n$/);
+
+    const broken = run(['pull', ref, target('broken')], helperEnv({ credHelpers: { [secure.host]: 'broken' } }));
+    assert.equal(broken.status, 5);
+    assert.match(broken.stderr, /^strata: docker-credential-broken get 127\.0\.0\.1:\d+ failed \(exit 4\); its output is not shown, as it may hold secrets; run it by hand to see why\n$/);
 
     const wrong = run(['pull', ref, target('wrong'), '--creds', 'alice:not-the-Pa55word'], cleanEnv);
     assert.equal(wrong.status, 5);
