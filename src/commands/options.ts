@@ -39,7 +39,7 @@ export const planningOptions = <T>(y: Argv<T>) =>
     .option('layer', { type: 'string', array: true, describe: 'an explicit layer (repeatable, bottom first): comma-separated store paths whose closure, less earlier --layer layers, gets one layer below the planned ones' })
     .option('layering-pipeline', { type: 'string', describe: 'nixpkgs\' layeringPipeline (FILE or inline JSON): steps such as [["popularity_contest"], ["limit_layers", 50]] that make the store layers instead of --strategy' })
     .option('reuse', { type: 'string', array: true, describe: 'layers shipped before, kept where all their paths are in the closure (repeatable, first wins): a plan from strata plan --format json (a layer lock file: --reuse layers.json -o layers.json) or a conf.json' })
-    .option('from', { type: 'string', describe: 'base image: docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry; credentials from the auth files), docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path (plain or compressed archive, layout directory); its layers count against --max-layers' });
+    .option('from', { type: 'string', describe: 'base image: docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry; credentials as for --to, else the auth files), docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path (plain or compressed archive, layout directory); its layers count against --max-layers' });
 
 export const planOptions = <T>(y: Argv<T>) => planningOptions(closureOptions(y));
 
@@ -147,7 +147,8 @@ export function registrySourceSettings(a: LayerArgs): NonNullable<SourceOptions[
 export function writeSettings(a: LayerArgs & { to?: string; output?: string; 'repo-tag'?: string; 'allow-foreign-binaries'?: boolean }): WriteOptions {
   if (a.to !== undefined && a.output !== undefined) throw new StrataError('give --to or -o, not both');
   const to = a.to ?? (a.output === undefined || a.output === '-' ? '-' : `docker-archive:${a.output}`);
-  return { ...sinkSettings(a), to, describe: a.json, repoTag: a['repo-tag'], allowForeignBinaries: a['allow-foreign-binaries'] };
+  // A docker:// base (--from, from_image) is read with the same credentials and TLS settings.
+  return { ...sinkSettings(a), base: { registry: registrySourceSettings(a) }, to, describe: a.json, repoTag: a['repo-tag'], allowForeignBinaries: a['allow-foreign-binaries'] };
 }
 
 /** What stream and image print with --json once written. */

@@ -266,7 +266,17 @@ describe('credentials and redirects', () => {
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /^strata: [^\n]*config\.json: credential helper docker-credential-absent-helper for 127\.0\.0\.1:\d+ is not on PATH; install it, or remove it from the auth file\n$/);
 
-    const broken = run(['pull', ref, target('broken')], helperEnv({ credHelpers: { [secure.host]: 'broken' } }));
+    // A base from the private registry: image and stream read it with their own registry flags.
+    const fromArgs = ['image', app, '--name', 'on-private', '--from', ref, '-o', join(dir, 'on-private.tar')];
+    assert.equal(run(fromArgs, cleanEnv).status, 5, 'no credentials for the base');
+    const based = run([...fromArgs, '--authfile', authfile], cleanEnv);
+    assert.equal(based.status, 0, based.stderr);
+    const onPrivate = join(dir, 'on-private.tar');
+    const baseIds = JSON.parse(skopeo('inspect', '--tls-verify=false', '--config', '--creds', `alice:${password}`, ref)).rootfs.diff_ids;
+    const ids = JSON.parse(runTool('tar', ['-xOf', onPrivate, manifestJson(onPrivate)[0].Config]).stdout).rootfs.diff_ids;
+    assert.deepEqual(ids.slice(0, baseIds.length), baseIds, 'the base\'s layers first');
+
+        const broken = run(['pull', ref, target('broken')], helperEnv({ credHelpers: { [secure.host]: 'broken' } }));
     assert.equal(broken.status, 5);
     assert.match(broken.stderr, /^strata: docker-credential-broken get 127\.0\.0\.1:\d+ failed \(exit 4\); its output is not shown, as it may hold secrets; run it by hand to see why\n$/);
 
