@@ -216,9 +216,11 @@ let
     then builtins.trace "in docker image ${name}: The contents parameter is deprecated. Change to copyToRoot if the contents are designed to be copied to the root filesystem." result
     else result);
 
-  # nixpkgs' pullImage shape: a fixed-output derivation (hash or sha256)
-  # writing the docker-archive of imageName@imageDigest, named and tagged
-  # finalImageName:finalImageTag.
+  # nixpkgs' pullImage: a fixed-output derivation (hash or sha256) running
+  # `strata pull` on imageName@imageDigest (the image for os/arch from an
+  # index), writing a docker-archive named and tagged
+  # finalImageName:finalImageTag. strata's archive is deterministic but not
+  # skopeo's bytes: a hash taken from nixpkgs' pullImage changes once.
   pullImageWith =
     { imageName
     , imageDigest
@@ -232,7 +234,7 @@ let
     , name ? builtins.replaceStrings [ "/" ":" ] [ "-" "-" ] "docker-image-${finalImageName}-${finalImageTag}.tar"
     }:
     pkgs.runCommand name
-      {
+      ({
         inherit imageDigest outputHash outputHashAlgo;
         imageName = finalImageName;
         imageTag = finalImageTag;
@@ -240,15 +242,10 @@ let
         impureEnvVars = lib.fetchers.proxyImpureEnvVars;
         sourceURL = "docker://${imageName}@${imageDigest}";
         destNameTag = "${finalImageName}:${finalImageTag}";
-      }
+      } // (if pkgs ? cacert then { SSL_CERT_FILE = "${pkgs.cacert}/etc/ssl/certs/ca-bundle.crt"; } else { }))
       ''
-        # The commands strata lists (an unknown command's --help prints the general help).
-        if ! ${strata}/bin/strata --help | grep -q '^ *strata pull '; then
-          echo "dockerTools.pullImage ${imageName}@${imageDigest}: this strata has no 'pull' command yet, so it cannot fetch from a registry; pass fromImage a docker-archive you fetched (skopeo copy docker://... docker-archive:FILE:NAME:TAG), or use nixpkgs' own pullImage" >&2
-          exit 1
-        fi
         export HOME="$NIX_BUILD_TOP"
-        ${strata}/bin/strata pull --os ${shellArg os} --architecture ${shellArg arch} --tls-verify=${if tlsVerify then "true" else "false"} \
+        ${strata}/bin/strata pull --platform ${shellArg "${os}/${arch}"} --tls-verify=${if tlsVerify then "true" else "false"} \
           "$sourceURL" "docker-archive:$out:$destNameTag"
       '';
 

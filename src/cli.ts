@@ -10,6 +10,7 @@ import { imageCommand } from './commands/image.js';
 import { inspectCommand } from './commands/inspect.js';
 import { mergeCommand } from './commands/merge.js';
 import { planCommand } from './commands/plan.js';
+import { pullCommand } from './commands/pull.js';
 import { pushCommand } from './commands/push.js';
 import { renderCommand } from './commands/render.js';
 import { reportCommand } from './commands/report.js';
@@ -29,7 +30,7 @@ async function packageVersion(): Promise<string> {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const commands = [closureCommand, planCommand, confCommand, streamCommand, imageCommand, renderCommand, simulateCommand, reportCommand, diffCommand, inspectCommand, verifyCommand, exportCommand, mergeCommand, pushCommand, sbomCommand];
+  const commands = [closureCommand, planCommand, confCommand, streamCommand, imageCommand, renderCommand, simulateCommand, reportCommand, diffCommand, inspectCommand, verifyCommand, exportCommand, mergeCommand, pushCommand, pullCommand, sbomCommand];
   const cli = commands.reduce((y, command) => command(y), yargs(argv).scriptName('strata').usage('$0 <command>: layered container images from Nix and Guix store closures'));
   await cli
     .demandCommand(1, 'name a command; see strata --help')

@@ -24,7 +24,7 @@ export const ExitCode = {
   Store: 3,
   /** Files changed while strata read them, or a digest did not match. */
   Integrity: 4,
-  /** A registry refused the push, or could not be reached (after retries). */
+  /** A registry refused the push or pull, or could not be reached (after retries). */
   Registry: 5,
   /** The reader of our output went away (SIGPIPE convention). */
   BrokenPipe: 141,

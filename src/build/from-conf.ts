@@ -1,6 +1,7 @@
 import type { Conf } from '../conf/conf.js';
 import { validateImageConfig } from '../conf/runtime-config.js';
 import { openBaseImage } from './base-image.js';
+import type { SourceOptions } from '../formats/table.js';
 import { customisationLayer } from '../layer/customisation.js';
 import { LayerHasher } from '../layer/hasher.js';
 import { Perms } from '../layer/perms.js';
@@ -14,6 +15,8 @@ export interface ConfImageOptions {
   repoTag?: string;
   /** The time "now" stands for (one instant for created and mtime). */
   now?: IsoTime;
+  /** How a docker:// from_image is reached (credentials, TLS); default: the auth files. */
+  base?: SourceOptions;
 }
 
 /** The image a conf describes: base layers, store layers, customisation layer. */
@@ -40,7 +43,7 @@ export async function imageFromConf(conf: Conf, options: ConfImageOptions = {}):
   // Confs built in code get the checks parseConf and confFromPlan make.
   const ownConfig = validateImageConfig(conf.config);
   // Opened last: a compressed base holds a scratch file until the image is closed.
-  const base = conf.from_image === null ? undefined : await openBaseImage(conf.from_image, platform);
+  const base = conf.from_image === null ? undefined : await openBaseImage(conf.from_image, platform, options.base);
   const layers = [...(base?.image.layers ?? []), ...own];
   const baseConfig = base?.image.config.json.get('config');
   const config = overlayBaseConfig(baseConfig instanceof Map ? baseConfig : undefined, ownConfig, conf.inherit);

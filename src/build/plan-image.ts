@@ -8,6 +8,7 @@ import { type Plan, type Strategy } from '../plan/plan.js';
 import { planReusing } from '../plan/reuse.js';
 import { readPlanFile } from '../plan/plan-file.js';
 import { countBaseLayers } from './base-image.js';
+import type { SourceOptions } from '../formats/table.js';
 
 /** How a closure is planned into layers: what `strata plan` takes. */
 export interface PlanningOptions {
@@ -20,6 +21,8 @@ export interface PlanningOptions {
   layeringPipeline?: string;
   /** A base image, whose layers count against maxLayers. */
   from?: string;
+  /** How a docker:// base is reached (credentials, TLS); default: the auth files. */
+  base?: SourceOptions;
   /** The platform whose image to take from a multi-platform base (default linux and this machine's). */
   os?: string;
   architecture?: string;
@@ -49,7 +52,7 @@ export async function planImage(options: PlanImageOptions, writing?: LayerWritin
 /** Plan a closure (base image layers and explicit layers counted in). */
 export async function planClosure(closure: Closure, options: PlanningOptions, writing?: LayerWriting): Promise<Plan> {
   const platform = { os: options.os ?? 'linux', architecture: options.architecture ?? goArch(process.arch), ...(options.variant === undefined ? {} : { variant: options.variant }) };
-  const baseLayers = options.from === undefined ? 0 : await countBaseLayers(options.from, platform);
+  const baseLayers = options.from === undefined ? 0 : await countBaseLayers(options.from, platform, options.base);
   const layers = await Promise.all((options.layers ?? []).map((group) => Promise.all(group.map((p) => inStore(p, closure.storeDir)))));
   const pipeline = options.layeringPipeline === undefined ? undefined : await readPipeline(options.layeringPipeline);
   const reuse = await Promise.all((options.reuse ?? []).map((f) => readReuse(f, options.warn)));

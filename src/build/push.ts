@@ -1,12 +1,11 @@
 import { StrataError } from '../errors.js';
-import type { Image } from '../model/image.js';
 import { readFile } from 'node:fs/promises';
-import { type WriteOptions, pushedDigest, writeImage, writeIndex } from './write.js';
+import { type WriteOptions, pushedDigest } from './write.js';
 import { type SbomFormat, sbomFile } from './sbom.js';
 import { type AttachedDocument, pathAndRef } from '../image/format.js';
 import type { SinkOptions } from '../formats/table.js';
-import type { SourceImage } from '../image/source.js';
-import { attachDocument, openImageSource } from '../formats/table.js';
+import { attachDocument } from '../formats/table.js';
+import { pullImage } from './pull.js';
 
 /** What `strata push` takes: the image, the registry, how to compress and reach it, and the SBOM to attach. */
 export interface PushOptions extends SinkOptions {
@@ -19,10 +18,11 @@ export interface PushOptions extends SinkOptions {
 }
 
 /**
- * `strata push`: an image that exists as files (docker-archive, oci:DIR[:REF],
- * oci-archive) to `docker://...`: its config as it is, its layers as stored
- * when their compression is wanted. A source with several platforms is
- * pushed as a multi-platform index.
+ * `strata push`: an image (docker-archive, oci:DIR[:REF], oci-archive, a
+ * registry's docker://..., read with the same registry options, or - for an
+ * archive on standard input) to `docker://...`: its config as it is, its
+ * layers as stored when their compression is wanted. A source with several
+ * platforms is pushed as a multi-platform index.
  */
 export async function pushImage(options: PushOptions): Promise<void> {
   const { source, destination } = options;
@@ -32,13 +32,7 @@ export async function pushImage(options: PushOptions): Promise<void> {
   // Read first: a missing SBOM fails the push before anything is sent.
   const sbom = options.sbom && (await besideSource(source, options.sbom.format));
   const pushed = pushedDigest(options);
-  const opened = await openImageSource(source);
-  try {
-    const images = opened.images.map(asImage);
-    await (images.length === 1 ? writeImage(images[0]!, destination, pushed.options) : writeIndex(images, destination, pushed.options));
-  } finally {
-    await opened.close();
-  }
+  await pullImage({ source, destination, sourceOptions: { registry: options.registry }, sinkOptions: pushed.options });
   if (sbom) options.sbom?.onStored?.(await attachDocument(destination, sbom, { ...options, digest: pushed.digest() }));
 }
 
@@ -53,9 +47,4 @@ async function besideSource(source: string, format: SbomFormat = 'cyclonedx'): P
     throw new StrataError(`--sbom: ${file}${suffix}: cannot read (${e.code}); write it with strata image or stream --sbom -o ${file}`);
   });
   return { mediaType, suffix, document: () => bytes };
-}
-
-/** The config's bytes are kept: its diff_ids already name the layers' tars. */
-function asImage(source: SourceImage): Image {
-  return { layers: source.layers, config: () => source.config.bytes, repoTags: source.refs, mtime: 0, platform: source.platform };
 }

@@ -8,7 +8,7 @@ export const diffCommand = <T>(y: Argv<T>) =>
     'layers kept, added and removed from OLD to NEW (plans, conf.json files or images), and the bytes a pull or push of NEW costs after OLD',
     (y) =>
       y
-        .positional('old', { type: 'string', demandOption: true, describe: 'a plan (strata plan --format json), a conf.json, or an image (docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path; - for an archive on standard input)', coerce: imageName })
+        .positional('old', { type: 'string', demandOption: true, coerce: imageName, describe: 'a plan (strata plan --format json), a conf.json, or an image (docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST/REPO[:TAG|@DIGEST], or a path; - for an archive on standard input)' })
         .positional('new', { type: 'string', demandOption: true, describe: 'the same kinds as OLD', coerce: imageName })
         .option('json', { type: 'boolean', describe: 'print the diff as JSON' }),
     async (a) => {

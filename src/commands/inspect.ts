@@ -9,7 +9,7 @@ export const inspectCommand = <T>(y: Argv<T>) =>
     'show an image\'s layers (digests, sizes, store paths) and config, without reading its layers',
     (y) =>
       y
-        .positional('image', { type: 'string', demandOption: true, coerce: imageName, describe: 'docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path (a layout directory or an archive, plain or compressed), or - for an archive on standard input' })
+        .positional('image', { type: 'string', demandOption: true, coerce: imageName, describe: 'docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST/REPO[:TAG|@DIGEST], or a path (a layout directory or an archive, plain or compressed), or - for an archive on standard input' })
         .option('json', { type: 'boolean', describe: 'print the inspection as JSON' })
         .option('platform', { type: 'string', describe: 'OS/ARCH[/VARIANT] of the image to show from a multi-platform index' }),
     async (a) => {

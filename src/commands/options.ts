@@ -7,6 +7,7 @@ import { COMPRESSIONS, type Compression } from '../image/compression.js';
 import { DigestCache } from '../layer/digest-cache.js';
 import { pushReport } from '../formats/registry/report.js';
 import { MANIFEST_FORMATS, type ManifestFormat } from '../formats/registry/manifest.js';
+import type { SourceOptions } from '../formats/table.js';
 import { DEFAULT_MAX_LAYERS, DEFAULT_STRATEGY, STRATEGIES, type Strategy } from '../plan/plan.js';
 import { terminalProgress } from '../progress.js';
 import { SBOM_FORMATS, type SbomFormat } from '../build/sbom.js';
@@ -42,7 +43,7 @@ export const planningOptions = <T>(y: Argv<T>) =>
     .option('layer', { type: 'string', array: true, describe: 'an explicit layer (repeatable, bottom first): comma-separated store paths whose closure, less earlier --layer layers, gets one layer below the planned ones' })
     .option('layering-pipeline', { type: 'string', describe: 'nixpkgs\' layeringPipeline (FILE or inline JSON): steps such as [["popularity_contest"], ["limit_layers", 50]] that make the store layers instead of --strategy' })
     .option('reuse', { type: 'string', array: true, describe: 'layers shipped before, kept where all their paths are in the closure (repeatable, first wins): a plan from strata plan --format json (a layer lock file: --reuse layers.json -o layers.json) or a conf.json' })
-    .option('from', { type: 'string', describe: 'base image: docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path (plain or compressed archive, layout directory); its layers count against --max-layers' });
+    .option('from', { type: 'string', describe: 'base image: docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry; credentials as for --to, else the auth files), docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path (plain or compressed archive, layout directory); its layers count against --max-layers' });
 
 export const planOptions = <T>(y: Argv<T>) => planningOptions(closureOptions(y));
 
@@ -81,8 +82,10 @@ export const layerOptions = <T>(y: Argv<T>) =>
     .option('compression', { choices: COMPRESSIONS, describe: 'layer compression for OCI destinations (default none) and registries (default gzip)' })
     .option('compression-level', { type: 'number', describe: 'gzip 0-9 (default 6), zstd 1-19 (default 3)' })
     .option('cache', { type: 'boolean', default: true, describe: 'keep layer digests across runs in $XDG_CACHE_HOME/strata, for what needs a digest before the bytes (--nixpkgs-names on a pipe, pushes); --no-cache neither reads nor writes it' })
-    .group(['creds', 'tls-verify', 'cert-dir', 'mount-from', 'manifest-format', 'digestfile', 'json', 'retry-times', 'retry-delay'], 'Registry destinations (docker://):')
-    .option('creds', { type: 'string', describe: 'USER:PASS (default: the registry\'s entry in $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json or ~/.docker/config.json)' })
+    .group(['creds', 'authfile', 'registry-token', 'tls-verify', 'cert-dir', 'mount-from', 'manifest-format', 'digestfile', 'json', 'retry-times', 'retry-delay'], 'Registries (docker://):')
+    .option('creds', { type: 'string', describe: 'USER:PASS (default: the registry\'s entry in the auth files, or their credential helper; see --authfile)' })
+    .option('authfile', { type: 'string', describe: 'auth file read first (default $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json), then ~/.config/containers/auth.json, ~/.docker/config.json; auths, credHelpers and credsStore entries' })
+    .option('registry-token', { type: 'string', describe: 'a bearer token to send to the registry instead of credentials' })
     .option('tls-verify', { type: 'boolean', default: true, describe: 'verify the registry\'s certificate; --tls-verify=false also allows plain HTTP' })
     .option('cert-dir', { type: 'string', describe: 'directory of *.crt CAs and a NAME.cert/NAME.key client certificate' })
     .option('mount-from', { type: 'string', describe: 'repository of the same registry to mount missing blobs from' })
@@ -113,6 +116,8 @@ type LayerArgs = {
   'compression-level'?: number;
   cache?: boolean;
   creds?: string;
+  authfile?: string;
+  'registry-token'?: string;
   'tls-verify': boolean;
   'cert-dir'?: string;
   'mount-from'?: string;
@@ -127,17 +132,10 @@ type LayerArgs = {
 export function sinkSettings(a: LayerArgs): WriteOptions {
   const cache = a.cache === false ? undefined : new DigestCache();
   const progress = terminalProgress();
-  const times = a['retry-times'];
-  if (!(Number.isInteger(times) && times >= 0)) throw new StrataError(`--retry-times ${times}: expected a whole number, 0 or more`);
-  if (a['retry-delay'] !== undefined && !(a['retry-delay'] >= 0)) throw new StrataError(`--retry-delay ${a['retry-delay']}: expected seconds, 0 or more`);
   const registry = {
-    creds: a.creds,
-    tlsVerify: a['tls-verify'],
-    certDir: a['cert-dir'],
+    ...registrySourceSettings(a),
     mountFrom: a['mount-from'],
     manifestFormat: a['manifest-format'],
-    retries: { times, delay: a['retry-delay'] ?? 0.5, fixed: a['retry-delay'] !== undefined },
-    warn,
     ...pushReport({ json: a.json, digestfile: a.digestfile, log: progress.log }),
   };
   // For people on a terminal; a JSON line for scripts.
@@ -153,11 +151,28 @@ export function sinkSettings(a: LayerArgs): WriteOptions {
   return { compression: a.compression, level: a['compression-level'], progress, cache, registry, daemon };
 }
 
+/** How to reach a registry: credentials, TLS, retries (for reading and pushing alike). */
+export function registrySourceSettings(a: LayerArgs): NonNullable<SourceOptions['registry']> {
+  const times = a['retry-times'];
+  if (!(Number.isInteger(times) && times >= 0)) throw new StrataError(`--retry-times ${times}: expected a whole number, 0 or more`);
+  if (a['retry-delay'] !== undefined && !(a['retry-delay'] >= 0)) throw new StrataError(`--retry-delay ${a['retry-delay']}: expected seconds, 0 or more`);
+  return {
+    creds: a.creds,
+    authfile: a.authfile,
+    registryToken: a['registry-token'],
+    tlsVerify: a['tls-verify'],
+    certDir: a['cert-dir'],
+    retries: { times, delay: a['retry-delay'] ?? 0.5, fixed: a['retry-delay'] !== undefined },
+    warn,
+  };
+}
+
 /** --to or -o, and the sink settings; --json describes what was written. */
 export function writeSettings(a: LayerArgs & SbomArgs & { to?: string; output?: string; 'repo-tag'?: string; 'allow-foreign-binaries'?: boolean; 'nixpkgs-names'?: boolean; store?: 'nix' | 'guix' }): WriteOptions {
   if (a.to !== undefined && a.output !== undefined) throw new StrataError('give --to or -o, not both');
   const to = a.to ?? (a.output === undefined || a.output === '-' ? '-' : `docker-archive:${a.output}`);
-  return { ...sinkSettings(a), to, describe: a.json, repoTag: a['repo-tag'], allowForeignBinaries: a['allow-foreign-binaries'], nixpkgsNames: a['nixpkgs-names'], sbom: sbomSettings(a, a.store) };
+  // A docker:// base (--from, from_image) is read with the same credentials and TLS settings.
+  return { ...sinkSettings(a), base: { registry: registrySourceSettings(a) }, to, describe: a.json, repoTag: a['repo-tag'], allowForeignBinaries: a['allow-foreign-binaries'], nixpkgsNames: a['nixpkgs-names'], sbom: sbomSettings(a, a.store) };
 }
 
 type SbomArgs = { sbom?: boolean; 'sbom-format'?: SbomFormat };

@@ -8,7 +8,7 @@ export const verifyCommand = <T>(y: Argv<T>) =>
     'check every digest, size and reference of an image (exit 4 naming the first mismatch)',
     (y) =>
       y
-        .positional('image', { type: 'string', demandOption: true, coerce: imageName, describe: 'docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path, or - for an archive on standard input' })
+        .positional('image', { type: 'string', demandOption: true, coerce: imageName, describe: 'docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST/REPO[:TAG|@DIGEST], or a path, or - for an archive on standard input' })
         .option('json', { type: 'boolean', describe: 'print {"image", "layers"} once every check passed' }),
     async (a) => {
       const { layers } = await verifyImage({ image: a.image });

@@ -8,6 +8,7 @@ import { archiveWriter, dockerArchive } from './docker-archive/index.js';
 import { type DaemonOptions, dockerDaemon } from './docker-daemon/index.js';
 import { ociArchive, ociLayout } from './oci-layout/index.js';
 import { registry } from './registry/index.js';
+import type { RegistryReadOptions } from './registry/reader.js';
 import type { RegistryOptions } from './registry/sink.js';
 
 /** What a destination needs beyond its name. */
@@ -18,8 +19,14 @@ export interface SinkOptions extends CommonSinkOptions {
   daemon?: DaemonOptions;
 }
 
+/** What a source needs beyond its name. */
+export interface SourceOptions {
+  /** Credentials and TLS of docker:// sources (default: the auth files' entry, TLS verified). */
+  registry?: RegistryReadOptions;
+}
+
 /** Every format strata reads or writes: a new one is a folder beside this file and a line here. */
-const FORMATS: Format<SinkOptions>[] = [dockerArchive, ociLayout, ociArchive, registry, dockerDaemon(archiveWriter)];
+const FORMATS: Format<SinkOptions, SourceOptions>[] = [dockerArchive, ociLayout, ociArchive, registry, dockerDaemon(archiveWriter)];
 
 const readable = FORMATS.filter((f) => f.reader !== undefined);
 
@@ -59,15 +66,19 @@ interface LocatedImage {
 
 /**
  * Find the image `name` names: `docker-archive:FILE[:TAG]`,
- * `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`, a plain path (a directory
- * is an OCI layout; a file, plain or compressed, is a docker-archive or an
- * OCI archive by what it holds), or `-`, such an archive on standard input.
+ * `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`,
+ * `docker://HOST/REPO[:TAG|@DIGEST]` (a registry, reached when opened),
+ * a plain path (a directory is an OCI layout; a file, plain or compressed,
+ * is a docker-archive or an OCI archive by what it holds), or `-`, such an
+ * archive on standard input.
  */
-export async function locateImage(name: string): Promise<LocatedImage> {
+export async function locateImage(name: string, options: SourceOptions = {}): Promise<LocatedImage> {
   // An archive arriving on a pipe (`./result | strata push - docker://...`), read once.
   if (name === '-') return { name, open: () => openArchive(name, undefined, 'standard input') };
   const colon = name.indexOf(':');
   const format = colon < 0 ? undefined : readable.find((f) => f.name === name.slice(0, colon));
+  const reader = format?.reader;
+  if (reader?.kind === 'remote') return { name, open: () => reader.open(name.slice(colon + 1), name, options) };
   if (format) {
     const [path, ref] = pathAndRef(name.slice(colon + 1));
     if (path === '') throw new StrataError(`${name}: no path; expected ${format.name}:PATH`);
@@ -88,17 +99,17 @@ export async function locateImage(name: string): Promise<LocatedImage> {
 }
 
 /** Open the image `name` names (see locateImage). */
-export async function openImageSource(name: string): Promise<ImageSource> {
-  return (await locateImage(name)).open();
+export async function openImageSource(name: string, options: SourceOptions = {}): Promise<ImageSource> {
+  return (await locateImage(name, options)).open();
 }
 
-function openWith(format: Format<SinkOptions>, path: string, ref: string | undefined, name: string): Promise<ImageSource> {
+function openWith(format: Format<SinkOptions, SourceOptions>, path: string, ref: string | undefined, name: string): Promise<ImageSource> {
   const reader = format.reader!;
   return reader.kind === 'directory' ? reader.open(path, ref, name) : openArchive(path, ref, name, format);
 }
 
 /** A tar of images; without a format, the one whose marker member the archive holds. */
-async function openArchive(path: string, ref: string | undefined, name: string, format?: Format<SinkOptions>): Promise<ImageSource> {
+async function openArchive(path: string, ref: string | undefined, name: string, format?: Format<SinkOptions, SourceOptions>): Promise<ImageSource> {
   const archive = await TarArchive.open(path);
   try {
     const archives = readable.flatMap((f) => (f.reader?.kind === 'archive' ? [{ format: f, reader: f.reader }] : []));

@@ -32,9 +32,14 @@ export interface OpenedSink {
   abort(): Promise<void>;
 }
 
-/** How a format reads images: from a directory, or from the members of one (maybe compressed) tar. */
-type FormatReader =
+/**
+ * How a format reads images: from a directory, from the members of one
+ * (maybe compressed) tar, or from a server, given the reference after the
+ * transport and the reading options `S`.
+ */
+type FormatReader<S> =
   | { kind: 'directory'; open(dir: string, ref: string | undefined, name: string): Promise<ImageSource> }
+  | { kind: 'remote'; open(reference: string, name: string, options: S): Promise<ImageSource> }
   | {
       kind: 'archive';
       /** The member that tells an archive of this format from others, for a plain path. */
@@ -50,9 +55,9 @@ type FormatReader =
  * formats/table.ts each. A writer is loaded when a sink is opened, so a
  * run loads only the one it writes.
  */
-export interface Format<O extends CommonSinkOptions = CommonSinkOptions> {
+export interface Format<O extends CommonSinkOptions = CommonSinkOptions, S = unknown> {
   name: string;
-  reader?: FormatReader;
+  reader?: FormatReader<S>;
   openSink?(reference: string, options: O): Promise<OpenedSink>;
   /**
    * Store a document with the image just written to `reference`: beside its

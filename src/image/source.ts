@@ -34,6 +34,8 @@ export interface ImageSource {
   /** The skopeo transport of its format: docker-archive, oci or oci-archive. */
   format: string;
   images: SourceImage[];
+  /** The digest of the manifest or index the name resolved to, for sources that name one (a registry's tag). */
+  digest?: string;
   /** Release scratch files; its layers cannot be read after. */
   close(): Promise<void>;
 }

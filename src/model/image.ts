@@ -85,6 +85,8 @@ export interface Blob {
   digest: string;
   size: number;
   open(): Bytes;
+  /** The registry (`host[:port]`) and repository it was read from, so a push to that registry mounts it. */
+  origin?: { registry: string; repository: string };
 }
 
 /** A content descriptor, as OCI manifests and indexes hold them. */

@@ -148,12 +148,14 @@ describe('dockerTools through the overlay line', () => {
     assert.match(loaded, /single:latest/);
   });
 
-  test('pullImage: nixpkgs\' fixed-output shape; without a strata pull command, one message at build time', () => {
+  test('pullImage: nixpkgs\' fixed-output shape; a registry that is not there fails the build on strata pull\'s one line', () => {
     assert.equal(evalJson('t.pulled.outputHash'), 'sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');
     assert.equal(evalJson('t.pulled.name'), 'docker-image-nix-2.19.3.tar');
     assert.equal(evalJson('t.pulled.outputHashMode'), 'flat');
+    assert.equal(evalJson('t.pulled.sourceURL'), 'docker://127.0.0.1:5000/nixos/nix@sha256:' + '0'.repeat(64));
+    // Pulled from a real registry in registry-pull.test.ts.
     const err = buildFails('pulled');
-    assert.match(err, /pullImage 127\.0\.0\.1:5000\/nixos\/nix@sha256:0{64}: this strata has no 'pull' command yet/);
+    assert.match(err, /strata: docker:\/\/127\.0\.0\.1:5000\/nixos\/nix@sha256:0{64}: cannot connect to 127\.0\.0\.1:5000: [^\n]*; is a registry listening there\?/);
   });
 
   test('streamNixShellImage and buildNixShellImage: the derivation\'s environment, `run` in it', () => {

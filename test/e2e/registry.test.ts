@@ -180,7 +180,7 @@ test('bearer tokens: asked for with the challenge\'s service and the push (and m
     const ref = `docker://${proxy.host}/tokened:1`;
     const anonymous = await strataAsync([...image, '--to', ref]);
     assert.equal(anonymous.status, 5);
-    assert.match(anonymous.stderr, /token service http:\/\/127\.0\.0\.1:\d+\/token refused: HTTP 401 Unauthorized: UNAUTHORIZED: bad credentials; the registry needs credentials; give --creds USER:PASS/);
+    assert.match(anonymous.stderr, /token service http:\/\/127\.0\.0\.1:\d+\/token refused: HTTP 401 Unauthorized: UNAUTHORIZED: bad credentials; the registry needs credentials; give --authfile FILE or --creds USER:PASS/);
     const r = await strataAsync([...image, '--to', ref, '--creds', 'robot:B3arer-Secret', '--mount-from', 'app', '--json']);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(proxy.tokenScopes[0], ['repository:tokened:pull,push', 'repository:app:pull']);
@@ -230,12 +230,12 @@ test('basic auth over TLS: a private CA via --cert-dir, credentials from auth.js
     ] as const) {
       const r = strata([...image, '--to', ref, '--cert-dir', certs, ...args], { env });
       assert.equal(r.status, 5, how);
-      assert.match(r.stderr, /^strata: docker:\/\/[^ ]+: logging in: HTTP 401 Unauthorized: UNAUTHORIZED: authentication required; the registry refused the credentials; check --creds or the auth file entry for 127\.0\.0\.1:\d+\n$/, how);
+      assert.match(r.stderr, /^strata: docker:\/\/[^ ]+: logging in: HTTP 401 Unauthorized: UNAUTHORIZED: authentication required; the registry refused the credentials; check --creds, --registry-token, or the auth file entry \(or credential helper\) for 127\.0\.0\.1:\d+\n$/, how);
       for (const s of secrets) assert.ok(!(r.stderr + r.stdout).includes(s), `${how}: a secret was printed`);
     }
     const anonymous = strata([...image, '--to', ref, '--cert-dir', certs], { env: { ...nixEnv(), REGISTRY_AUTH_FILE: join(dir, 'none.json') } });
     assert.equal(anonymous.status, 5);
-    assert.match(anonymous.stderr, /^strata: docker:\/\/[^ ]+: logging in: HTTP 401 Unauthorized: UNAUTHORIZED: authentication required; the registry needs credentials; give --creds USER:PASS or log in \(podman login 127\.0\.0\.1:\d+\)\n$/);
+    assert.match(anonymous.stderr, /^strata: docker:\/\/[^ ]+: logging in: HTTP 401 Unauthorized: UNAUTHORIZED: authentication required; the registry needs credentials; give --authfile FILE or --creds USER:PASS, or log in \(podman login 127\.0\.0\.1:\d+\)\n$/);
   } finally {
     await secure.stop();
   }

@@ -205,7 +205,8 @@ test('--from names that are not images are one-line errors', () => {
   };
   refused(`oci:${work}/oci-gzip:nope`, /no image named 'nope' \(it has: base\)/);
   refused(`docker-archive:${work}/skopeo.tar:other:2`, /no image tagged 'other:2' \(it has: [a-z.]+\/library\/base:1\)/);
-  refused('docker://example.com/x', /strata reads images from docker-archive:, oci:, oci-archive: or a path/);
+  refused('http://example.com/x', /strata reads images from docker-archive:, oci:, oci-archive:, docker: or a path/);
+  refused('docker://example.com', /no repository after the host; expected docker:\/\/HOST\[:PORT\]\/REPO/);
   refused(`oci:${work}/missing`, /missing: cannot open \(ENOENT\)/);
   refused(work, /no oci-layout file; not an OCI image layout/);
   const notImage = join(work, 'not-image.tar');

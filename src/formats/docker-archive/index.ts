@@ -1,5 +1,5 @@
 import { StrataError } from '../../errors.js';
-import type { CommonSinkOptions, Format } from '../../image/format.js';
+import { type CommonSinkOptions, type Format, pathAndRef } from '../../image/format.js';
 import type { ImageSink } from '../../model/image.js';
 import { type ByteSink, openOutput, writeOutput } from '../../output.js';
 import { readDockerArchive } from './reader.js';
@@ -13,14 +13,19 @@ export const dockerArchive: Format = {
     if (options.compression && options.compression !== 'none') {
       throw new StrataError(`--compression ${options.compression}: docker-archive holds uncompressed layers (as docker load expects); use --to oci:DIR or oci-archive:FILE`);
     }
+    // FILE[:NAME:TAG], as skopeo names a docker-archive destination.
+    const [path, named] = pathAndRef(reference);
+    // The tag is after the last colon that follows the last slash (a registry's port comes before).
+    const repoTag = named === undefined || named.lastIndexOf(':') > named.lastIndexOf('/') ? named : `${named}:latest`;
     const { DockerArchiveSink } = await import('./writer.js');
-    const output = openOutput(reference === '' ? '-' : reference);
-    return { sink: new DockerArchiveSink(output.sink, options.progress, options.cache, { nixpkgsNames: options.nixpkgsNames }), commit: output.commit, abort: output.abort };
+    const output = openOutput(path === '' ? '-' : path);
+    return { sink: new DockerArchiveSink(output.sink, options.progress, options.cache, { nixpkgsNames: options.nixpkgsNames, repoTag }), commit: output.commit, abort: output.abort };
   },
   // Beside the file: app.tar.cdx.json.
   async attach(reference, doc) {
-    await writeOutput(doc.document().toString('utf8'), `${reference}${doc.suffix}`);
-    return `${reference}${doc.suffix}`;
+    const [path] = pathAndRef(reference);
+    await writeOutput(doc.document().toString('utf8'), `${path}${doc.suffix}`);
+    return `${path}${doc.suffix}`;
   },
 };
 

@@ -20,6 +20,8 @@ export interface DockerArchiveOptions {
   nixpkgsNames?: boolean;
   /** Layers the archive's reader already holds (an engine's load): written as empty members. */
   held?: HeldLayer;
+  /** NAME:TAG for RepoTags in place of the image's own, as `docker-archive:FILE:NAME:TAG` names it. */
+  repoTag?: string;
 }
 
 /**
@@ -163,7 +165,7 @@ export class DockerArchiveSink implements ImageSink {
     }
     const config = image.config(diffIds);
     const configName = `${sha256Hex(config)}.json`;
-    const manifest: PyValue = [new Map<string, PyValue>([['Config', configName], ['RepoTags', image.repoTags], ['Layers', names]])];
+    const manifest: PyValue = [new Map<string, PyValue>([['Config', configName], ['RepoTags', this.options.repoTag === undefined ? image.repoTags : [this.options.repoTag]], ['Layers', names]])];
     for (const [name, bytes] of [[configName, config], ['manifest.json', Buffer.from(dumpPyJson(manifest, 4))]] as const) {
       await put(encodeHeader(tarHeader({ name, size: bytes.length, mtime: image.mtime })));
       await put(bytes);

@@ -2,7 +2,7 @@ import { ExitCode, StrataError } from '../../errors.js';
 import type { Bytes } from '../../model/image.js';
 import { type Challenge, basicAuthorization, parseChallenge, parseToken, tokenUrl } from './auth.js';
 import type { Credentials } from './credentials.js';
-import { Connections, type HttpRequest, type HttpResponse, type RetryPolicy, TransientError, checkTransient, networkMessage, retrying, statusMessage, transient } from './http.js';
+import { Connections, type HttpRequest, type HttpResponse, type RetryPolicy, type StreamedResponse, TransientError, checkTransient, networkMessage, retrying, statusMessage, transient } from './http.js';
 import { type RegistryReference, formatReference, isLoopback } from './reference.js';
 import type { TlsSettings } from './tls.js';
 import { StreamDigest, sha256Digest } from '../../model/digest.js';
@@ -10,6 +10,10 @@ import { StreamDigest, sha256Digest } from '../../model/digest.js';
 interface ClientOptions {
   tls: TlsSettings;
   credentials?: Credentials;
+  /** A bearer token given as it is (--registry-token): sent instead of asking a token service. */
+  token?: string;
+  /** What the token must allow on the repository: pulling alone, or pushing too (the default). */
+  access?: 'pull' | 'push';
   /** Repositories the token must also let us pull from (cross-repository mounts). */
   pullFrom?: string[];
   retries: RetryPolicy;
@@ -99,8 +103,8 @@ export class RegistryClient {
 
   /** Try the credentials (or get a token) before any work, as `podman login` would. */
   private async login(): Promise<void> {
-    if (this.challenge?.scheme === 'bearer') await this.authorization(this.base);
-    else if (this.challenge?.scheme === 'basic') {
+    if (this.challenge?.scheme === 'bearer' && this.options.token === undefined) await this.authorization(this.base);
+    else if (this.challenge) {
       const res = await this.request('logging in', { method: 'GET', url: new URL('/v2/', this.base) });
       if (res.status !== 200) throw this.refused('logging in', res);
     }
@@ -114,11 +118,11 @@ export class RegistryClient {
   private refused(what: string, res: HttpResponse): StrataError {
     const hint =
       res.status === 401
-        ? this.options.credentials
-          ? `the registry refused the credentials; check --creds or the auth file entry for ${this.ref.registry}`
-          : `the registry needs credentials; give --creds USER:PASS or log in (podman login ${this.ref.registry})`
+        ? this.options.credentials || this.options.token !== undefined
+          ? `the registry refused the credentials; check --creds, --registry-token, or the auth file entry (or credential helper) for ${this.ref.registry}`
+          : `the registry needs credentials; give --authfile FILE or --creds USER:PASS, or log in (podman login ${this.ref.registry})`
         : res.status === 403
-          ? `these credentials may not push to ${this.ref.repository}`
+          ? `these credentials may not ${this.options.access ?? 'push'} ${this.options.access === 'pull' ? 'from' : 'to'} ${this.ref.repository}`
           : res.status === 404
             ? `the registry has no repository ${this.ref.repository} for these credentials`
             : 'the registry refused the request';
@@ -128,6 +132,7 @@ export class RegistryClient {
   private async authorization(url: URL): Promise<Record<string, string>> {
     // Credentials go to the registry only, not to wherever an upload is sent.
     if (url.host !== this.base.host || !this.challenge) return {};
+    if (this.options.token !== undefined) return { authorization: `Bearer ${this.options.token}` };
     if (this.challenge.scheme === 'basic') return this.options.credentials ? { authorization: basicAuthorization(this.options.credentials) } : {};
     const token = await (this.token ??= this.fetchToken());
     if (Date.now() < token.expires) return { authorization: `Bearer ${token.token}` };
@@ -137,7 +142,7 @@ export class RegistryClient {
 
   private async fetchToken(): Promise<{ token: string; expires: number }> {
     const { repository } = this.ref;
-    const scopes = [`repository:${repository}:pull,push`, ...(this.options.pullFrom ?? []).map((r) => `repository:${r}:pull`)];
+    const scopes = [`repository:${repository}:${this.options.access === 'pull' ? 'pull' : 'pull,push'}`, ...(this.options.pullFrom ?? []).map((r) => `repository:${r}:pull`)];
     const url = tokenUrl(this.challenge!, scopes);
     const service = `the token service ${url.origin}${url.pathname}`;
     const headers: Record<string, string> = this.options.credentials ? { authorization: basicAuthorization(this.options.credentials) } : {};
@@ -160,11 +165,37 @@ export class RegistryClient {
 
   /** One authorized request; a refused token is renewed once (streamed bodies then start again). */
   private async call(r: HttpRequest): Promise<HttpResponse> {
-    const res = await this.plain({ ...r, headers: { ...r.headers, ...(await this.authorization(r.url)) } });
-    if (res.status !== 401 || this.challenge?.scheme !== 'bearer' || !this.token) return res;
+    let res = await this.plain({ ...r, headers: { ...r.headers, ...(await this.authorization(r.url)) } });
+    if (this.renewable(res)) {
+      if (r.body !== undefined && !Buffer.isBuffer(r.body)) throw new TransientError('the registry refused the token mid-upload');
+      res = await this.plain({ ...r, headers: { ...r.headers, ...(await this.authorization(r.url)) } });
+    }
+    return this.redirected(r, res, (next) => this.plain(next));
+  }
+
+  /** A 401 that a new token may cure: the one we hold is dropped. */
+  private renewable(res: { status: number }): boolean {
+    if (res.status !== 401 || this.challenge?.scheme !== 'bearer' || !this.token) return false;
     this.token = undefined;
-    if (r.body !== undefined && !Buffer.isBuffer(r.body)) throw new TransientError('the registry refused the token mid-upload');
-    return this.plain({ ...r, headers: { ...r.headers, ...(await this.authorization(r.url)) } });
+    return true;
+  }
+
+  /**
+   * Follow redirects of a bodiless request (blob HEAD and GET, answered by
+   * object storage on another host): each hop is asked with credentials only
+   * when it is the registry itself (see authorization).
+   */
+  private async redirected<R extends { status: number; headers: HttpResponse['headers'] }>(r: HttpRequest, res: R, send: (r: HttpRequest) => Promise<R>, drop: (res: R) => void = () => {}): Promise<R> {
+    for (let hops = 0; REDIRECTS.has(res.status) && (r.method === 'GET' || r.method === 'HEAD'); hops++) {
+      const location = res.headers.location;
+      if (!location || hops >= MAX_REDIRECTS) throw this.error(`${r.method} ${r.url.pathname}: ${hops >= MAX_REDIRECTS ? `more than ${MAX_REDIRECTS} redirects` : `HTTP ${res.status} without a Location`}`);
+      drop(res);
+      const url = new URL(location, r.url);
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw this.error(`${r.method} ${r.url.pathname}: redirected to a ${url.protocol} URL`);
+      r = { method: r.method, url, headers: { ...withoutAuthorization(r.headers), ...(await this.authorization(url)) } };
+      res = await send(r);
+    }
+    return res;
   }
 
   /** `attempt` retried as the policy says; what still fails becomes one line naming `what`. */
@@ -186,6 +217,80 @@ export class RegistryClient {
 
   private request(what: string, r: HttpRequest): Promise<HttpResponse> {
     return this.retrying(what, () => this.call(r));
+  }
+
+  /**
+   * The manifest (or index) `reference` (a tag or digest) names, asking for
+   * the `accept` media types; checked against the digest when it is one.
+   */
+  async getManifest(reference: string, accept: string[]): Promise<{ mediaType: string; bytes: Buffer; digest: string }> {
+    const what = `getting the manifest ${reference}`;
+    const res = await this.request(what, { method: 'GET', url: this.url(`manifests/${reference}`), headers: { accept: accept.join(', ') } });
+    if (res.status === 404) throw this.error(`${what}: ${statusMessage(res)}; the registry has no ${reference} in ${this.ref.repository}`);
+    if (res.status !== 200) throw this.refused(what, res);
+    const digest = sha256Digest(res.body);
+    if (reference.startsWith('sha256:') && digest !== reference) {
+      throw new StrataError(`${this.where}: the manifest the registry sent for ${reference} has the digest ${digest}; the registry is damaged or not the one meant`, ExitCode.Integrity);
+    }
+    const type = res.headers['content-type']?.split(';')[0]?.trim();
+    let mediaType = type !== undefined && type !== '' && type !== 'application/json' && type !== 'text/plain' ? type : undefined;
+    if (mediaType === undefined) {
+      try {
+        const said = (JSON.parse(res.body.toString('utf8')) as { mediaType?: unknown }).mediaType;
+        if (typeof said === 'string') mediaType = said;
+      } catch {
+        // Told as not JSON by the reader.
+      }
+    }
+    return { mediaType: mediaType ?? '', bytes: res.body, digest };
+  }
+
+  /**
+   * A blob's bytes as they arrive (never held whole), following redirects
+   * to the storage that serves them. The caller checks the digest.
+   */
+  async *getBlob(digest: string): AsyncGenerator<Buffer> {
+    const what = `getting blob ${digest}`;
+    const res = await this.retrying(what, () => this.openBlob(digest));
+    let received = 0;
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        received += chunk.length;
+        yield chunk;
+      }
+    } catch (e) {
+      // Told as the network's failure, not as a damaged image.
+      throw this.error(`${what}: the connection broke after ${received} bytes (${networkMessage(e as NodeJS.ErrnoException)})`);
+    } finally {
+      if (!res.body.complete) res.body.destroy();
+    }
+  }
+
+  private async openBlob(digest: string): Promise<StreamedResponse> {
+    const r: HttpRequest = { method: 'GET', url: this.url(`blobs/${digest}`) };
+    const send = async (next: HttpRequest): Promise<StreamedResponse> => {
+      const res = await this.conns.open(next).catch((e: unknown) => {
+        throw transient(e);
+      });
+      if (res.status !== 200 && res.status !== 401 && !REDIRECTS.has(res.status)) {
+        const body = await readAll(res.body);
+        const whole = { status: res.status, headers: res.headers, body };
+        checkTransient(whole);
+        throw this.refused(`getting blob ${digest}`, whole);
+      }
+      return res;
+    };
+    let res = await send({ ...r, headers: await this.authorization(r.url) });
+    if (this.renewable(res)) {
+      res.body.resume();
+      res = await send({ ...r, headers: await this.authorization(r.url) });
+    }
+    res = await this.redirected(r, res, send, (hop) => hop.body.resume());
+    if (res.status !== 200) {
+      const whole = { status: res.status, headers: res.headers, body: await readAll(res.body) };
+      throw this.refused(`getting blob ${digest}`, whole);
+    }
+    return res;
   }
 
   async blobExists(digest: string): Promise<boolean> {
@@ -263,6 +368,19 @@ export class RegistryClient {
     if (typeof said === 'string' && said !== digest) throw this.error(`the registry stored the manifest as ${said}, not as its digest ${digest}`);
     return digest;
   }
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+
+function withoutAuthorization(headers: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers ?? {}).filter(([k]) => k.toLowerCase() !== 'authorization'));
+}
+
+async function readAll(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of body) chunks.push(c);
+  return Buffer.concat(chunks);
 }
 
 /** The blob's bytes, failing when they are not its size and digest (the upload is then never completed). */

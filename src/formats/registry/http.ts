@@ -12,6 +12,13 @@ export interface HttpResponse {
   body: Buffer;
 }
 
+/** An answer whose body is still to be read. */
+export interface StreamedResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: http.IncomingMessage;
+}
+
 export interface HttpRequest {
   method: string;
   url: URL;
@@ -50,6 +57,19 @@ export class Connections {
       req.on('error', reject);
       if (r.body === undefined || Buffer.isBuffer(r.body)) req.end(r.body);
       else pipeline(Readable.from(r.body, { objectMode: false }), req).catch(reject);
+    });
+  }
+
+  /** One request whose answer's body is left to stream (blobs): the caller reads or destroys it. */
+  open(r: HttpRequest): Promise<StreamedResponse> {
+    const secure = r.url.protocol === 'https:';
+    return new Promise<StreamedResponse>((resolve, reject) => {
+      const req = (secure ? https : http).request(r.url, { method: r.method, headers: r.headers, agent: secure ? this.https : this.http }, (res) =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
+      );
+      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no answer for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+      req.end();
     });
   }
 

@@ -1,9 +1,17 @@
 import type { CommonSinkOptions, Format } from '../../image/format.js';
+import type { RegistryReadOptions } from './reader.js';
 import type { RegistryOptions } from './sink.js';
 
-/** A registry (docker://HOST[:PORT]/REPO[:TAG|@DIGEST]): written to by push, stream and image. */
-export const registry: Format<CommonSinkOptions & { registry?: RegistryOptions }> = {
+/** A registry (docker://HOST[:PORT]/REPO[:TAG|@DIGEST]): read by every command that reads images, written to by push, stream and image. */
+export const registry: Format<CommonSinkOptions & { registry?: RegistryOptions }, { registry?: RegistryReadOptions }> = {
   name: 'docker',
+  reader: {
+    kind: 'remote',
+    async open(reference, name, options) {
+      const { openRegistrySource } = await import('./reader.js');
+      return openRegistrySource(reference, name, options.registry);
+    },
+  },
   // The manifest is put last, so there is nothing to commit or undo.
   async openSink(reference, options) {
     const [{ parseRegistryReference }, { RegistrySink }] = await Promise.all([import('./reference.js'), import('./sink.js')]);

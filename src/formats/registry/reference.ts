@@ -30,6 +30,8 @@ export function parseRegistryReference(text: string, what = `docker:${text}`): R
   if (slash < 0) fail('no repository after the host');
   const registry = rest.slice(0, slash);
   if (!HOST.test(registry)) fail(`'${registry}' is not a host[:port]`);
+  // Docker reads a first part without a dot or a port as a Docker Hub namespace, not as a host.
+  if (!/[.:[]/.test(registry) && registry !== 'localhost') fail(`'${registry}' is not a registry host (a first part without a dot or a port is a namespace to Docker); name the registry with its domain or port`);
   let name = rest.slice(slash + 1);
   let tag: string | undefined;
   let digest: string | undefined;

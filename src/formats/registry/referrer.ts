@@ -4,7 +4,7 @@ import { sha256Digest } from '../../model/digest.js';
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST } from '../../model/media-types.js';
 import { referrerArtifact, referrersIndex, referrersTag } from '../../sbom/referrer.js';
 import { RegistryClient } from './client.js';
-import { lookupCredentials, parseCreds } from './credentials.js';
+import { resolveAuthentication } from './credentials.js';
 import { DEFAULT_RETRIES } from './http.js';
 import { formatReference, parseRegistryReference } from './reference.js';
 import type { RegistryOptions } from './sink.js';
@@ -22,7 +22,7 @@ export async function pushReferrer(reference: string, doc: AttachedDocument, opt
   const ref = parseRegistryReference(reference);
   const client = await RegistryClient.connect(ref, {
     tls: await tlsSettings(ref.registry, { verify: options.tlsVerify, certDir: options.certDir }),
-    credentials: options.creds !== undefined ? parseCreds(options.creds) : await lookupCredentials(ref.registry, ref.repository),
+    ...(await resolveAuthentication(ref.registry, ref.repository, options)),
     retries: options.retries ?? DEFAULT_RETRIES,
     warn: options.warn,
   });

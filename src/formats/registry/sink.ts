@@ -1,12 +1,12 @@
 import { ExitCode, StrataError } from '../../errors.js';
 import { type Compression, compressionOf, compressor } from '../../image/compression.js';
 import { measure } from '../../layer/measure.js';
-import { type Bytes, type Descriptor, type Image, type ImageSink, type Layer, knownTar } from '../../model/image.js';
+import { type Blob, type Bytes, type Descriptor, type Image, type ImageSink, type Layer, knownTar } from '../../model/image.js';
 import type { DigestCache } from '../../layer/digest-cache.js';
 import { type Progress, counted, silent } from '../../progress.js';
 import { through } from '../../util/streams.js';
 import { RegistryClient, type UploadBlob } from './client.js';
-import { lookupCredentials, parseCreds } from './credentials.js';
+import { type CredentialOptions, resolveAuthentication } from './credentials.js';
 import { DEFAULT_RETRIES, type RetryPolicy } from './http.js';
 import { type ManifestFormat, type MediaTypes, imageManifest, indexManifest, mediaTypes } from './manifest.js';
 import { type RegistryReference, formatReference, parseRepository } from './reference.js';
@@ -32,10 +32,8 @@ interface PushResult {
   blobs: PushedBlob[];
 }
 
-/** How to reach and fill a registry. */
-export interface RegistryOptions {
-  /** USER:PASS; else the auth files' entry for the registry, else anonymous. */
-  creds?: string;
+/** How to reach and fill a registry (credentials: --creds, --registry-token, else the auth files' entry, else anonymous). */
+export interface RegistryOptions extends CredentialOptions {
   tlsVerify?: boolean;
   /** Directory of *.crt CAs and a NAME.cert/NAME.key client pair. */
   certDir?: string;
@@ -63,6 +61,8 @@ interface Prepared extends UploadBlob {
   diffId: string;
   /** Digest and size from the cache, not measured now. */
   cached?: boolean;
+  /** Where the blob was read from, to mount it from there when that is this registry. */
+  origin?: Blob['origin'];
 }
 
 /**
@@ -91,7 +91,7 @@ export class RegistrySink implements ImageSink {
   }
 
   async write(image: Image): Promise<void> {
-    await this.session(async (client, blobs) => (await this.pushImage(client, image, blobs, '')).manifest);
+    await this.session([image], async (client, blobs) => (await this.pushImage(client, image, blobs, '')).manifest);
   }
 
   /** Each platform's blobs and manifest (by digest), then the index under the tag. */
@@ -99,7 +99,7 @@ export class RegistrySink implements ImageSink {
     const names = images.map(({ platform: p }) => [p.os, p.architecture, p.variant].filter(Boolean).join('/'));
     const twice = names.find((n, i) => names.indexOf(n) !== i);
     if (twice) throw new StrataError(`two images for platform ${twice}; a multi-platform index holds one image per platform`);
-    await this.session(async (client, blobs) => {
+    await this.session(images, async (client, blobs) => {
       const manifests: Descriptor[] = [];
       for (const [i, image] of images.entries()) {
         const { manifest, descriptor } = await this.pushImage(client, image, blobs, `${names[i]} `);
@@ -111,13 +111,19 @@ export class RegistrySink implements ImageSink {
     });
   }
 
-  /** Connect, push what `build` pushes, then put the manifest it returns under the reference. */
-  private async session(build: (client: RegistryClient, blobs: PushedBlob[]) => Promise<{ mediaType: string; bytes: Buffer }>): Promise<void> {
-    const { creds, mountFrom } = this.options;
+  /**
+   * Connect, push what `build` pushes, then put the manifest it returns
+   * under the reference. The token also lets us pull from --mount-from and
+   * from the repositories of this registry the images' blobs were read from.
+   */
+  private async session(images: Image[], build: (client: RegistryClient, blobs: PushedBlob[]) => Promise<{ mediaType: string; bytes: Buffer }>): Promise<void> {
+    const { mountFrom } = this.options;
+    const origins = images.flatMap((i) => i.layers.flatMap((l) => (l.blob?.origin?.registry === this.ref.registry ? [l.blob.origin.repository] : [])));
+    const pullFrom = [...new Set([...(mountFrom === undefined ? [] : [mountFrom]), ...origins])].filter((r) => r !== this.ref.repository);
     const client = await RegistryClient.connect(this.ref, {
       tls: await tlsSettings(this.ref.registry, { verify: this.options.tlsVerify, certDir: this.options.certDir }),
-      credentials: creds !== undefined ? parseCreds(creds) : await lookupCredentials(this.ref.registry, this.ref.repository),
-      pullFrom: mountFrom === undefined ? [] : [mountFrom],
+      ...(await resolveAuthentication(this.ref.registry, this.ref.repository, this.options)),
+      pullFrom,
       retries: this.options.retries ?? DEFAULT_RETRIES,
       warn: this.options.warn,
     });
@@ -157,10 +163,11 @@ export class RegistrySink implements ImageSink {
   }
 
   /** HEAD (unless `exists` says), then mount or upload. */
-  private async pushBlob(client: RegistryClient, what: string, blob: UploadBlob, blobs: PushedBlob[], exists?: boolean): Promise<void> {
+  private async pushBlob(client: RegistryClient, what: string, blob: UploadBlob & { origin?: Blob['origin'] }, blobs: PushedBlob[], exists?: boolean): Promise<void> {
     let status: PushedBlob['status'] = 'skipped';
     if (!(exists ?? (await client.blobExists(blob.digest)))) {
-      const mounted = this.options.mountFrom === undefined ? undefined : await client.mount(blob.digest, this.options.mountFrom);
+      const from = blob.origin?.registry === this.ref.registry && blob.origin.repository !== this.ref.repository ? blob.origin.repository : this.options.mountFrom;
+      const mounted = from === undefined ? undefined : await client.mount(blob.digest, from);
       if (mounted === 'mounted') status = 'mounted';
       else {
         await client.upload(what, { ...blob, open: () => counted(blob.open(), this.progress) }, mounted);
@@ -181,7 +188,7 @@ export class RegistrySink implements ImageSink {
     const mediaType = this.types.layer(c);
     if (layer.blob && layer.known && compressionOf(layer.blob.mediaType) === c) {
       const { blob } = layer;
-      return { mediaType, digest: blob.digest, size: blob.size, diffId: layer.known.digest, open: () => blob.open() };
+      return { mediaType, digest: blob.digest, size: blob.size, diffId: layer.known.digest, open: () => blob.open(), origin: blob.origin };
     }
     if (c === 'none') {
       const { digest, size } = knownTar(layer) ?? (await measure(layer));

@@ -12,7 +12,7 @@ export interface TlsSettings {
   key?: Buffer;
 }
 
-// Where distributions keep the system's CA bundle (what Go, and so skopeo, reads).
+// Where distributions keep the system's CA bundle (what Go, and so skopeo, reads after SSL_CERT_FILE).
 const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
 
 /**
@@ -48,7 +48,8 @@ export async function tlsSettings(registry: string, options: { verify?: boolean;
 }
 
 async function systemCas(): Promise<string[]> {
-  for (const file of SYSTEM_BUNDLES) {
+  // SSL_CERT_FILE first, as Go reads it (Nix builds point it at cacert's bundle).
+  for (const file of [...(process.env.SSL_CERT_FILE ? [process.env.SSL_CERT_FILE] : []), ...SYSTEM_BUNDLES]) {
     const text = await readFile(file, 'utf8').catch(() => undefined);
     if (text !== undefined) return [text];
   }
