@@ -104,7 +104,7 @@ export class RegistrySink implements ImageSink {
   }
 
   async write(image: Image): Promise<void> {
-    await this.session(async (client, blobs) => (await this.pushImage(client, image, blobs, '')).manifest);
+    await this.session([image], async (client, blobs) => (await this.pushImage(client, image, blobs, '')).manifest);
   }
 
   /** Each platform's blobs and manifest (by digest), then the index under the tag. */
@@ -112,7 +112,7 @@ export class RegistrySink implements ImageSink {
     const names = images.map(({ platform: p }) => [p.os, p.architecture, p.variant].filter(Boolean).join('/'));
     const twice = names.find((n, i) => names.indexOf(n) !== i);
     if (twice) throw new StrataError(`two images for platform ${twice}; a multi-platform index holds one image per platform`);
-    await this.session(async (client, blobs) => {
+    await this.session(images, async (client, blobs) => {
       const manifests: Descriptor[] = [];
       for (const [i, image] of images.entries()) {
         const { manifest, descriptor } = await this.pushImage(client, image, blobs, `${names[i]} `);
@@ -125,17 +125,19 @@ export class RegistrySink implements ImageSink {
   }
 
   /** Connect, push what `build` pushes, then put the manifest it returns under the reference. */
-  private async session(build: (client: RegistryClient, blobs: PushedBlob[]) => Promise<{ mediaType: string; bytes: Buffer }>): Promise<void> {
+  private async session(images: Image[], build: (client: RegistryClient, blobs: PushedBlob[]) => Promise<{ mediaType: string; bytes: Buffer }>): Promise<void> {
     const { mountFrom } = this.options;
     const client = await this.connect(this.ref, [...(mountFrom === undefined ? [] : [mountFrom]), ...this.reuseRefs.map((r) => r.repository)]);
     const others: RegistryClient[] = [];
     try {
-      for (const ref of this.reuseRefs) {
+      // Keyed layers are looked for only when this push has some.
+      const keyed = images.some((i) => i.layers.some((l) => l.key !== undefined));
+      for (const ref of keyed ? this.reuseRefs : []) {
         const other = ref.repository === this.ref.repository ? client : await this.connect(ref, []);
         if (other !== client) others.push(other);
         await this.readShipped(other, ref.digest ?? ref.tag!, true);
       }
-      if (this.ref.tag !== undefined) await this.readShipped(client, this.ref.tag, false);
+      if (keyed && this.ref.tag !== undefined) await this.readShipped(client, this.ref.tag, false);
       const blobs: PushedBlob[] = [];
       const { mediaType, bytes } = await build(client, blobs);
       const digest = sha256Digest(bytes);
