@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, strata } from '../helpers/cli.js';
 import { CountingProxy, TestRegistry, strataAsync } from '../helpers/registry.js';
@@ -84,6 +84,13 @@ test('layer keys: the same key, the same bytes (another umask, the roots in anot
   );
   assert.deepEqual(config.rootfs.diff_ids.slice(0, -1), keyed.map((l: any) => l.annotations['dev.strata.layer.diff-id']));
   assert.equal(runFromRegistry(ref('keys-docker')), HELLO);
+
+  // An OCI layout carries the same annotations over the same blobs.
+  const layout = join(work, 'keys-oci');
+  assert.equal(strata([...twoRoots([app, lib]), '--to', `oci:${layout}:1`, '--compression', 'gzip']).status, 0);
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+  const ociManifest = JSON.parse(readFileSync(join(layout, 'blobs', 'sha256', index.manifests[0].digest.slice('sha256:'.length)), 'utf8'));
+  assert.deepEqual(ociManifest.layers, a.layers);
 
   // A docker-archive stays as it was: no keys in its config.
   const archive = join(work, 'keys.tar');

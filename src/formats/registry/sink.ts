@@ -9,7 +9,7 @@ import { lookupCredentials, parseCreds } from './credentials.js';
 import { DEFAULT_RETRIES, type RetryPolicy } from './http.js';
 import { type ManifestFormat, type MediaTypes, imageManifest, indexManifest, mediaTypes } from './manifest.js';
 import { type RegistryReference, formatReference, parseRegistryReference, parseRepository, parseTag } from './reference.js';
-import { type KeyedLayer, keyAnnotations, keyedLayers, withKeysInConfig } from './layer-keys.js';
+import { type KeyedLayer, compressionId, keyAnnotations, keyedLayers, withKeysInConfig } from '../../image/layer-keys.js';
 import { DOCKER_MANIFEST_LIST, OCI_INDEX } from '../../model/media-types.js';
 import { tlsSettings } from './tls.js';
 import { checkedTar } from '../../image/checked-tar.js';
@@ -213,7 +213,7 @@ export class RegistrySink implements ImageSink {
   private async pushLayer(client: RegistryClient, layer: Layer, what: string, sendKey: boolean): Promise<{ descriptor: Descriptor; diffId: string; record: PushedBlob; keyed?: Omit<KeyedLayer, 'digest' | 'size'> }> {
     const c = this.compressionOf(layer);
     const mediaType = this.types.layer(c);
-    const compression = c === 'none' ? c : `${c}/${compressionLevel(c, this.options.level)}`;
+    const compression = compressionId(c, this.options.level);
     const done = (digest: string, size: number, diffId: string, status: PushedBlob['status']) => {
       const record: PushedBlob = { what, digest, size, status };
       this.options.onBlob?.(record);

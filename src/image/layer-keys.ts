@@ -1,4 +1,5 @@
-import type { Descriptor } from '../../model/image.js';
+import type { Descriptor } from '../model/image.js';
+import { type Compression, compressionLevel } from './compression.js';
 
 /** OCI manifest layer annotations that carry a layer's key, diff_id and compression. */
 const KEY = 'dev.strata.layer.key';
@@ -15,6 +16,11 @@ export interface KeyedLayer {
   compression: string;
   digest: string;
   size: number;
+}
+
+/** How a blob was compressed, as keyed layers record it: the compressor and its level. */
+export function compressionId(c: Compression, level: number | undefined): string {
+  return c === 'none' ? c : `${c}/${compressionLevel(c, level)}`;
 }
 
 export function keyAnnotations(l: Pick<KeyedLayer, 'key' | 'diffId' | 'compression'>): Record<string, string> {
