@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, strata } from '../helpers/cli.js';
-import { CountingProxy, TestRegistry, strataAsync } from '../helpers/registry.js';
-import { buildFixture, nixEnv, runTool, tmpDir, unpackAndRun } from '../helpers/store.js';
+import { CountingProxy, TestRegistry, emptyCacheEnv, runPulled, strataAsync } from '../helpers/registry.js';
+import { buildFixture, runTool, tmpDir } from '../helpers/store.js';
 
 let app: string;
 let work: string;
@@ -14,8 +14,8 @@ const HELLO = 'hello from strata\nthe data says hi\n';
 const KEY = 'dev.strata.layer.key';
 const skopeo = (...args: string[]): string => runTool('skopeo', ['--insecure-policy', ...args]).stdout;
 const raw = (ref: string, ...flags: string[]): any => JSON.parse(skopeo('inspect', '--tls-verify=false', '--raw', ...flags, ref));
-/** A fresh, empty $XDG_CACHE_HOME: nothing known of any layer. */
-const emptyCache = (): NodeJS.ProcessEnv => ({ ...nixEnv(), XDG_CACHE_HOME: tmpDir('strata-empty-cache-') });
+const emptyCache = emptyCacheEnv;
+const runFromRegistry = (ref: string): string => runPulled(ref, work);
 const image = (motd: string, ...more: string[]): string[] => ['image', app, '--name', 'app', '--max-layers', '4', '--entrypoint', `${app}/bin/hello`, '--customisation', tree(motd), ...more];
 /** The same image with two roots, in the order given. */
 const twoRoots = (roots: string[], ...more: string[]): string[] => ['image', ...roots, '--name', 'app', '--max-layers', '4', '--entrypoint', `${app}/bin/hello`, '--customisation', tree('keys'), ...more];
@@ -34,11 +34,6 @@ function push(args: string[], env = emptyCache()): any {
   return JSON.parse(r.stdout);
 }
 
-function runFromRegistry(ref: string): string {
-  const archive = join(work, `pulled-${Math.random().toString(36).slice(2)}.tar`);
-  skopeo('copy', '--quiet', '--src-tls-verify=false', ref, `docker-archive:${archive}`);
-  return unpackAndRun(archive, []).stdout;
-}
 
 before(async () => {
   app = buildFixture('app');

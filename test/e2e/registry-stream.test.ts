@@ -4,8 +4,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { strata } from '../helpers/cli.js';
-import { CountingProxy, TestRegistry, strataAsync } from '../helpers/registry.js';
-import { buildFixture, nixEnv, runTool, tmpDir, unpackAndRun } from '../helpers/store.js';
+import { CountingProxy, TestRegistry, emptyCacheEnv, runPulled, strataAsync } from '../helpers/registry.js';
+import { buildFixture, runTool, tmpDir } from '../helpers/store.js';
 
 let app: string;
 let work: string;
@@ -15,14 +15,9 @@ const HELLO = 'hello from strata\nthe data says hi\n';
 const skopeo = (...args: string[]): string => runTool('skopeo', ['--insecure-policy', ...args]).stdout;
 const raw = (ref: string): any => JSON.parse(skopeo('inspect', '--tls-verify=false', '--raw', ref));
 const digestOf = (ref: string): string => JSON.parse(skopeo('inspect', '--tls-verify=false', ref)).Digest;
-/** A fresh, empty $XDG_CACHE_HOME: nothing known of any layer. */
-const emptyCache = (): NodeJS.ProcessEnv => ({ ...nixEnv(), XDG_CACHE_HOME: tmpDir('strata-empty-cache-') });
+const emptyCache = emptyCacheEnv;
+const runFromRegistry = (ref: string): string => runPulled(ref, work);
 
-function runFromRegistry(ref: string): string {
-  const archive = join(work, `pulled-${Math.random().toString(36).slice(2)}.tar`);
-  skopeo('copy', '--quiet', '--src-tls-verify=false', ref, `docker-archive:${archive}`);
-  return unpackAndRun(archive, []).stdout;
-}
 
 before(async () => {
   app = buildFixture('app');
