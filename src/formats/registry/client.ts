@@ -239,7 +239,7 @@ export class RegistryClient {
    * made, then (unless `check` throws) PUT `?digest=` of what was sent. A
    * failure starts the blob over in a new session, opening its bytes again.
    */
-  async uploadStream(what: string, open: () => Bytes, check?: () => void): Promise<{ digest: string; size: number }> {
+  async uploadStream(what: string, open: () => Bytes, check?: () => Promise<void>): Promise<{ digest: string; size: number }> {
     return this.retrying(`uploading ${what}`, async () => {
       const sum = new StreamDigest();
       let sent: Promise<URL> = this.startUpload();
@@ -265,7 +265,7 @@ export class RegistryClient {
       }
       if (filled > 0) await patch(Buffer.concat(parts));
       const done = await sent;
-      check?.();
+      await check?.();
       const digest = sum.digest();
       done.searchParams.set('digest', digest);
       const put = await this.call({ method: 'PUT', url: done, headers: { 'content-length': '0' } });

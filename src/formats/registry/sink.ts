@@ -12,7 +12,8 @@ import { type RegistryReference, formatReference, parseRegistryReference, parseR
 import { type KeyedLayer, compressionId, keyAnnotations, keyedLayers, withKeysInConfig } from '../../image/layer-keys.js';
 import { DOCKER_MANIFEST_LIST, OCI_INDEX } from '../../model/media-types.js';
 import { tlsSettings } from './tls.js';
-import { checkedTar } from '../../image/checked-tar.js';
+import { checkedTarOnThread } from '../../image/checked-tar.js';
+import { HashThread } from '../../util/hash-thread.js';
 import { StreamDigest, sha256Digest } from '../../model/digest.js';
 
 /** What happened to one blob (or per-platform manifest) of a push. */
@@ -83,6 +84,8 @@ export class RegistrySink implements ImageSink {
   private readonly types: MediaTypes;
   private readonly progress: Progress;
   private readonly reuseRefs: RegistryReference[];
+  /** Threads hashing the tars of the layers in flight, reused from layer to layer. */
+  private readonly hashers: HashThread[] = [];
   /** Layers the destination and the --reuse images hold, by key and compression. */
   private shipped = new Map<string, Shipped>();
 
@@ -149,6 +152,7 @@ export class RegistrySink implements ImageSink {
       await this.options.onPushed?.({ reference: formatReference(this.ref), digest, mediaType, blobs });
     } finally {
       for (const c of [client, ...others]) c.close();
+      for (const h of this.hashers.splice(0)) h.close();
     }
   }
 
@@ -241,17 +245,32 @@ export class RegistrySink implements ImageSink {
         return done(known.digest, known.size, known.diffId, 'mounted');
       }
     }
-    let tar!: ReturnType<typeof checkedTar>;
+    // The tar is hashed on a thread of the sink's pool: the main thread reads, feeds the compressor and sends.
+    let thread = this.hashers.pop() ?? new HashThread();
+    let attempts = 0;
+    let tar!: ReturnType<typeof checkedTarOnThread>;
     let tarInfo!: { diffId: string; size: number };
-    const blob = await client.uploadStream(
-      what,
-      () => {
-        tar = checkedTar(layer);
-        return counted(c === 'none' ? tar.bytes : through(tar.bytes, compressor(c, this.options.level)), this.progress);
-      },
-      // A tar that is not what the layer claims is never committed.
-      () => void (tarInfo = tar.finish()),
-    );
+    let blob: { digest: string; size: number };
+    try {
+      blob = await client.uploadStream(
+        what,
+        () => {
+          // A failed attempt left part of a tar in the thread's hash: a new thread starts clean.
+          if (attempts++ > 0) {
+            thread.close();
+            thread = new HashThread();
+          }
+          tar = checkedTarOnThread(layer, thread);
+          return counted(c === 'none' ? tar.bytes : through(tar.bytes, compressor(c, this.options.level)), this.progress);
+        },
+        // A tar that is not what the layer claims is never committed.
+        async () => void (tarInfo = await tar.finish()),
+      );
+    } catch (e) {
+      thread.close();
+      throw e;
+    }
+    this.hashers.push(thread);
     const { cache } = this.options;
     if (cache && c !== 'none') {
       if (layer.cacheKey) await cache.put(layer.cacheKey(), { digest: tarInfo.diffId, size: tarInfo.size });
