@@ -17,6 +17,10 @@ export interface ConfImageOptions {
   now?: IsoTime;
   /** How a docker:// from_image is reached (credentials, TLS); default: the auth files. */
   base?: SourceOptions;
+  /** NAR hashes of the store paths, by path, where the closure's source gave them: the store layers' keys. */
+  narHashes?: ReadonlyMap<string, string>;
+  /** Send the layers' keys with the image (default true); false for output that must be another tool's bytes. */
+  layerKeys?: boolean;
 }
 
 /** The image a conf describes: base layers, store layers, customisation layer. */
@@ -32,7 +36,7 @@ export async function imageFromConf(conf: Conf, options: ConfImageOptions = {}):
   const perms = conf.perms && (await Perms.resolve(conf.perms, conf.store_dir));
   const own: Layer[] = [
     ...conf.store_layers.map((paths, i) => {
-      const layer = storeLayer(paths, conf.store_dir, attrs, perms);
+      const layer = storeLayer(paths, conf.store_dir, attrs, perms, options.narHashes);
       // Digests from the conf: the layer is read once, and checked as it is.
       const known = conf.store_layer_digests?.[i];
       return known ? { ...layer, known } : layer;
@@ -53,6 +57,7 @@ export async function imageFromConf(conf: Conf, options: ConfImageOptions = {}):
     // An empty override falls back to the conf's, as the script's `or` does.
     repoTags: [options.repoTag || conf.repo_tag],
     platform,
+    layerKeys: options.layerKeys ?? true,
     ...(conf.annotations === undefined ? {} : { annotations: Object.fromEntries(conf.annotations) }),
     config: (diffIds) =>
       imageConfigJson({ created, architecture, os, author, variant, config, contents: layers.map((l) => l.contents), diffIds }),

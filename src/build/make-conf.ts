@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { storeName } from '../closure/store-path.js';
+import type { Closure } from '../closure/types.js';
 import { type Conf, DEFAULT_TIME, checkInherit, parseRuntimeConfig } from '../conf/conf.js';
 import { type ConfOptions, confFromPlan } from '../conf/from-plan.js';
 import { StrataError } from '../errors.js';
@@ -32,10 +33,19 @@ export interface MakeConfOptions extends PlanImageOptions, Pick<ConfOptions, 'ar
 
 /** The conf.json of an image (nixpkgs' streaming builder's format, with strata's fields). */
 export async function makeConf(options: MakeConfOptions): Promise<Conf> {
+  return (await confAndHashes(options)).conf;
+}
+
+/** The conf, and the NAR hashes its closure's source gave (for the layers' keys). */
+export async function confAndHashes(options: MakeConfOptions): Promise<{ conf: Conf; narHashes: Map<string, string> }> {
+  const narHashes = new Map<string, string>();
+  const seen = (closure: Closure): void => {
+    for (const p of closure.paths) if (p.narHash !== undefined) narHashes.set(p.path, p.narHash);
+  };
   const perms = options.perms === undefined ? undefined : await permsOf(options.perms);
   // As confFromPlan writes them: what a reused conf layer must match.
   const writing = { uid: options.uid ?? 0, gid: options.gid ?? 0, uname: options.uname ?? 'root', gname: options.gname ?? 'root', mtime: options.mtime ?? DEFAULT_TIME, perms };
-  const plan = await planImage(options, writing);
+  const plan = await planImage(options, writing, seen);
   const firstRoot = options.roots?.[0]?.replace(/\/+$/, '').split('/').pop();
   const conf = confFromPlan(plan, {
     name: options.name ?? (firstRoot === undefined ? undefined : storeName(firstRoot)) ?? 'strata-image',
@@ -58,7 +68,7 @@ export async function makeConf(options: MakeConfOptions): Promise<Conf> {
     inherit: inheritOf(options),
     warn: options.warn,
   });
-  return options.digests ? withLayerDigests(conf) : conf;
+  return { conf: options.digests ? await withLayerDigests(conf) : conf, narHashes };
 }
 
 async function runtimeConfig(o: Pick<MakeConfOptions, 'config' | 'entrypoint' | 'env' | 'label'>): Promise<PyObject> {

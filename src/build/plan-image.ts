@@ -43,10 +43,12 @@ export interface PlanImageOptions extends ClosureSource, PlanningOptions {
   plan?: string;
 }
 
-/** The layers of an image: a plan file, or the closure planned. */
-export async function planImage(options: PlanImageOptions, writing?: LayerWriting): Promise<Plan> {
+/** The layers of an image: a plan file, or the closure planned (`onClosure` sees the closure loaded). */
+export async function planImage(options: PlanImageOptions, writing?: LayerWriting, onClosure?: (closure: Closure) => void): Promise<Plan> {
   if (options.plan !== undefined) return readPlanFile(options.plan);
-  return planClosure(await loadClosure(options), options, writing);
+  const closure = await loadClosure(options);
+  onClosure?.(closure);
+  return planClosure(closure, options, writing);
 }
 
 /** Plan a closure (base image layers and explicit layers counted in). */

@@ -1,6 +1,6 @@
 import { type Conf, parseConf } from '../conf/conf.js';
 import { type Inspection, inspectImages } from '../inspect/inspect.js';
-import { type MakeConfOptions, makeConf, readText } from './make-conf.js';
+import { type MakeConfOptions, confAndHashes, readText } from './make-conf.js';
 import { StrataError } from '../errors.js';
 import { checkPlatform } from '../guard/platform-guard.js';
 import { checkStorePaths } from '../layer/store-layer.js';
@@ -158,5 +158,9 @@ export interface BuildImageOptions extends MakeConfOptions, WriteOptions {}
 
 /** Closure, plan, conf and image in one go: `strata image`. */
 export async function buildImage(options: BuildImageOptions): Promise<WrittenImages | undefined> {
-  return writeConfs([await makeConf(options)], options);
+  // Images in a registry are for the push to take layers from, plans and confs for the planner.
+  const images = (options.reuse ?? []).filter((r) => r.startsWith('docker:'));
+  if (images.length > 0 && !options.to?.startsWith('docker:')) throw new StrataError(`--reuse ${images[0]}: an image in a registry is reused by a push; give --to docker://...`);
+  const { conf, narHashes } = await confAndHashes({ ...options, reuse: options.reuse?.filter((r) => !r.startsWith('docker:')) });
+  return writeConfs([conf], { ...options, narHashes, registry: { ...options.registry, reuseFrom: images } });
 }

@@ -42,7 +42,7 @@ export const planningOptions = <T>(y: Argv<T>) =>
     .option('strategy', { choices: STRATEGIES, default: DEFAULT_STRATEGY, describe: 'how store paths are grouped into layers: shared (strata: what updates re-ship least), popularity (nixpkgs, byte-compatible), auto (nixpkgs auto-layer), size (Guix)' })
     .option('layer', { type: 'string', array: true, describe: 'an explicit layer (repeatable, bottom first): comma-separated store paths whose closure, less earlier --layer layers, gets one layer below the planned ones' })
     .option('layering-pipeline', { type: 'string', describe: 'nixpkgs\' layeringPipeline (FILE or inline JSON): steps such as [["popularity_contest"], ["limit_layers", 50]] that make the store layers instead of --strategy' })
-    .option('reuse', { type: 'string', array: true, describe: 'layers shipped before, kept where all their paths are in the closure (repeatable, first wins): a plan from strata plan --format json (a layer lock file: --reuse layers.json -o layers.json) or a conf.json' })
+    .option('reuse', { type: 'string', array: true, describe: 'layers shipped before, kept where all their paths are in the closure (repeatable, first wins): a plan from strata plan --format json (a layer lock file: --reuse layers.json -o layers.json) or a conf.json; with --to docker://, also an image of that registry (docker://HOST/REPO:TAG) whose keyed layers are taken unread' })
     .option('from', { type: 'string', describe: 'base image: docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry; credentials as for --to, else the auth files), docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], or a path (plain or compressed archive, layout directory); its layers count against --max-layers' });
 
 export const planOptions = <T>(y: Argv<T>) => planningOptions(closureOptions(y));
@@ -80,15 +80,17 @@ function layerGroups(values: string[] | undefined): string[][] {
 export const layerOptions = <T>(y: Argv<T>) =>
   y
     .option('compression', { choices: COMPRESSIONS, describe: 'layer compression for OCI destinations (default none) and registries (default gzip)' })
-    .option('compression-level', { type: 'number', describe: 'gzip 0-9 (default 6), zstd 1-19 (default 3)' })
+    .option('compression-level', { type: 'number', describe: 'gzip 0-9 (default 4), zstd 1-19 (default 3)' })
     .option('cache', { type: 'boolean', default: true, describe: 'keep layer digests across runs in $XDG_CACHE_HOME/strata, for what needs a digest before the bytes (--nixpkgs-names on a pipe, pushes); --no-cache neither reads nor writes it' })
-    .group(['creds', 'authfile', 'registry-token', 'tls-verify', 'cert-dir', 'mount-from', 'manifest-format', 'digestfile', 'json', 'retry-times', 'retry-delay'], 'Registries (docker://):')
+    .group(['creds', 'authfile', 'registry-token', 'tls-verify', 'cert-dir', 'mount-from', 'additional-tag', 'verify-reused', 'manifest-format', 'digestfile', 'json', 'retry-times', 'retry-delay'], 'Registries (docker://):')
     .option('creds', { type: 'string', describe: 'USER:PASS (default: the registry\'s entry in the auth files, or their credential helper; see --authfile)' })
     .option('authfile', { type: 'string', describe: 'auth file read first (default $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json), then ~/.config/containers/auth.json, ~/.docker/config.json; auths, credHelpers and credsStore entries' })
     .option('registry-token', { type: 'string', describe: 'a bearer token to send to the registry instead of credentials' })
     .option('tls-verify', { type: 'boolean', default: true, describe: 'verify the registry\'s certificate; --tls-verify=false also allows plain HTTP' })
     .option('cert-dir', { type: 'string', describe: 'directory of *.crt CAs and a NAME.cert/NAME.key client certificate' })
     .option('mount-from', { type: 'string', describe: 'repository of the same registry to mount missing blobs from' })
+    .option('additional-tag', { type: 'string', array: true, describe: 'also put the manifest under TAG in the same repository (repeatable; the blobs are sent once)' })
+    .option('verify-reused', { type: 'boolean', describe: 'download each layer taken by its key from the registry (the tag replaced, --reuse docker://...) and refuse one whose digest or diff_id is wrong' })
     .option('manifest-format', { choices: MANIFEST_FORMATS, default: 'oci' as ManifestFormat, describe: 'docker: Docker schema 2 media types' })
     .option('digestfile', { type: 'string', describe: 'write the pushed manifest\'s digest to FILE' })
     .option('json', { type: 'boolean', describe: 'print the push report as JSON on stdout (default: the digest alone); for files, what was written (digests, layers, sizes)' })
@@ -121,6 +123,8 @@ type LayerArgs = {
   'tls-verify': boolean;
   'cert-dir'?: string;
   'mount-from'?: string;
+  'additional-tag'?: string[];
+  'verify-reused'?: boolean;
   'manifest-format': ManifestFormat;
   digestfile?: string;
   json?: boolean;
@@ -135,6 +139,8 @@ export function sinkSettings(a: LayerArgs): WriteOptions {
   const registry = {
     ...registrySourceSettings(a),
     mountFrom: a['mount-from'],
+    additionalTags: a['additional-tag'],
+    verifyReused: a['verify-reused'],
     manifestFormat: a['manifest-format'],
     ...pushReport({ json: a.json, digestfile: a.digestfile, log: progress.log }),
   };

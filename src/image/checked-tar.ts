@@ -1,6 +1,7 @@
 import { ExitCode, StrataError } from '../errors.js';
 import { StreamDigest } from '../model/digest.js';
 import type { Layer } from '../model/image.js';
+import type { HashThread } from '../util/hash-thread.js';
 
 /**
  * A layer's tar bytes passing through on their way to a compressor or a
@@ -17,13 +18,27 @@ export function checkedTar(layer: Layer): { bytes: AsyncGenerator<Buffer>; finis
   }
   return {
     bytes: bytes(),
-    finish() {
-      const diffId = tar.digest();
-      const size = tar.size;
-      if (layer.known && (layer.known.digest !== diffId || (layer.known.size !== undefined && layer.known.size !== size))) {
-        throw new StrataError(`layer (${layer.contents.join(' ')}): content digest ${diffId} instead of ${layer.known.digest}; its files changed or the recorded digest is wrong`, ExitCode.Integrity);
-      }
-      return { diffId, size };
-    },
+    finish: () => claimed(layer, tar.digest(), tar.size),
   };
+}
+
+/** checkedTar hashing on `thread` (one layer's at a time), for a main thread that has other work. */
+export function checkedTarOnThread(layer: Layer, thread: HashThread): { bytes: AsyncGenerator<Buffer>; finish(): Promise<{ diffId: string; size: number }> } {
+  let size = 0;
+  async function* bytes(): AsyncGenerator<Buffer> {
+    for await (const chunk of layer.open()) {
+      await thread.update(chunk);
+      size += chunk.length;
+      yield chunk;
+    }
+  }
+  return { bytes: bytes(), finish: async () => claimed(layer, `sha256:${await thread.digest()}`, size) };
+}
+
+/** The tar's digest and size, unless they are not what the layer claims. */
+function claimed(layer: Layer, diffId: string, size: number): { diffId: string; size: number } {
+  if (layer.known && (layer.known.digest !== diffId || (layer.known.size !== undefined && layer.known.size !== size))) {
+    throw new StrataError(`layer (${layer.contents.join(' ')}): content digest ${diffId} instead of ${layer.known.digest}; its files changed or the recorded digest is wrong`, ExitCode.Integrity);
+  }
+  return { diffId, size };
 }

@@ -5,6 +5,7 @@ import { StrataError } from '../errors.js';
 import { type Member, packMembers, tarSize, walkedTar } from '../tar/members.js';
 import { type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/tree-walk.js';
 import { groupName, userName } from '../util/passwd.js';
+import { layerKeyOf } from './key.js';
 import type { LayerPerms, Perms } from './perms.js';
 import type { SizedLayer } from './store-layer.js';
 import { sha256Hex } from '../model/digest.js';
@@ -51,6 +52,8 @@ async function readyLayer(dir: string): Promise<SizedLayer> {
   return {
     contents: [dir],
     known: { digest: `sha256:${checksum}`, size: st.size },
+    // Its bytes are layer.tar's, named by the checksum.
+    key: layerKeyOf({ kind: 'ready', diffId: `sha256:${checksum}`, size: st.size }),
     member: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, uname: userName(st.uid), gname: groupName(st.gid) },
     open: () => createReadStream(tar, { highWaterMark: 1 << 20 }),
     tarSize: () => st.size,
@@ -59,7 +62,11 @@ async function readyLayer(dir: string): Promise<SizedLayer> {
   };
 }
 
-/** A plain tree packed like `tar --sort=name --hard-dereference`, relative names, `attrs` (then `rules`) on every entry. */
+/**
+ * A plain tree packed like `tar --sort=name --hard-dereference`, relative
+ * names, `attrs` (then `rules`) on every entry. It has no key: only reading
+ * its files tells what they hold.
+ */
 function treeLayer(dir: string, root: string, attrs: EntryAttributes, rules?: LayerPerms): SizedLayer {
   const fingerprints = new FileFingerprints();
   return {

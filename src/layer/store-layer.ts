@@ -7,15 +7,17 @@ import { sha256Hex } from '../model/digest.js';
 import { TarType, tarHeader } from '../tar/header.js';
 import { type Member, type WalkedTar, packMembers, tarSize, walkedTar } from '../tar/members.js';
 import { type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/tree-walk.js';
+import { layerKeyOf, pathContent } from './key.js';
 import { type LayerPerms, type Perms, pathlibForm } from './perms.js';
 
 /**
  * A layer holding store paths, as nixpkgs' streaming script writes it: the
  * store directory and its parents first (mode 0755), then each path and
  * everything under it in pathlib order; every entry gets `attrs`, then
- * what the `perms` rules for its paths set.
+ * what the `perms` rules for its paths set. Its key comes from the paths'
+ * NAR hashes (`narHashes`, by store path) where known.
  */
-export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttributes, perms?: Perms): SizedLayer {
+export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttributes, perms?: Perms, narHashes?: ReadonlyMap<string, string>): SizedLayer {
   const roots = paths.map((p) => storeRoot(p, storeDir));
   const fingerprints = new FileFingerprints();
   const rules = perms?.forLayer(roots);
@@ -29,6 +31,7 @@ export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttrib
     ...(rules ? {} : { recipe: { kind: 'store' as const, args: [paths, storeDir, attrs] as [string[], string, EntryAttributes] } }),
     cacheKey: () => JSON.stringify({ layer: 'store/1', storeDir, roots, attrs, identity: roots.map(identity), perms: rules?.key }),
     inputKey: () => sha256Hex(JSON.stringify({ layer: 'store/1', storeDir, roots, attrs, perms: rules?.key })),
+    key: layerKeyOf({ kind: 'store', storeDir, attrs, perms: rules?.key ?? null, paths: roots.map((r, i) => [r, pathContent(r, narHashes?.get(paths[i]!) ?? narHashes?.get(r))]) }),
   };
 }
 

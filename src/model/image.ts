@@ -15,6 +15,12 @@ export interface Layer {
   known?: { digest: string; size?: number };
   /** Attributes of the layer's member in a docker-archive, where they come from a file. */
   member?: MemberAttributes;
+  /**
+   * "sha256:<hex>" of what makes the tar bytes (its store paths' NAR hashes,
+   * the options, the tar format's version), known without reading a file:
+   * layers with one key have one tar. Absent where only reading tells.
+   */
+  key?: string;
   /** The tar bytes. */
   open(): Bytes;
   /**
@@ -118,6 +124,12 @@ export interface Image {
   platform: Platform;
   /** Annotations for the manifest (OCI). */
   annotations?: Record<string, string>;
+  /**
+   * Whether the layers' keys and diff_ids go with the image (OCI manifest
+   * layer annotations; a Docker manifest's config); false where the bytes
+   * must be another tool's.
+   */
+  layerKeys?: boolean;
   /** Release what the image holds open (a base image's scratch file), once written. */
   close?(): Promise<void>;
 }

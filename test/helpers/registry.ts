@@ -11,7 +11,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI, type CliResult } from './cli.js';
-import { nixEnv, tmpDir } from './store.js';
+import { nixEnv, runTool, tmpDir, unpackAndRun } from './store.js';
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -223,4 +223,16 @@ export function strataAsync(args: readonly string[], env: NodeJS.ProcessEnv = ni
       resolve({ stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), status: status ?? -1, stdoutBytes });
     }),
   );
+}
+
+/** The environment with a fresh, empty $XDG_CACHE_HOME: strata knows nothing of any layer. */
+export function emptyCacheEnv(): NodeJS.ProcessEnv {
+  return { ...nixEnv(), XDG_CACHE_HOME: tmpDir('strata-empty-cache-') };
+}
+
+/** A registry image copied by skopeo to a docker-archive in `dir`, unpacked and run: its stdout. */
+export function runPulled(ref: string, dir: string): string {
+  const archive = join(dir, `pulled-${Math.random().toString(36).slice(2)}.tar`);
+  runTool('skopeo', ['--insecure-policy', 'copy', '--quiet', '--src-tls-verify=false', ref, `docker-archive:${archive}`]);
+  return unpackAndRun(archive, []).stdout;
 }

@@ -1,3 +1,4 @@
+import { compressionId, keyAnnotations } from '../../image/layer-keys.js';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -73,7 +74,8 @@ async function writeImageBlobs(dir: string, image: Image, options: OciOptions): 
   for (const [i, layer] of image.layers.entries()) {
     progress.layer(i, image.layers.length, layer.contents.join(' '), compression === 'none' ? knownTar(layer)?.size : undefined);
     const { descriptor, diffId } = await putLayer(dir, layer, compression, options.level, progress);
-    layers.push(descriptor);
+    const keyed = image.layerKeys === true && layer.key !== undefined;
+    layers.push(keyed ? { ...descriptor, annotations: keyAnnotations({ key: layer.key!, diffId, compression: compressionId(compression, options.level) }) } : descriptor);
     diffIds.push(diffId);
   }
   const config = await putBytes(dir, OCI_CONFIG, image.config(diffIds));

@@ -20,6 +20,9 @@ interface ClientOptions {
   warn?: (message: string) => void;
 }
 
+/** Bytes per PATCH of a streamed upload: two in memory per blob in flight. */
+const UPLOAD_CHUNK = 8 << 20;
+
 /** A blob to upload: opened once per attempt, checked against its digest and size as it is sent. */
 export interface UploadBlob {
   digest: string;
@@ -333,6 +336,75 @@ export class RegistryClient {
       const put = await this.call({ method: 'PUT', url: done, headers: { 'content-length': '0' } });
       if (put.status !== 201) throw this.refused(`completing the upload of ${what}`, put);
     });
+  }
+
+  /**
+   * Upload bytes whose digest is learned as they are sent: POST a session,
+   * PATCH each chunk (with its Content-Range) as it fills while the next is
+   * made, then (unless `check` throws) PUT `?digest=` of what was sent. A
+   * failure starts the blob over in a new session, opening its bytes again.
+   */
+  async uploadStream(what: string, open: () => Bytes, check?: () => Promise<void>): Promise<{ digest: string; size: number }> {
+    return this.retrying(`uploading ${what}`, async () => {
+      const sum = new StreamDigest();
+      let sent: Promise<URL> = this.startUpload();
+      // Awaited with the first chunk, or at the end.
+      sent.catch(() => {});
+      const patch = async (chunk: Buffer): Promise<void> => {
+        const at = await sent;
+        const from = sum.size - chunk.length;
+        sent = this.patch(what, at, chunk, from);
+        sent.catch(() => {});
+      };
+      let parts: Buffer[] = [];
+      let filled = 0;
+      for await (const chunk of open()) {
+        sum.update(chunk);
+        parts.push(chunk);
+        filled += chunk.length;
+        if (filled >= UPLOAD_CHUNK) {
+          await patch(Buffer.concat(parts));
+          parts = [];
+          filled = 0;
+        }
+      }
+      if (filled > 0) await patch(Buffer.concat(parts));
+      const done = await sent;
+      await check?.();
+      const digest = sum.digest();
+      done.searchParams.set('digest', digest);
+      const put = await this.call({ method: 'PUT', url: done, headers: { 'content-length': '0' } });
+      if (put.status !== 201) throw this.refused(`completing the upload of ${what}`, put);
+      return { digest, size: sum.size };
+    });
+  }
+
+  private async patch(what: string, url: URL, chunk: Buffer, from: number): Promise<URL> {
+    const res = await this.call({
+      method: 'PATCH',
+      url,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${from}-${from + chunk.length - 1}` },
+      body: chunk,
+    });
+    if (res.status !== 202) throw this.refused(`uploading ${what}`, res);
+    return this.location(res);
+  }
+
+  /** Whether the repository holds a manifest under `reference` (a tag not there yet is no error). */
+  async hasManifest(reference: string, accept: string[]): Promise<boolean> {
+    const res = await this.request(`checking the manifest ${reference}`, { method: 'HEAD', url: this.url(`manifests/${reference}`), headers: { accept: accept.join(', ') } });
+    if (res.status === 200) return true;
+    if (res.status === 404) return false;
+    throw this.refused(`checking the manifest ${reference}`, res);
+  }
+
+  /** A small blob (a config) whole, checked against its digest. */
+  async readBlob(digest: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of this.getBlob(digest)) chunks.push(c);
+    const bytes = Buffer.concat(chunks);
+    if (sha256Digest(bytes) !== digest) throw this.error(`blob ${digest} hashes to ${sha256Digest(bytes)}; the registry is damaged or not the one meant`);
+    return bytes;
   }
 
   private async startUpload(): Promise<URL> {

@@ -54,9 +54,7 @@ export async function openRegistrySource(reference: string, name: string, option
       async read(d, kind) {
         if (d.digest === top.digest) return top.bytes;
         if (kind === 'manifest') return (await client.getManifest(d.digest, [d.mediaType])).bytes;
-        const chunks: Buffer[] = [];
-        for await (const c of client.getBlob(d.digest)) chunks.push(c);
-        return Buffer.concat(chunks);
+        return client.readBlob(d.digest);
       },
       // A missing blob is told when it is read; asking now costs a request a layer.
       has: async () => true,

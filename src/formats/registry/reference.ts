@@ -16,6 +16,7 @@ export interface RegistryReference {
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const REPOSITORY = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
 const TAG = /^[\w][\w.-]{0,127}$/;
+const TAG_RULE = 'not a valid tag (letters, digits, _ . -, up to 128)';
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 const HOST = /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?)(?::[0-9]{1,5})?$/;
 
@@ -45,7 +46,7 @@ export function parseRegistryReference(text: string, what = `docker:${text}`): R
     if (colon > name.lastIndexOf('/')) {
       tag = name.slice(colon + 1);
       name = name.slice(0, colon);
-      if (!TAG.test(tag)) fail(`'${tag}' is not a valid tag (letters, digits, _ . -, up to 128)`);
+      if (!TAG.test(tag)) fail(`'${tag}' is ${TAG_RULE}`);
     }
   }
   if (!REPOSITORY.test(name)) fail(`'${name}' is not a repository name (lowercase letters, digits, separators . _ - and /)`);
@@ -57,6 +58,12 @@ export function parseRegistryReference(text: string, what = `docker:${text}`): R
 export function parseRepository(name: string, what: string): string {
   if (!REPOSITORY.test(name)) throw new StrataError(`${what} ${name}: not a repository name (lowercase letters, digits, separators . _ - and /); give the repository alone, without host or tag`);
   return name;
+}
+
+/** A tag alone, as `--additional-tag` names it. */
+export function parseTag(tag: string, what: string): string {
+  if (!TAG.test(tag)) throw new StrataError(`${what} ${tag}: ${TAG_RULE}`);
+  return tag;
 }
 
 export function formatReference(r: RegistryReference): string {

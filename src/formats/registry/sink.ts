@@ -1,7 +1,6 @@
 import { ExitCode, StrataError } from '../../errors.js';
-import { type Compression, compressionOf, compressor } from '../../image/compression.js';
-import { measure } from '../../layer/measure.js';
-import { type Blob, type Bytes, type Descriptor, type Image, type ImageSink, type Layer, knownTar } from '../../model/image.js';
+import { type Compression, compressionLevel, compressionOf, compressor, decompressor } from '../../image/compression.js';
+import { type Blob, type Descriptor, type Image, type ImageSink, type Layer, knownTar } from '../../model/image.js';
 import type { DigestCache } from '../../layer/digest-cache.js';
 import { type Progress, counted, silent } from '../../progress.js';
 import { through } from '../../util/streams.js';
@@ -9,9 +8,12 @@ import { RegistryClient, type UploadBlob } from './client.js';
 import { type CredentialOptions, resolveAuthentication } from './credentials.js';
 import { DEFAULT_RETRIES, type RetryPolicy } from './http.js';
 import { type ManifestFormat, type MediaTypes, imageManifest, indexManifest, mediaTypes } from './manifest.js';
-import { type RegistryReference, formatReference, parseRepository } from './reference.js';
+import { type RegistryReference, formatReference, parseRegistryReference, parseRepository, parseTag } from './reference.js';
+import { type KeyedLayer, compressionId, keyAnnotations, keyedLayers, withKeysInConfig } from '../../image/layer-keys.js';
+import { DOCKER_MANIFEST_LIST, OCI_INDEX } from '../../model/media-types.js';
 import { tlsSettings } from './tls.js';
-import { checkedTar } from '../../image/checked-tar.js';
+import { checkedTarOnThread } from '../../image/checked-tar.js';
+import { HashThread } from '../../util/hash-thread.js';
 import { StreamDigest, sha256Digest } from '../../model/digest.js';
 
 /** What happened to one blob (or per-platform manifest) of a push. */
@@ -39,6 +41,15 @@ export interface RegistryOptions extends CredentialOptions {
   certDir?: string;
   /** A repository of the same registry to mount missing blobs from. */
   mountFrom?: string;
+  /** More tags of the same repository to put the manifest under. */
+  additionalTags?: string[];
+  /**
+   * Images of the same registry (docker://...) whose keyed layers may stand
+   * for layers of this one, besides what the destination tag names now.
+   */
+  reuseFrom?: string[];
+  /** Download every blob taken by its key and refuse one whose digest or diff_id is not what the image says. */
+  verifyReused?: boolean;
   manifestFormat?: ManifestFormat;
   retries?: RetryPolicy;
   warn?(message: string): void;
@@ -55,29 +66,26 @@ interface RegistrySinkOptions extends RegistryOptions {
   cache?: DigestCache;
 }
 
-/** A layer as the registry will hold it. */
-interface Prepared extends UploadBlob {
-  mediaType: string;
-  diffId: string;
-  /** Digest and size from the cache, not measured now. */
-  cached?: boolean;
-  /** Where the blob was read from, to mount it from there when that is this registry. */
-  origin?: Blob['origin'];
-}
+/** Layers read, compressed and sent at once (each compressing on every core). */
+const PARALLEL_BLOBS = 3;
 
 /**
- * Push to a registry: per blob, HEAD first and send only what it lacks
- * (mounting from `mountFrom` when it can), then the config, then the
- * manifest last, so a tag never names an image whose blobs are not all
- * there. Layers are streamed; a compressed layer whose digest is unknown is
- * compressed once to learn it (discarding the bytes), and again to send it.
- * The digest cache keeps what each tar compressed to, so a layer the
- * registry already holds is not read again.
+ * Push to a registry: several layers at once, each read once, compressed
+ * and uploaded as it is made (its digest given at the end); a layer whose
+ * blob is known (stored, or in the digest cache) is HEADed first and not
+ * read when the registry has it (or it can be mounted from `mountFrom`).
+ * Then the config, then the manifest last, so a tag never names an image
+ * whose blobs are not all there.
  */
 export class RegistrySink implements ImageSink {
   private readonly format: ManifestFormat;
   private readonly types: MediaTypes;
   private readonly progress: Progress;
+  private readonly reuseRefs: RegistryReference[];
+  /** Threads hashing the tars of the layers in flight, reused from layer to layer. */
+  private readonly hashers: HashThread[] = [];
+  /** Layers the destination and the --reuse images hold, by key and compression. */
+  private shipped = new Map<string, Shipped>();
 
   constructor(
     readonly ref: RegistryReference,
@@ -87,6 +95,12 @@ export class RegistrySink implements ImageSink {
     this.types = mediaTypes(this.format);
     if (options.compression) this.types.layer(options.compression);
     if (options.mountFrom !== undefined) parseRepository(options.mountFrom, '--mount-from');
+    this.reuseRefs = (options.reuseFrom ?? []).map((r) => {
+      const ref = parseRegistryReference(r.replace(/^docker:/, ''), `--reuse ${r}`);
+      if (ref.registry !== this.ref.registry) throw new StrataError(`--reuse ${r}: not in ${this.ref.registry}; name an image of the registry pushed to, whose blobs can be mounted`);
+      return ref;
+    });
+    for (const tag of options.additionalTags ?? []) parseTag(tag, '--additional-tag');
     this.progress = options.progress ?? silent;
   }
 
@@ -111,61 +125,165 @@ export class RegistrySink implements ImageSink {
     });
   }
 
-  /**
-   * Connect, push what `build` pushes, then put the manifest it returns
-   * under the reference. The token also lets us pull from --mount-from and
-   * from the repositories of this registry the images' blobs were read from.
-   */
+  /** Connect, push what `build` pushes, then put the manifest it returns under the reference. */
   private async session(images: Image[], build: (client: RegistryClient, blobs: PushedBlob[]) => Promise<{ mediaType: string; bytes: Buffer }>): Promise<void> {
     const { mountFrom } = this.options;
+    // The token also lets us pull from --mount-from, the --reuse images and the repositories of this registry the images' blobs were read from.
     const origins = images.flatMap((i) => i.layers.flatMap((l) => (l.blob?.origin?.registry === this.ref.registry ? [l.blob.origin.repository] : [])));
-    const pullFrom = [...new Set([...(mountFrom === undefined ? [] : [mountFrom]), ...origins])].filter((r) => r !== this.ref.repository);
-    const client = await RegistryClient.connect(this.ref, {
-      tls: await tlsSettings(this.ref.registry, { verify: this.options.tlsVerify, certDir: this.options.certDir }),
-      ...(await resolveAuthentication(this.ref.registry, this.ref.repository, this.options)),
-      pullFrom,
-      retries: this.options.retries ?? DEFAULT_RETRIES,
-      warn: this.options.warn,
-    });
+    const pullFrom = [...new Set([...(mountFrom === undefined ? [] : [mountFrom]), ...this.reuseRefs.map((r) => r.repository), ...origins])].filter((r) => r !== this.ref.repository);
+    const client = await this.connect(this.ref, pullFrom);
+    const others: RegistryClient[] = [];
     try {
+      // Keyed layers are looked for only when this push has some.
+      const keyed = images.some((i) => i.layers.some((l) => l.key !== undefined));
+      for (const ref of keyed ? this.reuseRefs : []) {
+        const other = ref.repository === this.ref.repository ? client : await this.connect(ref, []);
+        if (other !== client) others.push(other);
+        await this.readShipped(other, ref.digest ?? ref.tag!, true);
+      }
+      if (keyed && this.ref.tag !== undefined) await this.readShipped(client, this.ref.tag, false);
       const blobs: PushedBlob[] = [];
       const { mediaType, bytes } = await build(client, blobs);
       const digest = sha256Digest(bytes);
       if (this.ref.digest !== undefined && this.ref.digest !== digest) {
         throw new StrataError(`${formatReference(this.ref)}: the image's manifest digest is ${digest}; push by tag, or name that digest`, ExitCode.Registry);
       }
-      await client.putManifest(this.ref.digest ?? this.ref.tag!, mediaType, bytes);
+      // Each tag names the same manifest: put once per tag, the blobs sent once.
+      for (const reference of new Set([this.ref.digest ?? this.ref.tag!, ...(this.options.additionalTags ?? [])])) await client.putManifest(reference, mediaType, bytes);
       await this.options.onPushed?.({ reference: formatReference(this.ref), digest, mediaType, blobs });
     } finally {
-      client.close();
+      for (const c of [client, ...others]) c.close();
+      for (const h of this.hashers.splice(0)) h.close();
+    }
+  }
+
+  private async connect(ref: RegistryReference, pullFrom: string[]): Promise<RegistryClient> {
+    return RegistryClient.connect(ref, {
+      tls: await tlsSettings(ref.registry, { verify: this.options.tlsVerify, certDir: this.options.certDir }),
+      ...(await resolveAuthentication(ref.registry, ref.repository, this.options)),
+      pullFrom,
+      retries: this.options.retries ?? DEFAULT_RETRIES,
+      warn: this.options.warn,
+    });
+  }
+
+  /**
+   * The keyed layers of the image `client`'s repository holds under
+   * `reference` (manifest and config only; each platform's of an index):
+   * what this push may take instead of reading its own. A tag not there yet
+   * gives nothing; a named --reuse image must be there.
+   */
+  private async readShipped(client: RegistryClient, reference: string, named: boolean): Promise<void> {
+    const accept = [this.types.manifest, mediaTypes(this.format === 'oci' ? 'docker' : 'oci').manifest, OCI_INDEX, DOCKER_MANIFEST_LIST];
+    if (!named && !(await client.hasManifest(reference, accept))) return;
+    const top = await client.getManifest(reference, accept);
+    const parsed = JSON.parse(top.bytes.toString('utf8')) as { manifests?: Descriptor[]; layers?: Descriptor[]; config?: Descriptor };
+    const manifests = Array.isArray(parsed.manifests)
+      ? await Promise.all(parsed.manifests.map(async (m) => JSON.parse((await client.getManifest(m.digest, accept)).bytes.toString('utf8')) as typeof parsed))
+      : [parsed];
+    for (const m of manifests) {
+      const config = m.config;
+      for (const l of await keyedLayers(m, () => (config ? client.readBlob(config.digest) : Promise.reject(new Error('no config'))))) {
+        const id = `${l.key}\0${l.compression}`;
+        if (!this.shipped.has(id)) this.shipped.set(id, { ...l, client });
+      }
     }
   }
 
   private async pushImage(client: RegistryClient, image: Image, blobs: PushedBlob[], prefix: string) {
-    const layers: Descriptor[] = [];
-    const diffIds: string[] = [];
-    for (const [i, layer] of image.layers.entries()) {
-      const what = `${prefix}layer ${i + 1}/${image.layers.length}`;
-      const first = await this.prepare(layer, true);
-      // A cached digest only spares work when the registry has the blob; bytes to send are measured afresh.
-      const exists = first.cached ? await client.blobExists(first.digest) : undefined;
-      const prepared = exists === false ? await this.prepare(layer, false) : first;
-      this.progress.layer(i, image.layers.length, layer.contents.join(' '), prepared.size);
-      await this.pushBlob(client, what, prepared, blobs, prepared.digest === first.digest ? exists : undefined);
-      layers.push({ mediaType: prepared.mediaType, digest: prepared.digest, size: prepared.size });
-      diffIds.push(prepared.diffId);
-    }
-    const bytes = image.config(diffIds);
+    const count = image.layers.length;
+    const pushed = await bounded(image.layers, PARALLEL_BLOBS, (layer, i) => {
+      this.progress.layer(i, count, layer.contents.join(' '), layer.blob?.size);
+      return this.pushLayer(client, layer, `${prefix}layer ${i + 1}/${count}`, image.layerKeys === true);
+    });
+    // The report lists the layers in order, whichever finished first.
+    blobs.push(...pushed.map((p) => p.record));
+    const layers = pushed.map((p) => p.descriptor);
+    const made = image.config(pushed.map((p) => p.diffId));
+    // Docker manifests have no annotations: the keys go in the config.
+    const bytes = this.format === 'docker' && image.layerKeys === true ? withKeysInConfig(made, pushed.map((p) => p.keyed)) : made;
     const config: Descriptor = { mediaType: this.types.config, digest: sha256Digest(bytes), size: bytes.length };
-    await this.pushBlob(client, `${prefix}config`, { ...config, open: () => [bytes] }, blobs);
+    this.record(blobs, await this.pushBlob(client, `${prefix}config`, { ...config, open: () => [bytes] }));
     const manifest = imageManifest(this.format, config, layers, image.annotations);
     return { manifest: { mediaType: this.types.manifest, bytes: manifest }, descriptor: { mediaType: this.types.manifest, digest: sha256Digest(manifest), size: manifest.length } };
   }
 
-  /** HEAD (unless `exists` says), then mount or upload. */
-  private async pushBlob(client: RegistryClient, what: string, blob: UploadBlob & { origin?: Blob['origin'] }, blobs: PushedBlob[], exists?: boolean): Promise<void> {
+  /**
+   * One layer: a stored blob as it is; else, when the cache names the blob
+   * its tar compresses to and the registry has it (or can mount it), nothing
+   * is read; else its tar is read once, compressed and uploaded as it is
+   * made, its digests learned on the way.
+   */
+  private async pushLayer(client: RegistryClient, layer: Layer, what: string, sendKey: boolean): Promise<{ descriptor: Descriptor; diffId: string; record: PushedBlob; keyed?: Omit<KeyedLayer, 'digest' | 'size'> }> {
+    const c = this.compressionOf(layer);
+    const mediaType = this.types.layer(c);
+    const compression = compressionId(c, this.options.level);
+    const done = (digest: string, size: number, diffId: string, status: PushedBlob['status']) => {
+      const record: PushedBlob = { what, digest, size, status };
+      this.options.onBlob?.(record);
+      const keyed = sendKey && layer.key !== undefined ? { key: layer.key, diffId, compression } : undefined;
+      const annotations = keyed && this.format === 'oci' ? { annotations: keyAnnotations(keyed) } : {};
+      return { descriptor: { mediaType, digest, size, ...annotations }, diffId, record, keyed };
+    };
+    if (layer.blob && layer.known && compressionOf(layer.blob.mediaType) === c) {
+      const { blob } = layer;
+      const record = await this.pushBlob(client, what, blob);
+      return done(blob.digest, blob.size, layer.known.digest, record.status);
+    }
+    const shipped = layer.key === undefined ? undefined : this.shipped.get(`${layer.key}\0${compression}`);
+    if (shipped) {
+      // Taken by its key, unread: present here, or mounted from where it was found.
+      if (this.options.verifyReused) await verifyShipped(shipped, c, what);
+      if (await client.blobExists(shipped.digest)) return done(shipped.digest, shipped.size, shipped.diffId, 'skipped');
+      const from = shipped.client.ref.repository;
+      if (from !== this.ref.repository && (await client.mount(shipped.digest, from)) === 'mounted') return done(shipped.digest, shipped.size, shipped.diffId, 'mounted');
+    }
+    const known = await this.knownBlob(layer, c);
+    if (known) {
+      if (await client.blobExists(known.digest)) return done(known.digest, known.size, known.diffId, 'skipped');
+      if (this.options.mountFrom !== undefined && (await client.mount(known.digest, this.options.mountFrom)) === 'mounted') {
+        return done(known.digest, known.size, known.diffId, 'mounted');
+      }
+    }
+    // The tar is hashed on a thread of the sink's pool: the main thread reads, feeds the compressor and sends.
+    let thread = this.hashers.pop() ?? new HashThread();
+    let attempts = 0;
+    let tar!: ReturnType<typeof checkedTarOnThread>;
+    let tarInfo!: { diffId: string; size: number };
+    let blob: { digest: string; size: number };
+    try {
+      blob = await client.uploadStream(
+        what,
+        () => {
+          // A failed attempt left part of a tar in the thread's hash: a new thread starts clean.
+          if (attempts++ > 0) {
+            thread.close();
+            thread = new HashThread();
+          }
+          tar = checkedTarOnThread(layer, thread);
+          return counted(c === 'none' ? tar.bytes : through(tar.bytes, compressor(c, this.options.level)), this.progress);
+        },
+        // A tar that is not what the layer claims is never committed.
+        async () => void (tarInfo = await tar.finish()),
+      );
+    } catch (e) {
+      thread.close();
+      throw e;
+    }
+    this.hashers.push(thread);
+    const { cache } = this.options;
+    if (cache && c !== 'none') {
+      if (layer.cacheKey) await cache.put(layer.cacheKey(), { digest: tarInfo.diffId, size: tarInfo.size });
+      await cache.put(this.blobKey(tarInfo.diffId, c), blob);
+    } else if (cache && layer.cacheKey) await cache.put(layer.cacheKey(), blob);
+    return done(blob.digest, blob.size, tarInfo.diffId, 'pushed');
+  }
+
+  /** HEAD, then mount or upload; what happened to the blob. */
+  private async pushBlob(client: RegistryClient, what: string, blob: UploadBlob & { origin?: Blob['origin'] }): Promise<PushedBlob> {
     let status: PushedBlob['status'] = 'skipped';
-    if (!(exists ?? (await client.blobExists(blob.digest)))) {
+    if (!(await client.blobExists(blob.digest))) {
+      // Mounted from where it was read, when that is another repository of this registry.
       const from = blob.origin?.registry === this.ref.registry && blob.origin.repository !== this.ref.repository ? blob.origin.repository : this.options.mountFrom;
       const mounted = from === undefined ? undefined : await client.mount(blob.digest, from);
       if (mounted === 'mounted') status = 'mounted';
@@ -174,7 +292,7 @@ export class RegistrySink implements ImageSink {
         status = 'pushed';
       }
     }
-    this.record(blobs, { what, digest: blob.digest, size: blob.size, status });
+    return { what, digest: blob.digest, size: blob.size, status };
   }
 
   private record(blobs: PushedBlob[], blob: PushedBlob): void {
@@ -182,46 +300,30 @@ export class RegistrySink implements ImageSink {
     this.options.onBlob?.(blob);
   }
 
-  /** The layer's blob: carried over as stored, or its tar (compressed) with digest and size cached or measured first. */
-  private async prepare(layer: Layer, useCache: boolean): Promise<Prepared> {
-    const c = this.compressionOf(layer);
-    const mediaType = this.types.layer(c);
-    if (layer.blob && layer.known && compressionOf(layer.blob.mediaType) === c) {
-      const { blob } = layer;
-      return { mediaType, digest: blob.digest, size: blob.size, diffId: layer.known.digest, open: () => blob.open(), origin: blob.origin };
-    }
-    if (c === 'none') {
-      const { digest, size } = knownTar(layer) ?? (await measure(layer));
-      return { mediaType, digest, size, diffId: digest, open: () => layer.open() };
-    }
-    const open = (): Bytes => through(layer.open(), compressor(c, this.options.level));
-    const cached = useCache ? await this.cachedBlob(layer, c) : undefined;
-    if (cached) return { mediaType, ...cached, open, cached: true };
-    const measured = await measureCompressed(layer, c, this.options.level);
-    const { cache } = this.options;
-    if (cache) {
-      if (layer.cacheKey) await cache.put(layer.cacheKey(), { digest: measured.diffId, size: measured.tarSize });
-      await cache.put(this.blobKey(measured.diffId, c), { digest: measured.digest, size: measured.size });
-    }
-    return { mediaType, digest: measured.digest, size: measured.size, diffId: measured.diffId, open };
-  }
-
   /**
-   * What the layer compresses to, from the cache: its tar's digest (known,
-   * or cached under the layer's key), then the blob that tar compressed to
-   * with these settings. Keyed by the tar's digest, an entry stays true
-   * whatever changes: its blob is a compression of that tar.
+   * The blob the layer makes, known without reading it: an uncompressed
+   * tar's own digest, or from the cache (its tar's digest, known or cached
+   * under the layer's key, then the blob that tar compressed to with these
+   * settings). Keyed by the tar's digest, an entry stays true whatever
+   * changes: its blob is a compression of that tar.
    */
-  private async cachedBlob(layer: Layer, c: Compression): Promise<{ digest: string; size: number; diffId: string } | undefined> {
+  private async knownBlob(layer: Layer, c: Compression): Promise<{ digest: string; size: number; diffId: string } | undefined> {
+    const tar = knownTar(layer);
+    if (c === 'none' && tar) return { ...tar, diffId: tar.digest };
     const { cache } = this.options;
     if (!cache) return undefined;
-    const diffId = knownTar(layer)?.digest ?? (layer.cacheKey ? (await cache.get(layer.cacheKey()))?.digest : undefined);
-    const blob = diffId === undefined ? undefined : await cache.get(this.blobKey(diffId, c));
-    return blob && diffId ? { ...blob, diffId } : undefined;
+    const diffId = tar?.digest ?? (layer.cacheKey ? (await cache.get(layer.cacheKey()))?.digest : undefined);
+    if (diffId === undefined) return undefined;
+    if (c === 'none') {
+      const size = tar?.size ?? (await cache.get(layer.cacheKey!()))?.size;
+      return size === undefined ? undefined : { digest: diffId, size, diffId };
+    }
+    const blob = await cache.get(this.blobKey(diffId, c));
+    return blob ? { ...blob, diffId } : undefined;
   }
 
-  private blobKey(diffId: string, c: Compression): string {
-    return `registry blob\0${c}\0${this.options.level ?? 'default'}\0${diffId}`;
+  private blobKey(diffId: string, c: Exclude<Compression, 'none'>): string {
+    return `registry blob\0${c}\0blocks\0${compressionLevel(c, this.options.level)}\0${diffId}`;
   }
 
   /** As asked; else a stored compressed blob keeps its compression (if the format has it), and tars are gzipped. */
@@ -232,12 +334,47 @@ export class RegistrySink implements ImageSink {
   }
 }
 
-/** Digest and size of a layer compressed (the bytes are dropped), and of its tar, checked against what the layer claims. */
-async function measureCompressed(layer: Layer, c: Compression, level?: number): Promise<{ digest: string; size: number; diffId: string; tarSize: number }> {
-  const tar = checkedTar(layer);
-  const blob = new StreamDigest();
-  for await (const chunk of through(tar.bytes, compressor(c, level))) blob.update(chunk);
-  const { diffId, size: tarSize } = tar.finish();
-  return { digest: blob.digest(), size: blob.size, diffId, tarSize };
+/** A keyed layer an image in the registry holds, and the repository it is in. */
+interface Shipped extends KeyedLayer {
+  client: RegistryClient;
 }
 
+/** Download a blob taken by its key: refused unless it is its digest and decompresses to its diff_id. */
+async function verifyShipped(shipped: Shipped, c: Compression, what: string): Promise<void> {
+  const where = `${formatReference(shipped.client.ref)}`;
+  // Streamed: the blob hashed as it arrives, its tar as it decompresses.
+  const blob = new StreamDigest();
+  const tar = new StreamDigest();
+  async function* hashed(): AsyncGenerator<Buffer> {
+    for await (const chunk of shipped.client.getBlob(shipped.digest)) {
+      blob.update(chunk);
+      yield chunk;
+    }
+  }
+  try {
+    for await (const chunk of through(hashed(), decompressor(c))) tar.update(chunk);
+  } catch (e) {
+    throw new StrataError(`--verify-reused: ${what}: ${(e as Error).message}; the image at ${where} is not what it says, push without --reuse of it`, ExitCode.Integrity);
+  }
+  if (blob.digest() !== shipped.digest) {
+    throw new StrataError(`--verify-reused: ${what}: blob ${shipped.digest} of ${where} hashes to ${blob.digest()}; refusing it`, ExitCode.Integrity);
+  }
+  const diffId = tar.digest();
+  if (diffId !== shipped.diffId) {
+    throw new StrataError(`--verify-reused: ${what}: blob ${shipped.digest} of ${where} holds the tar ${diffId}, not the ${shipped.diffId} its key ${shipped.key.slice(0, 19)} names; refusing it (that image's annotations are wrong)`, ExitCode.Integrity);
+  }
+}
+
+/** `work` over `items`, at most `limit` at once; the results in the items' order. */
+async function bounded<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

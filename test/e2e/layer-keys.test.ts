@@ -1,0 +1,147 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, strata } from '../helpers/cli.js';
+import { CountingProxy, TestRegistry, emptyCacheEnv, runPulled, strataAsync } from '../helpers/registry.js';
+import { buildFixture, runTool, tmpDir } from '../helpers/store.js';
+
+let app: string;
+let work: string;
+let registry: TestRegistry;
+const HELLO = 'hello from strata\nthe data says hi\n';
+const KEY = 'dev.strata.layer.key';
+const skopeo = (...args: string[]): string => runTool('skopeo', ['--insecure-policy', ...args]).stdout;
+const raw = (ref: string, ...flags: string[]): any => JSON.parse(skopeo('inspect', '--tls-verify=false', '--raw', ...flags, ref));
+const emptyCache = emptyCacheEnv;
+const runFromRegistry = (ref: string): string => runPulled(ref, work);
+const image = (motd: string, ...more: string[]): string[] => ['image', app, '--name', 'app', '--max-layers', '4', '--entrypoint', `${app}/bin/hello`, '--customisation', tree(motd), ...more];
+/** The same image with two roots, in the order given. */
+const twoRoots = (roots: string[], ...more: string[]): string[] => ['image', ...roots, '--name', 'app', '--max-layers', '4', '--entrypoint', `${app}/bin/hello`, '--customisation', tree('keys'), ...more];
+
+/** A customisation tree holding /etc/motd: images that differ in their app layer alone. */
+function tree(motd: string): string {
+  const dir = join(work, `motd-${motd.replace(/\W/g, '_')}`);
+  mkdirSync(join(dir, 'etc'), { recursive: true });
+  writeFileSync(join(dir, 'etc', 'motd'), motd);
+  return dir;
+}
+
+function push(args: string[], env = emptyCache()): any {
+  const r = strata([...args, '--json'], { env });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+
+before(async () => {
+  app = buildFixture('app');
+  work = tmpDir('strata-layer-keys-');
+  registry = await TestRegistry.start();
+});
+after(async () => {
+  await registry?.stop();
+});
+
+test('layer keys: the same key, the same bytes (another umask, the roots in another order); another owner or mtime, another key; Docker manifests carry them in the config', () => {
+  const lib = buildFixture('lib-a');
+  const ref = (repo: string): string => `docker://${registry.host}/${repo}:1`;
+  push([...twoRoots([app, lib]), '--to', ref('keys-a')]);
+  // The same image from a shell with another umask and the roots given the other way round.
+  const r = spawnSync('sh', ['-c', 'umask 077 && exec "$@"', 'sh', process.execPath, CLI, ...twoRoots([lib, app]), '--to', ref('keys-b')], { env: emptyCache(), encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const [a, b] = [raw(ref('keys-a')), raw(ref('keys-b'))];
+  const keyed = a.layers.filter((l: any) => l.annotations?.[KEY]);
+  // The store layers are keyed (from the Nix database's NAR hashes); the app tree is not: only reading tells what it holds.
+  assert.equal(keyed.length, a.layers.length - 1);
+  assert.equal(a.layers.at(-1).annotations, undefined);
+  for (const l of keyed) assert.match(l.annotations[KEY], /^sha256:[0-9a-f]{64}$/);
+  assert.deepEqual(b.layers, a.layers, 'same keys, same blobs');
+
+  const uid = raw((push([...twoRoots([app, lib], '--uid', '1000'), '--to', ref('keys-uid')]), ref('keys-uid')));
+  const mtime = raw((push([...twoRoots([app, lib], '--mtime', '2020-01-01T00:00:00Z'), '--to', ref('keys-mtime')]), ref('keys-mtime')));
+  for (const other of [uid, mtime]) {
+    for (const [i, l] of keyed.entries()) {
+      assert.notEqual(other.layers[i].annotations[KEY], l.annotations[KEY]);
+      assert.notEqual(other.layers[i].digest, l.digest);
+    }
+  }
+
+  // Docker schema 2: no annotations; the config names each layer's key, diff_id and compression.
+  push([...twoRoots([app, lib]), '--manifest-format', 'docker', '--to', ref('keys-docker')]);
+  const docker = raw(ref('keys-docker'));
+  assert.ok(docker.layers.every((l: any) => l.annotations === undefined));
+  const config = raw(ref('keys-docker'), '--config');
+  assert.deepEqual(
+    config['dev.strata.layers'],
+    [...keyed.map((l: any) => ({ key: l.annotations[KEY], diff_id: l.annotations['dev.strata.layer.diff-id'], compression: 'gzip/4' })), null],
+  );
+  assert.deepEqual(config.rootfs.diff_ids.slice(0, -1), keyed.map((l: any) => l.annotations['dev.strata.layer.diff-id']));
+  assert.equal(runFromRegistry(ref('keys-docker')), HELLO);
+
+  // An OCI layout carries the same annotations over the same blobs.
+  const layout = join(work, 'keys-oci');
+  assert.equal(strata([...twoRoots([app, lib]), '--to', `oci:${layout}:1`, '--compression', 'gzip']).status, 0);
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+  const ociManifest = JSON.parse(readFileSync(join(layout, 'blobs', 'sha256', index.manifests[0].digest.slice('sha256:'.length)), 'utf8'));
+  assert.deepEqual(ociManifest.layers, a.layers);
+
+  // A docker-archive stays as it was: no keys in its config.
+  const archive = join(work, 'keys.tar');
+  assert.equal(strata([...twoRoots([app, lib]), '-o', archive]).status, 0);
+  assert.doesNotMatch(runTool('tar', ['-xOf', archive, '--wildcards', '*.json']).stdout, /dev\.strata/);
+});
+
+for (const format of ['oci', 'docker'] as const) {
+  test(`the registry as the cache (${format} manifests): an app change re-pushed with an empty cache sends the app layer alone, reading no other`, async () => {
+    const ref = (host: string): string => `docker://${host}/cache-${format}:release`;
+    push([...image('one'), '--manifest-format', format, '--to', ref(registry.host)]);
+    const proxy = await CountingProxy.start(registry.port);
+    try {
+      const r = await strataAsync([...image('two'), '--manifest-format', format, '--to', ref(proxy.host), '--json'], emptyCache());
+      assert.equal(r.status, 0, r.stderr);
+      const report = JSON.parse(r.stdout);
+      assert.deepEqual(report.blobs.map((b: any) => b.status), ['skipped', 'skipped', 'skipped', 'pushed', 'pushed']);
+      const manifest = raw(ref(registry.host));
+      // Read: the tag's manifest (and for Docker the config); sent: the app layer and the config.
+      assert.equal(proxy.requests('GET', /\/manifests\/release$/).length, 1);
+      assert.equal(proxy.requests('GET', /\/blobs\//).length, format === 'docker' ? 1 : 0);
+      const patches = proxy.requests('PATCH', /\/blobs\/uploads\//);
+      assert.equal(patches.reduce((n, p) => n + p.sent, 0), manifest.layers.at(-1).size + manifest.config.size);
+      // Every reused blob's presence was checked.
+      assert.equal(proxy.requests('HEAD', /\/blobs\/sha256:/).length, 4);
+      assert.equal(runFromRegistry(ref(registry.host)), HELLO);
+    } finally {
+      await proxy.close();
+    }
+  });
+}
+
+test('--reuse docker://REF of the same registry: its keyed layers are mounted, unread', () => {
+  push([...image('shipped'), '--to', `docker://${registry.host}/team/base:1`]);
+  const report = push([...image('mine'), '--to', `docker://${registry.host}/team/other:1`, '--reuse', `docker://${registry.host}/team/base:1`]);
+  assert.deepEqual(report.blobs.map((b: any) => b.status), ['mounted', 'mounted', 'mounted', 'pushed', 'pushed']);
+  assert.equal(runFromRegistry(`docker://${registry.host}/team/other:1`), HELLO);
+  const elsewhere = strata([...image('mine'), '--to', `docker://${registry.host}/team/other:2`, '--reuse', 'docker://127.0.0.2:1/team/base:1']);
+  assert.equal(elsewhere.status, 2);
+  assert.match(elsewhere.stderr, /^strata: --reuse docker:\/\/127\.0\.0\.2:1\/team\/base:1: not in 127\.0\.0\.1:\d+; name an image of the registry pushed to/);
+});
+
+test('a tampered registry (a key naming the wrong blob): --verify-reused downloads the reused blobs and refuses it, the tag unchanged', async () => {
+  const base = `http://${registry.host}/v2/tampered`;
+  push([...image('honest'), '--to', `docker://${registry.host}/tampered:1`]);
+  const manifest = raw(`docker://${registry.host}/tampered:1`);
+  // The first layer's annotations now stand over the second layer's blob.
+  const [first, second] = manifest.layers;
+  manifest.layers[0] = { ...second, annotations: first.annotations };
+  const bytes = JSON.stringify(manifest);
+  const put = await fetch(`${base}/manifests/1`, { method: 'PUT', headers: { 'content-type': manifest.mediaType }, body: bytes });
+  assert.equal(put.status, 201);
+  const before = raw(`docker://${registry.host}/tampered:1`);
+
+  const r = strata([...image('next'), '--to', `docker://${registry.host}/tampered:1`, '--verify-reused'], { env: emptyCache() });
+  assert.equal(r.status, 4, r.stderr);
+  assert.match(r.stderr, /^strata: --verify-reused: layer 1\/4: blob sha256:[0-9a-f]{64} of docker:\/\/[^ ]+\/tampered:1 holds the tar sha256:[0-9a-f]{64}, not the sha256:[0-9a-f]{64} its key sha256:[0-9a-f]{12} names; refusing it/m);
+  assert.deepEqual(raw(`docker://${registry.host}/tampered:1`), before, 'the tag still names what it did');
+});

@@ -1,0 +1,98 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { strata } from '../helpers/cli.js';
+import { CountingProxy, TestRegistry, emptyCacheEnv, runPulled, strataAsync } from '../helpers/registry.js';
+import { buildFixture, runTool, tmpDir } from '../helpers/store.js';
+
+let app: string;
+let work: string;
+let image: string[];
+let registry: TestRegistry;
+const HELLO = 'hello from strata\nthe data says hi\n';
+const skopeo = (...args: string[]): string => runTool('skopeo', ['--insecure-policy', ...args]).stdout;
+const raw = (ref: string): any => JSON.parse(skopeo('inspect', '--tls-verify=false', '--raw', ref));
+const digestOf = (ref: string): string => JSON.parse(skopeo('inspect', '--tls-verify=false', ref)).Digest;
+const emptyCache = emptyCacheEnv;
+const runFromRegistry = (ref: string): string => runPulled(ref, work);
+
+
+before(async () => {
+  app = buildFixture('app');
+  work = tmpDir('strata-registry-stream-');
+  // 20 MiB that does not compress: its blob takes three 8 MiB chunks.
+  const big = join(work, 'big');
+  mkdirSync(join(big, 'etc'), { recursive: true });
+  writeFileSync(join(big, 'etc', 'noise'), randomBytes(20 << 20));
+  image = ['image', app, '--name', 'app', '--tag', '1', '--max-layers', '4', '--entrypoint', `${app}/bin/hello`, '--customisation', big];
+  registry = await TestRegistry.start();
+});
+after(async () => {
+  await registry?.stop();
+});
+
+for (const compression of ['gzip', 'zstd'] as const) {
+  test(`a first ${compression} push sends each layer as it is compressed, in chunks, digest at the end; the same bytes again from an empty cache`, async () => {
+    const proxy = await CountingProxy.start(registry.port);
+    try {
+      const r = await strataAsync([...image, '--compression', compression, '--to', `docker://${proxy.host}/stream-${compression}:1`, '--json'], emptyCache());
+      assert.equal(r.status, 0, r.stderr);
+      const manifest = raw(`docker://${registry.host}/stream-${compression}:1`);
+      assert.ok(manifest.layers.every((l: any) => l.mediaType === `application/vnd.oci.image.layer.v1.tar+${compression}`));
+      const big = manifest.layers.at(-1);
+      assert.ok(big.size > 16 << 20, 'the noise layer is bigger than two chunks');
+      // Nothing knew a layer's digest: none was HEADed, each was sent in one session whose
+      // PATCHes follow each other by Content-Range and whose PUT names the digest.
+      const layerDigests = new Set(manifest.layers.map((l: any) => l.digest));
+      const heads = proxy.requests('HEAD', /\/blobs\/sha256:/).filter((h) => layerDigests.has(h.url.split('/').at(-1)));
+      assert.equal(heads.length, 0);
+      const puts = proxy.requests('PUT', /\/blobs\/uploads\//).map((p) => new URL(p.url, 'http://x').searchParams.get('digest'));
+      assert.deepEqual(puts.filter((d) => layerDigests.has(d)).sort(), [...layerDigests].sort());
+      const patches = proxy.requests('PATCH', /\/blobs\/uploads\//);
+      assert.equal(patches.reduce((n, p) => n + p.sent, 0), manifest.layers.reduce((n: number, l: any) => n + l.size, 0) + manifest.config.size);
+      // The big blob: several PATCHes of one session, each (but the last) at least 8 MiB.
+      const session = (url: string): string => new URL(url, 'http://x').pathname;
+      const bigPut = proxy.requests('PUT', /\/blobs\/uploads\//).find((p) => new URL(p.url, 'http://x').searchParams.get('digest') === big.digest)!;
+      const chunks = patches.filter((p) => session(p.url) === session(bigPut.url)).map((p) => p.sent);
+      assert.ok(chunks.length >= 2, `${chunks.length} chunks`);
+      assert.ok(chunks.slice(0, -1).every((n) => n >= 8 << 20), String(chunks));
+      assert.equal(chunks.reduce((a, b) => a + b, 0), big.size);
+      if (compression === 'gzip') assert.equal(runFromRegistry(`docker://${registry.host}/stream-${compression}:1`), HELLO);
+      else {
+        // docker-archives hold no zstd: copied to an OCI layout, the noise layer unpacks with zstd's own tool.
+        const layout = join(work, 'pulled-zstd');
+        skopeo('copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/stream-zstd:1`, `oci:${layout}:1`);
+        const listed = runTool('sh', ['-c', `zstd -dc "$1" | tar -tvf -`, 'sh', join(layout, 'blobs', 'sha256', big.digest.slice('sha256:'.length))]).stdout;
+        assert.match(listed, new RegExp(`^\\S+ \\S+ +${20 << 20} .* etc/noise$`, 'm'));
+      }
+
+      // Another run with nothing cached makes the same blobs and manifest.
+      const again = strata([...image, '--compression', compression, '--to', `docker://${registry.host}/stream-${compression}-again:1`], { env: emptyCache() });
+      assert.equal(again.status, 0, again.stderr);
+      assert.equal(again.stdout.trim(), digestOf(`docker://${registry.host}/stream-${compression}:1`));
+    } finally {
+      await proxy.close();
+    }
+  });
+}
+
+test('--additional-tag: the blobs are sent once, the manifest put under every tag', async () => {
+  const proxy = await CountingProxy.start(registry.port);
+  try {
+    const r = await strataAsync([...image, '--to', `docker://${proxy.host}/tags:1`, '--additional-tag', 'stable', '--additional-tag', '2026.12', '--json'], emptyCache());
+    assert.equal(r.status, 0, r.stderr);
+    const digest = JSON.parse(r.stdout).digest;
+    for (const tag of ['1', 'stable', '2026.12']) assert.equal(digestOf(`docker://${registry.host}/tags:${tag}`), digest);
+    assert.deepEqual(proxy.requests('PUT', /\/manifests\//).map((p) => p.url.split('/').at(-1)), ['1', 'stable', '2026.12']);
+    const manifest = raw(`docker://${registry.host}/tags:stable`);
+    const committed = proxy.requests('PUT', /\/blobs\/uploads\//).map((p) => new URL(p.url, 'http://x').searchParams.get('digest'));
+    assert.deepEqual(committed.sort(), [manifest.config.digest, ...manifest.layers.map((l: any) => l.digest)].sort(), 'each blob once');
+  } finally {
+    await proxy.close();
+  }
+  const bad = strata([...image, '--to', `docker://${registry.host}/tags:1`, '--additional-tag', 'no/slash']);
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr, "strata: --additional-tag no/slash: not a valid tag (letters, digits, _ . -, up to 128)\n");
+});
