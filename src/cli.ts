@@ -1,24 +1,7 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { closureCommand } from './commands/closure.js';
-import { confCommand } from './commands/conf.js';
-import { diffCommand } from './commands/diff.js';
-import { exportCommand } from './commands/export.js';
-import { imageCommand } from './commands/image.js';
-import { inspectCommand } from './commands/inspect.js';
-import { mergeCommand } from './commands/merge.js';
-import { planCommand } from './commands/plan.js';
-import { pullCommand } from './commands/pull.js';
-import { pushCommand } from './commands/push.js';
-import { renderCommand } from './commands/render.js';
-import { reportCommand } from './commands/report.js';
-import { sbomCommand } from './commands/sbom.js';
-import { simulateCommand } from './commands/simulate.js';
-import { streamCommand } from './commands/stream.js';
-import { verifyCommand } from './commands/verify.js';
 import { ExitCode, StrataError } from './errors.js';
+import { leanYargs } from './util/lean-yargs.js';
 import { reportStatsAtExit } from './util/run-stats.js';
 
 // The CLI registers the commands (commands/, one module each) and turns
@@ -29,9 +12,40 @@ async function packageVersion(): Promise<string> {
   return (JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
+/**
+ * The commands by name, in the order of --help, each loaded only when run:
+ * a command's module pulls in the library behind it (tar, compression,
+ * templates), which a run of another command should not pay to load.
+ */
+const COMMANDS = {
+  closure: async () => (await import('./commands/closure.js')).closureCommand,
+  plan: async () => (await import('./commands/plan.js')).planCommand,
+  conf: async () => (await import('./commands/conf.js')).confCommand,
+  stream: async () => (await import('./commands/stream.js')).streamCommand,
+  image: async () => (await import('./commands/image.js')).imageCommand,
+  render: async () => (await import('./commands/render.js')).renderCommand,
+  simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
+  report: async () => (await import('./commands/report.js')).reportCommand,
+  diff: async () => (await import('./commands/diff.js')).diffCommand,
+  inspect: async () => (await import('./commands/inspect.js')).inspectCommand,
+  verify: async () => (await import('./commands/verify.js')).verifyCommand,
+  export: async () => (await import('./commands/export.js')).exportCommand,
+  merge: async () => (await import('./commands/merge.js')).mergeCommand,
+  push: async () => (await import('./commands/push.js')).pushCommand,
+  pull: async () => (await import('./commands/pull.js')).pullCommand,
+  sbom: async () => (await import('./commands/sbom.js')).sbomCommand,
+};
+
 async function main(argv: string[]): Promise<void> {
-  const commands = [closureCommand, planCommand, confCommand, streamCommand, imageCommand, renderCommand, simulateCommand, reportCommand, diffCommand, inspectCommand, verifyCommand, exportCommand, mergeCommand, pushCommand, pullCommand, sbomCommand];
-  const cli = commands.reduce((y, command) => command(y), yargs(argv).scriptName('strata').usage('$0 <command>: layered container images from Nix and Guix store closures'));
+  // A run naming a command registers that one alone, --version none; anything
+  // else (help, completion, a typo to recommend a command for) needs them all.
+  const first = argv[0] ?? '';
+  const named = Object.hasOwn(COMMANDS, first) ? [COMMANDS[first as keyof typeof COMMANDS]] : first === '--version' ? [] : Object.values(COMMANDS);
+  // Help text is rendered only for --help (or -h, maybe in a group of short
+  // flags) or when no command is named (help, completion).
+  const mayPrintHelp = named.length > 1 || argv.some((a) => a === '--help' || /^-[^-]*h/.test(a));
+  const [y, commands] = await Promise.all([leanYargs(argv, mayPrintHelp), Promise.all(named.map((load) => load()))]);
+  const cli = commands.reduce((y, command) => command(y), y.scriptName('strata').usage('$0 <command>: layered container images from Nix and Guix store closures'));
   await cli
     .demandCommand(1, 'name a command; see strata --help')
     .strict()
@@ -48,7 +62,8 @@ async function main(argv: string[]): Promise<void> {
 }
 
 reportStatsAtExit();
-main(hideBin(process.argv)).catch((e: unknown) => {
+// The arguments after node and the script (yargs/helpers' hideBin would load yargs' whole entry).
+main(process.argv.slice(2)).catch((e: unknown) => {
   if (e instanceof StrataError) {
     if (e.exitCode !== ExitCode.BrokenPipe) process.stderr.write(`strata: ${e.message}\n`);
   } else {
