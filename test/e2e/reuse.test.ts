@@ -75,9 +75,11 @@ test('a reused layer is kept only where its options match; without reusable laye
   assert.deepEqual(planReusing(c, { maxLayers: 8, reuse: [] }), alone);
   const layer = alone.layers[0]!.paths;
   const other = { paths: [...layer].reverse() };
-  const keep = planReusing(c, { maxLayers: 8, reuse: [[{ ...other, options: 'a' }]], layerOptions: () => 'a' });
+  // The whole plan shipped before (a previous release), its first layer's paths in another order.
+  const shipped = [{ ...other, options: 'a' }, ...alone.layers.slice(1).map((l) => ({ paths: l.paths, options: 'a' }))];
+  const keep = planReusing(c, { maxLayers: 8, reuse: [shipped], layerOptions: () => 'a' });
   assert.deepEqual(keep.layers[0]!.paths, other.paths);
-  const refused = planReusing(c, { maxLayers: 8, reuse: [[{ ...other, options: 'a' }]], layerOptions: () => 'b' });
+  const refused = planReusing(c, { maxLayers: 8, reuse: [shipped], layerOptions: () => 'b' });
   assert.ok(!refused.layers.some((l) => l.paths.join() === other.paths.join()));
 });
 
