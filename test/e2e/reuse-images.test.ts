@@ -23,7 +23,6 @@ before(() => {
 
 const planOf = (args: string[]): string[][] =>
   (JSON.parse(strataOk(['plan', ...args, '--format', 'json']).stdout) as { layers: { paths: string[] }[] }).layers.map((l) => l.paths);
-const sorted = (layers: string[][]): string[] => layers.map((l) => [...l].sort().join(' ')).sort();
 const diffIds = (image: string): string[] => (JSON.parse(strataOk(['inspect', image, '--json']).stdout) as { layers: { diffId: string }[] }).layers.map((l) => l.diffId);
 
 test('plan, conf and image --reuse of images strata wrote, in each format it reads', () => {
