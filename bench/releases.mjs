@@ -32,21 +32,21 @@ const run = (a) => JSON.parse(execFileSync('node', [cli, 'simulate', ...a, '--ma
 for (const fleet of readdirSync(root).sort()) {
   const graphs = readdirSync(join(root, fleet)).filter((f) => f.endsWith('.json')).sort().flatMap((f) => ['--graph', join(root, fleet, f)]);
   console.log(`\n${fleet}: ${graphs.length / 2} images; total excess in MB (fleet + app + ${opt('libraries', '40')} library updates)`);
-  console.log(['budget', ...BASELINES, 'shared', 'shared --reuse', 'best --reuse', 'ratio'].map((c) => c.padStart(15)).join(''));
+  console.log(['budget', ...BASELINES, 'shared', 'shared --reuse', 'best --reuse', 'ratio'].map((c) => c.padStart(19)).join(''));
   for (const sim of run([...graphs, '--libraries', opt('libraries', '40'), '--reuse'])) {
     const ex = (s, reuse) => sim.results.find((r) => r.strategy === s && !!r.reuse === reuse).excess;
     const best = Math.min(...BASELINES.map((s) => ex(s, false)));
     const bestReuse = Math.min(...BASELINES.map((s) => ex(s, true)));
-    console.log([String(sim.maxLayers), ...BASELINES.map((s) => mb(ex(s, false))), mb(ex('shared', false)), mb(ex('shared', true)), mb(bestReuse), (ex('shared', true) / best).toFixed(2) + 'x'].map((c) => c.padStart(15)).join(''));
+    console.log([String(sim.maxLayers), ...BASELINES.map((s) => mb(ex(s, false))), mb(ex('shared', false)), mb(ex('shared', true)), mb(bestReuse), (ex('shared', true) / best).toFixed(2) + 'x'].map((c) => c.padStart(19)).join(''));
   }
   console.log(`${fleet}: ${opt('releases', '20')} releases of ${opt('bump', '3')} library bumps and the applications; mean bytes re-sent per release over the bound, MB`);
-  console.log(['budget', 'bound', ...BASELINES, 'shared', ...BASELINES.map((s) => s + ' --reuse'), 'shared --reuse', 'ratio'].map((c) => c.padStart(15)).join(''));
+  console.log(['budget', 'bound', ...BASELINES, 'shared', ...BASELINES.map((s) => s + ' --reuse'), 'shared --reuse', 'ratio'].map((c) => c.padStart(19)).join(''));
   for (const sim of run([...graphs, '--releases', opt('releases', '20'), '--bump', opt('bump', '3')])) {
     const n = sim.bound.resent.length;
     const mean = (xs) => xs.reduce((a, b) => a + b, 0) / n;
     const bound = mean(sim.bound.resent);
     const ex = (s, reuse) => mean(sim.results.find((r) => r.strategy === s && r.reuse === reuse).resent) - bound;
     const best = Math.min(...BASELINES.flatMap((s) => [ex(s, false), ex(s, true)]));
-    console.log([String(sim.maxLayers), mb(bound), ...BASELINES.map((s) => mb(ex(s, false))), mb(ex('shared', false)), ...BASELINES.map((s) => mb(ex(s, true))), mb(ex('shared', true)), (ex('shared', true) / best).toFixed(2) + 'x'].map((c) => c.padStart(15)).join(''));
+    console.log([String(sim.maxLayers), mb(bound), ...BASELINES.map((s) => mb(ex(s, false))), mb(ex('shared', false)), ...BASELINES.map((s) => mb(ex(s, true))), mb(ex('shared', true)), (ex('shared', true) / best).toFixed(2) + 'x'].map((c) => c.padStart(19)).join(''));
   }
 }

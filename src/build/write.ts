@@ -158,9 +158,8 @@ export interface BuildImageOptions extends MakeConfOptions, WriteOptions {}
 
 /** Closure, plan, conf and image in one go: `strata image`. */
 export async function buildImage(options: BuildImageOptions): Promise<WrittenImages | undefined> {
-  // Images in a registry are for the push to take layers from, plans and confs for the planner.
+  // Every reference guides the planner; images in a registry also lend a push their keyed layers, unread.
   const images = (options.reuse ?? []).filter((r) => r.startsWith('docker:'));
-  if (images.length > 0 && !options.to?.startsWith('docker:')) throw new StrataError(`--reuse ${images[0]}: an image in a registry is reused by a push; give --to docker://...`);
-  const { conf, narHashes } = await confAndHashes({ ...options, reuse: options.reuse?.filter((r) => !r.startsWith('docker:')) });
+  const { conf, narHashes } = await confAndHashes(options);
   return writeConfs([conf], { ...options, narHashes, registry: { ...options.registry, reuseFrom: images } });
 }

@@ -1,5 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
+import { openImageSource } from '../formats/table.js';
+import { historyPaths } from '../image/history.js';
+import type { ImageSource } from '../image/source.js';
+import { startsWithBrace } from '../util/json-file.js';
 import type { PermRule } from '../layer/perms.js';
 import { readPlanFile } from '../plan/plan-file.js';
 import { type ReusedLayer, reusedFromPlan } from '../plan/reuse.js';
@@ -16,24 +20,42 @@ export function layerBytesKey(o: LayerBytes, paths: readonly string[]): string {
 }
 
 /**
- * --reuse REF: the layers of a plan (`strata plan --format json`) or a conf
- * (`strata conf`, nixpkgs' streamLayeredImage conf.json). A conf also gives
- * the options its layers were written with; a plan gives paths alone.
+ * --reuse REF: the layers of a plan (`strata plan --format json`), a conf
+ * (`strata conf`, nixpkgs' streamLayeredImage conf.json), or an image strata
+ * reads (see openImageSource). A conf also gives the options its layers were
+ * written with; a plan gives paths alone, and so does an image: its layers'
+ * store paths from the history comments strata and nixpkgs write.
  */
-export async function readReuse(file: string, warn?: (m: string) => void): Promise<ReusedLayer[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new StrataError(`--reuse ${file}: cannot read (${(e as NodeJS.ErrnoException).code}); give a plan written by strata plan --format json, or a conf.json`);
-  }
+export async function readReuse(ref: string, warn?: (m: string) => void): Promise<ReusedLayer[]> {
+  if (!(await startsWithBrace(ref))) return imageLayers(ref);
+  const text = await readFile(ref, 'utf8');
   let isConf = false;
   try {
     isConf = 'store_layers' in (JSON.parse(text) as object);
   } catch (e) {
-    throw new StrataError(`--reuse ${file}: not JSON (${(e as Error).message}); give a plan written by strata plan --format json, or a conf.json`);
+    throw new StrataError(`--reuse ${ref}: not JSON (${(e as Error).message}); give a plan written by strata plan --format json, a conf.json or an image`);
   }
-  if (!isConf) return reusedFromPlan(await readPlanFile(file));
-  const conf = parseConf(text, file, { warn });
+  if (!isConf) return reusedFromPlan(await readPlanFile(ref));
+  const conf = parseConf(text, ref, { warn });
   return conf.store_layers.map((paths) => ({ paths, options: layerBytesKey(conf, paths) }));
+}
+
+/**
+ * The store layers of an image (every platform it holds; a layer naming
+ * other paths is simply not kept). Layers naming no store paths (a base
+ * image's, the customisation layer's contents aside) are left out.
+ */
+async function imageLayers(ref: string): Promise<ReusedLayer[]> {
+  let source: ImageSource;
+  try {
+    source = await openImageSource(ref);
+  } catch (e) {
+    if (!(e instanceof StrataError)) throw e;
+    throw new StrataError(`--reuse ${ref}: ${e.message.startsWith(ref) ? e.message.slice(ref.length).replace(/^:\s*/, '') : e.message}; give a plan written by strata plan --format json, a conf.json or an image`, e.exitCode);
+  }
+  try {
+    return source.images.flatMap((image) => historyPaths(image).filter((paths) => paths.length > 0).map((paths) => ({ paths })));
+  } finally {
+    await source.close();
+  }
 }

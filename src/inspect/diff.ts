@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { startsWithBrace } from '../util/json-file.js';
 import { loadClosure } from '../closure/stores/table.js';
 import { parseConf } from '../conf/conf.js';
 import { StrataError } from '../errors.js';
@@ -128,19 +129,6 @@ async function confSide(name: string, text: string): Promise<DiffSide> {
 function side(name: string, kind: DiffSide['kind'], layers: DiffLayer[]): DiffSide {
   const size = layers.reduce<number | null>((s, l) => (s === null || l.size === null ? null : s + l.size), 0);
   return { name, kind, layers, size };
-}
-
-/** True for a regular file whose first non-blank character is `{`. */
-async function startsWithBrace(name: string): Promise<boolean> {
-  const st = await stat(name).catch(() => undefined);
-  if (!st?.isFile()) return false;
-  const handle = await open(name, 'r');
-  try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(256), 0, 256, 0);
-    return buffer.subarray(0, bytesRead).toString('latin1').trimStart().startsWith('{');
-  } finally {
-    await handle.close();
-  }
 }
 
 const sizeText = (v: number | null): string => (v === null ? 'size unknown' : humanSize(v));

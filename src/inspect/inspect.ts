@@ -2,8 +2,8 @@ import { humanSize } from '../util/text.js';
 import type { ImageSource, SourceImage } from '../image/source.js';
 import { openImageSource } from '../formats/table.js';
 import { platformName, selectImage } from '../image/platform.js';
-import { type PyValue, fromPy } from '../util/pyjson.js';
-import { parseReprList } from '../util/pyrepr.js';
+import { fromPy } from '../util/pyjson.js';
+import { historyPaths } from '../image/history.js';
 import type { Platform } from '../model/image.js';
 
 interface InspectedLayer {
@@ -90,19 +90,6 @@ export function inspectSource(source: ImageSource, image: SourceImage): Inspecti
     layers,
     total: { layers: layers.length, size: layers.reduce((s, l) => s + l.size, 0) },
   };
-}
-
-/** Per layer, the store paths its history entry names; none when the history does not line up with the layers. */
-function historyPaths(image: SourceImage): string[][] {
-  const history = image.config.json.get('history');
-  if (!Array.isArray(history)) return [];
-  const entries = history.filter((h: PyValue) => h instanceof Map && h.get('empty_layer') !== true) as Map<string, PyValue>[];
-  if (entries.length !== image.layers.length) return [];
-  return entries.map((h) => {
-    const comment = h.get('comment');
-    const list = typeof comment === 'string' && comment.startsWith('store paths: ') ? parseReprList(comment.slice('store paths: '.length)) : undefined;
-    return list ?? [];
-  });
 }
 
 /** An inspection for people. */

@@ -23,20 +23,23 @@ interface ReuseOptions extends PlanOptions {
 }
 
 /**
- * The share of the store-layer budget always left to the strategy when there
- * are new paths to plan. Kept layers beyond it are dissolved, smallest first:
- * without it, many releases or a large fleet fill the budget with kept
- * fragments and the new paths are crammed into one or two layers, which the
- * next release re-sends whole.
+ * A reference whose layers, kept whole, hold at least this share of the
+ * closure's bytes is taken for this image's previous release (a lock file,
+ * the last push): its untouched layers are all kept. Below it (other images
+ * of a fleet, or a release that changed much), keeping is weighed against
+ * the strategy alone. At 0.5 and 0.8, images of a fleet that share most of
+ * their bytes were taken for releases of one another and kept fragments cut
+ * for another closure (bench/fleet.mjs, bench/releases.mjs).
  */
-const FRESH_SHARE = 0.25;
+const RELEASE = 0.95;
 /**
- * Bytes a plan is expected to send again per unit of library-update cost
- * (layerCost): the weight that trades layers shared with other references
- * against layers that library updates re-send needlessly. Tuned on the
- * `dev` Debian fleet (bench/releases.mjs); 0.1 and 1 give within 4%.
+ * Library updates expected per library of the fleet over the images' life:
+ * a plan's library-update cost (layerCost, summed over every path as the
+ * library) is weighed at UPDATES / (paths the closure and the references
+ * name) bytes per unit against the bytes it stores anew (bench/fleet.mjs
+ * applies 40 library updates to fleets of a few hundred to a thousand paths).
  */
-const Q = 0.3;
+const UPDATES = 40;
 /** Layers of later references below this share of an average layer are left out in one of the variants tried. */
 const LARGE = 1;
 
@@ -49,12 +52,25 @@ const LARGE = 1;
  *
  * - a reused layer that lost any path is dissolved: it cannot be identical,
  *   and its surviving paths are planned again with the new ones;
- * - where reused layers overlap, the earlier reference wins, then the larger
- *   layer (the bytes most worth not sending);
- * - kept layers take at most (1 - FRESH_SHARE) of the budget when new paths
- *   remain (and always leave two layers when more than the top-level paths
- *   remain, so the application stays alone on top): the smallest kept layers
- *   are dissolved first, fragments being cheap to send again and dear in slots;
+ * - a reused layer that holds the closure's top-level paths with others is
+ *   never kept: the application stays alone on top, or every application
+ *   release re-sends the libraries beside it;
+ * - the reference holding most of the closure's bytes in whole layers is
+ *   taken for the image's previous release when it holds RELEASE of them:
+ *   its untouched layers are kept, whatever the other references hold (its
+ *   users have them; another image's layer would be pulled again);
+ * - otherwise (a fleet: images before this one) three plans are weighed:
+ *   the strategy alone; every reusable layer kept (earlier reference first,
+ *   then the larger layer, overlaps dissolved); and the same without later
+ *   references' layers below an average layer's bytes (fragments). The one
+ *   with the least bytes stored anew plus expected library-update bytes
+ *   (UPDATES) wins: a reused layer is kept where the bytes it saves exceed
+ *   what it costs the image's library updates, by the closure's graph;
+ * - kept layers leave at least two layers to the strategy when more than the
+ *   top-level paths remain (one for the application, one for the rest), the
+ *   smallest kept layers dissolved first: fragments are cheap to send again
+ *   and dear in slots. A larger share left to the strategy (a quarter) re-cut
+ *   untouched layers at every release and re-sent them (bench/releases.mjs);
  * - a path left without a parent outside the kept layers is planned as a
  *   dependency of the closure's top-level paths, not as an application of its
  *   own: otherwise a strategy that gives the top-level paths their own layer
@@ -75,26 +91,46 @@ export function planReusing(closure: Closure, options: ReuseOptions): Plan {
     const layers = [...kept.map((paths) => ({ paths, size: paths.reduce((s, p) => s + info.get(p)!.narSize, 0) })), ...planned];
     return { storeDir: closure.storeDir, strategy: planOptions.strategy ?? DEFAULT_STRATEGY, maxLayers, layers };
   };
-  const first = withKept(keptLayers(closure, reuse.slice(0, 1), layerOptions, budget, 0));
-  if (reuse.length <= 1) return first;
-  const variants = [first, planLayers(closure, planOptions), withKept(keptLayers(closure, reuse, layerOptions, budget, 0)), withKept(keptLayers(closure, reuse, layerOptions, budget, LARGE))];
+  if (reuse.length === 0) return planLayers(closure, planOptions);
+  const own = ownReference(reuse, info);
+  const total = closure.paths.reduce((t, p) => t + p.narSize, 0);
+  if (heldBy(reuse[own]!, info) >= RELEASE * total) return withKept(keptLayers(closure, [reuse[own]!], layerOptions, budget, 0));
+  const variants = [planLayers(closure, planOptions), withKept(keptLayers(closure, reuse, layerOptions, budget, 0)), withKept(keptLayers(closure, reuse, layerOptions, budget, LARGE))];
   const clo = closures(closure);
   const shipped = new Set(reuse.flatMap((layers) => layers.map((l) => layerKey(l.paths))));
-  const score = (plan: Plan): number =>
-    plan.layers.reduce((s, l) => s + Q * layerCost(l.paths, clo, info) + (shipped.has(layerKey(l.paths)) ? 0 : l.size), 0);
+  const q = UPDATES / new Set([...closure.paths.map((p) => p.path), ...reuse.flat().flatMap((l) => l.paths)]).size;
+  const score = (plan: Plan): number => plan.layers.reduce((s, l) => s + q * layerCost(l.paths, clo, info) + (shipped.has(layerKey(l.paths)) ? 0 : l.size), 0);
   const scores = variants.map(score);
   return variants[scores.indexOf(Math.min(...scores))]!;
+}
+
+/**
+ * The reference taken for this image's previous release: the one whose
+ * layers, kept whole, hold most of the closure's bytes (the first on a tie).
+ * Its users hold its layers, so what it lacks is pulled again.
+ */
+function ownReference(reuse: ReusedLayer[][], info: Map<string, { narSize: number }>): number {
+  const held = reuse.map((layers) => heldBy(layers, info));
+  return held.indexOf(Math.max(...held));
+}
+
+/** The closure's bytes in the layers of a reference that it holds whole. */
+function heldBy(layers: ReusedLayer[], info: Map<string, { narSize: number }>): number {
+  return layers.reduce((s, l) => s + (l.paths.length > 0 && l.paths.every((p) => info.has(p)) ? l.paths.reduce((t, p) => t + info.get(p)!.narSize, 0) : 0), 0);
 }
 
 /** The reused layers kept whole, by the policy of planReusing. */
 function keptLayers(closure: Closure, reuse: ReusedLayer[][], layerOptions: ReuseOptions['layerOptions'], budget: number, minShare: number): string[][] {
   const info = byPath(closure);
   const size = (paths: string[]): number => paths.reduce((s, p) => s + info.get(p)!.narSize, 0);
+  const tops = topLevelPaths(closure);
   const seen = new Set<string>();
   const candidates: { paths: string[]; size: number; ref: number; at: number }[] = [];
   const floor = (minShare * closure.paths.reduce((s, p) => s + p.narSize, 0)) / Math.max(budget, 1);
   reuse.forEach((layers, ref) => layers.forEach((layer, at) => {
     if (layer.paths.length === 0 || !layer.paths.every((p) => info.has(p))) return;
+    // The application stays alone on top: a layer mixing it with libraries is re-sent with every release.
+    if (layer.paths.some((p) => tops.has(p)) && !layer.paths.every((p) => tops.has(p))) return;
     if (layer.options !== undefined && layerOptions !== undefined && layer.options !== layerOptions(layer.paths)) return;
     const key = [...layer.paths].sort().join('\n');
     if (seen.has(key)) return;
@@ -110,20 +146,18 @@ function keptLayers(closure: Closure, reuse: ReusedLayer[][], layerOptions: Reus
     for (const p of c.paths) taken.add(p);
     return true;
   });
-  const tops = topLevelPaths(closure);
-  // Dissolve the smallest kept layers until the strategy has its share of the budget.
+  // Dissolve the smallest kept layers until the strategy has the layers it needs.
   kept.sort((a, b) => b.size - a.size || order(a, b));
-  while (kept.length > 0 && kept.length > budget - reserve(closure, kept, tops, budget)) kept.pop();
+  while (kept.length > 0 && kept.length > budget - reserve(closure, kept, tops)) kept.pop();
   return kept.sort(order).map((c) => c.paths);
 }
 
 /** Layers the strategy needs for what the kept layers leave. */
-function reserve(closure: Closure, kept: { paths: string[] }[], tops: Set<string>, budget: number): number {
+function reserve(closure: Closure, kept: { paths: string[] }[], tops: Set<string>): number {
   const inKept = new Set(kept.flatMap((c) => c.paths));
   const left = closure.paths.filter((p) => !inKept.has(p.path));
   if (left.length === 0) return 0;
-  const onlyTops = left.every((p) => tops.has(p.path));
-  return Math.max(onlyTops ? 1 : 2, Math.ceil(budget * FRESH_SHARE));
+  return left.every((p) => tops.has(p.path)) ? 1 : 2;
 }
 
 const topLevelPaths = (closure: Closure): Set<string> => new Set(topLevel(closure));
