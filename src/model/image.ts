@@ -90,6 +90,8 @@ export interface Blob {
   mediaType: string;
   digest: string;
   size: number;
+  /** Its descriptor's annotations in the image it comes from, kept where it is copied as it is. */
+  annotations?: Record<string, string>;
   open(): Bytes;
   /** The registry (`host[:port]`) and repository it was read from, so a push to that registry mounts it. */
   origin?: { registry: string; repository: string };

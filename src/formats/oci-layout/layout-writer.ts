@@ -134,7 +134,8 @@ async function putLayer(dir: string, layer: Layer, compression: Compression, lev
   if (layer.blob && layer.known && compressionOf(layer.blob.mediaType) === compression) {
     // Carried over as it is: no unpacking, no packing again.
     await putBlob(dir, layer.blob, progress);
-    return { descriptor: { mediaType, digest: layer.blob.digest, size: layer.blob.size }, diffId: layer.known.digest };
+    const { annotations } = layer.blob;
+    return { descriptor: { mediaType, digest: layer.blob.digest, size: layer.blob.size, ...(annotations && { annotations }) }, diffId: layer.known.digest };
   }
   const tar = checkedTar(layer);
   const source = compression === 'none' ? tar.bytes : through(tar.bytes, compressor(compression, level));

@@ -58,7 +58,7 @@ export async function openRegistrySource(reference: string, name: string, option
       },
       // A missing blob is told when it is read; asking now costs a request a layer.
       has: async () => true,
-      blob: (d: Descriptor) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size, open: () => spool.read(d.digest), origin }),
+      blob: (d: Descriptor) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.annotations && { annotations: d.annotations }), open: () => spool.read(d.digest), origin }),
       where: (d) => `${ref.registry}/${ref.repository}@${d.digest}`,
     };
     const descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length };

@@ -218,17 +218,19 @@ export class RegistrySink implements ImageSink {
     const c = this.compressionOf(layer);
     const mediaType = this.types.layer(c);
     const compression = compressionId(c, this.options.level);
-    const done = (digest: string, size: number, diffId: string, status: PushedBlob['status']) => {
+    // A blob copied as it is keeps its descriptor's annotations, unless this push keys the layer.
+    const done = (digest: string, size: number, diffId: string, status: PushedBlob['status'], stored?: Record<string, string>) => {
       const record: PushedBlob = { what, digest, size, status };
       this.options.onBlob?.(record);
       const keyed = sendKey && layer.key !== undefined ? { key: layer.key, diffId, compression } : undefined;
-      const annotations = keyed && this.format === 'oci' ? { annotations: keyAnnotations(keyed) } : {};
+      const kept = keyed ? keyAnnotations(keyed) : stored;
+      const annotations = kept && this.format === 'oci' ? { annotations: kept } : {};
       return { descriptor: { mediaType, digest, size, ...annotations }, diffId, record, keyed };
     };
     if (layer.blob && layer.known && compressionOf(layer.blob.mediaType) === c) {
       const { blob } = layer;
       const record = await this.pushBlob(client, what, blob);
-      return done(blob.digest, blob.size, layer.known.digest, record.status);
+      return done(blob.digest, blob.size, layer.known.digest, record.status, blob.annotations);
     }
     const shipped = layer.key === undefined ? undefined : this.shipped.get(`${layer.key}\0${compression}`);
     if (shipped) {
