@@ -83,7 +83,7 @@ export async function writeConfs(confs: Conf[], options: WriteOptions): Promise<
   // Refused before anything is opened or written.
   for (const c of confs) checkStorePaths(c.store_layers, c.store_dir);
   if (options.allowForeignBinaries !== true) {
-    for (const c of confs) await checkPlatform(c.store_layers.flat(), { architecture: c.architecture, os: c.os ?? 'linux' }, options.cache);
+    for (const c of confs) await checkPlatform(c.store_layers.flat(), { architecture: c.architecture, os: c.os ?? 'linux' }, options.cache?.beside('binaries'));
   }
   // A registry's push report and an engine's load report say what was written.
   const summary = options.describe === true && !to.startsWith('docker:') && !to.startsWith('docker-daemon:');

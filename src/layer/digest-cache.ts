@@ -13,6 +13,11 @@ import { join } from 'node:path';
 export class DigestCache {
   constructor(readonly dir: string = defaultCacheDir()) {}
 
+  /** A cache of other facts beside this one (its own directory), so each holds one kind of entry. */
+  beside(name: string): DigestCache {
+    return new DigestCache(join(this.dir, '..', name));
+  }
+
   async get(key: string): Promise<{ digest: string; size: number } | undefined> {
     const entry = (await this.read(key)) as { digest?: unknown; size?: unknown } | undefined;
     if (typeof entry?.digest === 'string' && /^sha256:[0-9a-f]{64}$/.test(entry.digest) && Number.isSafeInteger(entry.size)) {

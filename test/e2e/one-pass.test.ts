@@ -74,9 +74,7 @@ test('output bytes depend on the inputs and flags alone: not on the cache, nor o
     assert.ok(strataOk(['stream', ...args], { env: withCache(cache) }).stdoutBytes.equals(cold), args.join(' '));
   }
   // The pipe run filled the cache: the next --nixpkgs-names run reads each layer once from it.
-  // (The platform guard keeps its findings per store path in the same cache; those hold no digest.)
-  const entries = readdirSync(join(cache, 'strata', 'layer-digests')).map((f) => readFileSync(join(cache, 'strata', 'layer-digests', f), 'utf8'));
-  assert.equal(entries.filter((e) => /^\{"digest":"sha256:[0-9a-f]{64}"/.test(e)).length, 3);
+  assert.equal(readdirSync(join(cache, 'strata', 'layer-digests')).length, 3);
   const nixpkgs = strataOk(['stream', '--no-cache', conf, '--nixpkgs-names']).stdoutBytes;
   for (const args of [[conf, '--nixpkgs-names'], [digested, '--nixpkgs-names']]) {
     assert.ok(strataOk(['stream', ...args], { env: withCache(cache) }).stdoutBytes.equals(nixpkgs), args.join(' '));

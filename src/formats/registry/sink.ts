@@ -95,11 +95,8 @@ export class RegistrySink implements ImageSink {
     this.types = mediaTypes(this.format);
     if (options.compression) this.types.layer(options.compression);
     if (options.mountFrom !== undefined) parseRepository(options.mountFrom, '--mount-from');
-    this.reuseRefs = (options.reuseFrom ?? []).map((r) => {
-      const ref = parseRegistryReference(r.replace(/^docker:/, ''), `--reuse ${r}`);
-      if (ref.registry !== this.ref.registry) throw new StrataError(`--reuse ${r}: not in ${this.ref.registry}; name an image of the registry pushed to, whose blobs can be mounted`);
-      return ref;
-    });
+    // Only images of this registry lend their blobs (mounted); others guide the planner alone.
+    this.reuseRefs = (options.reuseFrom ?? []).map((r) => parseRegistryReference(r.replace(/^docker:/, ''), `--reuse ${r}`)).filter((ref) => ref.registry === this.ref.registry);
     for (const tag of options.additionalTags ?? []) parseTag(tag, '--additional-tag');
     this.progress = options.progress ?? silent;
   }
