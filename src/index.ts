@@ -28,7 +28,7 @@ export { pushImage, type PushOptions } from './build/push.js';
 export { pullImage, type PullOptions, type Pulled } from './build/pull.js';
 export { exportImage, type ExportOptions } from './build/flatten.js';
 export { mergeImages, type MergeOptions } from './build/merge.js';
-export { closureSbom, type SbomOptions } from './build/sbom.js';
+export { closureSbom, sourceImageSbom, type ImageSbomOptions, type SbomOptions } from './build/sbom.js';
 export { openDestination, openImageSource, locateImage, type SinkOptions, type SourceOptions } from './formats/table.js';
 export { DockerArchiveSink, type DockerArchiveOptions } from './formats/docker-archive/writer.js';
 export { selectImage, parsePlatform } from './image/platform.js';

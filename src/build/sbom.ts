@@ -2,7 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { type ClosureSource, loadClosure } from '../closure/stores/table.js';
 import type { Closure } from '../closure/types.js';
 import { CYCLONEDX_MEDIA_TYPE, cycloneDx } from '../sbom/cyclonedx.js';
-import { type SbomModel, sbomModel } from '../sbom/sbom.js';
+import { StrataError } from '../errors.js';
+import { openImageSource } from '../formats/table.js';
+import { historyPaths } from '../image/history.js';
+import { selectImage } from '../image/platform.js';
+import type { Platform } from '../model/image.js';
+import { type SbomModel, historySbomModel, sbomModel } from '../sbom/sbom.js';
 import { SPDX_MEDIA_TYPE, spdx } from '../sbom/spdx.js';
 
 /** The SBOM document formats: CycloneDX 1.6 JSON and SPDX 2.3 JSON. */
@@ -33,6 +38,33 @@ async function tool(): Promise<{ name: string; version: string }> {
 /** A JSON SBOM of a closure, naming strata as the tool: `strata sbom`. */
 export async function closureSbom(options: SbomOptions): Promise<string> {
   return WRITERS[options.format ?? 'cyclonedx'].write(sbomModel({ closure: await loadClosure(options), tool: await tool() }));
+}
+
+/** What `strata sbom --image` takes: an image as locateImage reads it, which of an index, the format. */
+export interface ImageSbomOptions {
+  image: string;
+  platform?: Platform;
+  format?: SbomFormat;
+}
+
+/**
+ * A JSON SBOM of an image read back (`strata sbom --image`): the store
+ * paths its history names, each with its layer's diff_id.
+ */
+export async function sourceImageSbom(options: ImageSbomOptions): Promise<string> {
+  const source = await openImageSource(options.image);
+  try {
+    const image = selectImage(source, options.platform);
+    const paths = historyPaths(image);
+    if (paths.every((p) => p.length === 0)) {
+      throw new StrataError(`${options.image}: its history names no store paths (strata and nixpkgs write them); strata sbom reads a closure from ROOT or --graph instead`);
+    }
+    const layers = image.layers.map((l, i) => ({ digest: l.known.digest, paths: paths[i]! }));
+    const model = historySbomModel({ layers, image: { name: image.name, ...(image.manifest === undefined ? {} : { digest: image.manifest.digest }) }, tool: await tool() });
+    return WRITERS[options.format ?? 'cyclonedx'].write(model);
+  } finally {
+    await source.close();
+  }
 }
 
 /** An SBOM of a written image: the document for its manifest (when it has one), how to store it. */

@@ -8,7 +8,7 @@ const IMAGE_REF = 'image';
 function component(p: SbomPackage, root: boolean): Record<string, unknown> {
   const properties = [
     { name: 'nix:store_path', value: p.path },
-    { name: 'nix:nar_size', value: String(p.narSize) },
+    ...(p.narSize === undefined ? [] : [{ name: 'nix:nar_size', value: String(p.narSize) }]),
     ...(p.narHash === undefined ? [] : [{ name: 'nix:nar_hash', value: p.narHash }]),
     ...(p.layer === undefined ? [] : [{ name: 'strata:layer_digest', value: p.layer }]),
   ];
@@ -29,7 +29,7 @@ function component(p: SbomPackage, root: boolean): Record<string, unknown> {
  * No timestamp or random serial number, so the same closure gives the same bytes.
  */
 export function cycloneDx(model: SbomModel): string {
-  const roots = new Set(model.roots);
+  const roots = new Set(model.roots ?? []);
   const image = model.image;
   const doc = {
     bomFormat: 'CycloneDX',
@@ -37,6 +37,7 @@ export function cycloneDx(model: SbomModel): string {
     version: 1,
     metadata: {
       tools: { components: [{ type: 'application', name: model.tool.name, version: model.tool.version }] },
+      ...(model.note === undefined ? {} : { properties: [{ name: 'strata:note', value: model.note }] }),
       ...(image === undefined
         ? {}
         : {
@@ -51,8 +52,9 @@ export function cycloneDx(model: SbomModel): string {
     },
     components: model.packages.map((p) => component(p, roots.has(p.path))),
     dependencies: [
-      ...(image === undefined ? [] : [{ ref: IMAGE_REF, dependsOn: model.roots }]),
-      ...model.packages.map((p) => ({ ref: p.path, dependsOn: p.dependsOn })),
+      // Unknown references are left out: an empty dependsOn would claim there are none.
+      ...(image === undefined || model.roots === undefined ? [] : [{ ref: IMAGE_REF, dependsOn: model.roots }]),
+      ...model.packages.flatMap((p) => (p.dependsOn === undefined ? [] : [{ ref: p.path, dependsOn: p.dependsOn }])),
     ],
   };
   return JSON.stringify(doc, null, 2) + '\n';

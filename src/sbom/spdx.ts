@@ -23,7 +23,7 @@ function spdxPackage(p: SbomPackage, root: boolean): Record<string, unknown> {
     // The NAR hash is the store's content hash of the path.
     ...(p.narHash === undefined ? {} : { checksums: [{ algorithm: 'SHA256', checksumValue: p.narHash.slice('sha256:'.length) }] }),
     primaryPackagePurpose: root ? 'APPLICATION' : 'LIBRARY',
-    comment: `Nix store path ${p.path}, NAR size ${p.narSize}${p.layer === undefined ? '' : `, in image layer ${p.layer}`}`,
+    comment: `Nix store path ${p.path}${p.narSize === undefined ? '' : `, NAR size ${p.narSize}`}${p.layer === undefined ? '' : `, in image layer ${p.layer}`}`,
   };
 }
 
@@ -34,7 +34,7 @@ function spdxPackage(p: SbomPackage, root: boolean): Record<string, unknown> {
  * the epoch (as the image's own), the namespace derives from the content.
  */
 export function spdx(model: SbomModel): string {
-  const roots = new Set(model.roots);
+  const roots = new Set(model.roots ?? []);
   const image = model.image;
   const packages = [
     ...(image === undefined
@@ -54,14 +54,14 @@ export function spdx(model: SbomModel): string {
   ];
   const relationships = [
     ...(image === undefined
-      ? model.roots.map((r) => ({ spdxElementId: DOCUMENT, relationshipType: 'DESCRIBES', relatedSpdxElement: packageId(r) }))
+      ? (model.roots ?? []).map((r) => ({ spdxElementId: DOCUMENT, relationshipType: 'DESCRIBES', relatedSpdxElement: packageId(r) }))
       : [
           { spdxElementId: DOCUMENT, relationshipType: 'DESCRIBES', relatedSpdxElement: IMAGE },
           ...model.packages.map((p) => ({ spdxElementId: IMAGE, relationshipType: 'CONTAINS', relatedSpdxElement: packageId(p.path) })),
         ]),
-    ...model.packages.flatMap((p) => p.dependsOn.map((d) => ({ spdxElementId: packageId(p.path), relationshipType: 'DEPENDS_ON', relatedSpdxElement: packageId(d) }))),
+    ...model.packages.flatMap((p) => (p.dependsOn ?? []).map((d) => ({ spdxElementId: packageId(p.path), relationshipType: 'DEPENDS_ON', relatedSpdxElement: packageId(d) }))),
   ];
-  const name = image === undefined ? `closure of ${model.roots.join(' ')}` : `${image.name}${image.tag === undefined ? '' : `:${image.tag}`}`;
+  const name = image === undefined ? `closure of ${(model.roots ?? []).join(' ')}` : `${image.name}${image.tag === undefined ? '' : `:${image.tag}`}`;
   const body = { packages, relationships };
   const doc = {
     spdxVersion: 'SPDX-2.3',
@@ -70,7 +70,7 @@ export function spdx(model: SbomModel): string {
     name,
     // Unique per content, and the same for the same content.
     documentNamespace: `urn:strata:sbom:sha256:${sha256Hex(JSON.stringify(body))}`,
-    creationInfo: { created: '1970-01-01T00:00:00Z', creators: [`Tool: ${model.tool.name}-${model.tool.version}`] },
+    creationInfo: { created: '1970-01-01T00:00:00Z', creators: [`Tool: ${model.tool.name}-${model.tool.version}`], ...(model.note === undefined ? {} : { comment: model.note }) },
     ...body,
   };
   return JSON.stringify(doc, null, 2) + '\n';

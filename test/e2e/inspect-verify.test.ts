@@ -209,3 +209,36 @@ test('an archive on standard input (-), plain, gzip or zstd: inspect, verify and
   assert.match(cutGz.stderr, /^strata: standard input: cannot gzip-decompress it \(/);
   assert.deepEqual(readdirSync(scratch), []);
 });
+
+/** A copy of the gzip layout whose manifest is `edit`ed (its digest, the index fixed up). */
+function layoutWithManifest(tag: string, edit: (manifest: any) => any): string {
+  const dir = join(work, `manifest-${tag}`);
+  cpSync(join(work, 'gzip'), dir, { recursive: true });
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+  const bytes = Buffer.from(JSON.stringify(edit(JSON.parse(readFileSync(join(dir, 'blobs', 'sha256', index.manifests[0].digest.slice(7)), 'utf8')))));
+  const digest = runTool('sha256sum', [], { input: bytes }).stdout.slice(0, 64);
+  writeFileSync(join(dir, 'blobs', 'sha256', digest), bytes);
+  index.manifests[0] = { ...index.manifests[0], digest: `sha256:${digest}`, size: bytes.length };
+  writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
+  return dir;
+}
+
+test('verify: a layer key whose diff-id or compression is not the layer\'s is named (exit 4), as a later push would trust it', () => {
+  const manifest = skopeoInspectRaw(`oci:${work}/gzip:app`);
+  const diffIds = skopeoInspectConfig(`oci:${work}/gzip:app`).rootfs.diff_ids as string[];
+  const DIFF_ID = 'dev.strata.layer.diff-id';
+  // The store layers carry keys that name their own diff_ids (verify passes on the layout as written, above).
+  assert.deepEqual(manifest.layers.slice(0, 2).map((l: any) => l.annotations[DIFF_ID]), diffIds.slice(0, 2));
+  const annotate = (i: number, key: string, value: string) => (m: any) => ({
+    ...m,
+    layers: m.layers.map((l: any, j: number) => (j === i ? { ...l, annotations: { ...l.annotations, [key]: value } } : l)),
+  });
+  damaged(
+    layoutWithManifest('key-diff-id', annotate(0, DIFF_ID, diffIds[1]!)),
+    new RegExp(`layer 1 \\(blobs/sha256/${manifest.layers[0].digest.slice(7)}\\): its key names diff_id ${diffIds[1]}, the config ${diffIds[0]}; the image's layer keys are wrong`),
+  );
+  damaged(
+    layoutWithManifest('key-compression', annotate(1, 'dev.strata.layer.compression', 'zstd/3')),
+    /layer 2 \(blobs\/sha256\/[0-9a-f]{64}\): its key names compression zstd\/3, the blob is application\/vnd\.oci\.image\.layer\.v1\.tar\+gzip; the image's layer keys are wrong/,
+  );
+});

@@ -147,3 +147,33 @@ test('a tampered registry (a key naming the wrong blob): --verify-reused downloa
   assert.match(r.stderr, /^strata: --verify-reused: layer 1\/4: blob sha256:[0-9a-f]{64} of docker:\/\/[^ ]+\/tampered:1 holds the tar sha256:[0-9a-f]{64}, not the sha256:[0-9a-f]{64} its key sha256:[0-9a-f]{12} names; refusing it/m);
   assert.deepEqual(raw(`docker://${registry.host}/tampered:1`), before, 'the tag still names what it did');
 });
+
+test('strata verify docker://: a Docker config whose layer keys name another layer\'s diff_id is refused (exit 4); the untampered image passes', async () => {
+  const name = `docker://${registry.host}/wrong-keys:1`;
+  push([...image('keys'), '--manifest-format', 'docker', '--to', name]);
+  const honest = strata(['verify', name]);
+  assert.equal(honest.status, 0, honest.stderr);
+  assert.equal(honest.stdout, 'ok: 4 layers verified\n');
+
+  // The config's first key now names the second layer's diff_id; the config blob and manifest are uploaded anew.
+  const base = `http://${registry.host}/v2/wrong-keys`;
+  const manifest = raw(name);
+  const config = raw(name, '--config');
+  const diffIds: string[] = config.rootfs.diff_ids;
+  assert.equal(config['dev.strata.layers'][0].diff_id, diffIds[0]);
+  config['dev.strata.layers'][0].diff_id = diffIds[1];
+  const bytes = Buffer.from(JSON.stringify(config));
+  const digest = `sha256:${runTool('sha256sum', [], { input: bytes }).stdout.slice(0, 64)}`;
+  const upload = await fetch(`${base}/blobs/uploads/`, { method: 'POST' });
+  assert.equal(upload.status, 202);
+  const location = new URL(upload.headers.get('location')!, base);
+  location.searchParams.set('digest', digest);
+  assert.equal((await fetch(location, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes })).status, 201);
+  const tampered = JSON.stringify({ ...manifest, config: { ...manifest.config, digest, size: bytes.length } });
+  assert.equal((await fetch(`${base}/manifests/1`, { method: 'PUT', headers: { 'content-type': manifest.mediaType }, body: tampered })).status, 201);
+
+  const r = strata(['verify', name]);
+  assert.equal(r.status, 4, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, new RegExp(`^strata: \\S+wrong-keys:1: layer 1 \\([^)]+\\): its key names diff_id ${diffIds[1]}, the config ${diffIds[0]}; the image's layer keys are wrong\\n$`));
+});

@@ -150,6 +150,54 @@ describe('--sbom', () => {
     assert.deepEqual(spdxDoc, readFileSync(`${archive}.spdx.json`));
   });
 
+  test('strata sbom --image reads an image back (docker-archive, OCI layout, registry): the components and layers --sbom wrote, no NAR hashes or references, valid', () => {
+    const archive = join(work, 'read-back.tar');
+    image('-o', archive, '--sbom');
+    const written = JSON.parse(readFileSync(`${archive}.cdx.json`, 'utf8'));
+    const componentsOf = (doc: any) => doc.components.map((c: any) => [c['bom-ref'], c.name, c.version ?? '', prop(c, 'strata:layer_digest')]);
+    assert.equal(written.components.length, queryRequisites(app).length);
+    const ref = `docker://${registry.host}/read-back:1`;
+    strataOk(['push', archive, ref, '--tls-verify=false']);
+    for (const name of [archive, ref]) {
+      const doc = JSON.parse(strataOk(['sbom', '--image', name]).stdout);
+      assert.ok(validate(doc), JSON.stringify(validate.errors, null, 2));
+      assert.deepEqual(componentsOf(doc), componentsOf(written), name);
+      // An image holds no NAR hashes, sizes or references: left out, and the document says so.
+      assert.ok(doc.components.every((c: any) => c.hashes === undefined && prop(c, 'nix:nar_size') === undefined && prop(c, 'nix:nar_hash') === undefined));
+      assert.deepEqual(doc.dependencies, []);
+      assert.match(prop(doc.metadata, 'strata:note')!, /no NAR hashes, NAR sizes or references/);
+    }
+
+    const layout = join(work, 'read-back-layout');
+    image('--to', `oci:${layout}:1`, '--sbom', '--sbom-format', 'spdx');
+    const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+    const blob = (digest: string) => readFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)));
+    const spdxWritten = JSON.parse(blob(JSON.parse(blob(index.manifests[1].digest).toString()).layers[0].digest).toString());
+    const spdxRead = JSON.parse(strataOk(['sbom', '--image', `oci:${layout}:1`, '--format', 'spdx']).stdout);
+    assert.deepEqual(spdx23Problems(spdxRead), []);
+    const packagesOf = (doc: any) =>
+      doc.packages.filter((p: any) => p.packageFileName).map((p: any) => [p.packageFileName, p.name, p.versionInfo ?? '', /in image layer (sha256:[0-9a-f]{64})/.exec(p.comment)?.[1]]);
+    assert.deepEqual(packagesOf(spdxRead), packagesOf(spdxWritten));
+    assert.ok(spdxRead.packages.every((p: any) => p.checksums === undefined || p.SPDXID === 'SPDXRef-Image'));
+    assert.equal(spdxRead.relationships.filter((x: any) => x.relationshipType === 'DEPENDS_ON').length, 0);
+    // The image is described by the manifest it was read from.
+    assert.equal(spdxRead.packages[0].checksums[0].checksumValue, index.manifests[0].digest.slice(7));
+  });
+
+  test('strata sbom --image: an image and a closure together, or an image whose history names no store paths, are refused (exit 2)', () => {
+    const both = strata(['sbom', app, '--image', join(work, 'read-back.tar')]);
+    assert.equal(both.status, 2);
+    assert.match(both.stderr, /^strata: strata sbom: name an image \(--image\) or a closure \(ROOT or --graph\), not both\n$/);
+    // An image umoci made: no history of store paths.
+    const bare = join(work, 'bare-history');
+    runTool('umoci', ['init', '--layout', bare]);
+    runTool('umoci', ['new', '--image', `${bare}:x`]);
+    const r = strata(['sbom', '--image', `oci:${bare}:x`]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /its history names no store paths/);
+  });
+
   test('nowhere to put it, or nothing beside the file to push: exit 2 before anything is written or sent', () => {
     const stdout = strata(['image', app, '--sbom']);
     assert.equal(stdout.status, 2);
