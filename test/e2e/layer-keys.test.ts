@@ -126,7 +126,7 @@ test('--reuse docker://REF of the same registry: its keyed layers are mounted, u
   const elsewhere = strata([...image('mine'), '--to', `docker://${registry.host}/team/other:2`, '--reuse', 'docker://127.0.0.2:1/team/base:1']);
   // An image of another registry guides the planner (read like any image): one that cannot be reached stops before anything is pushed.
   assert.equal(elsewhere.status, 5, elsewhere.stderr);
-  assert.match(elsewhere.stderr, /^strata: docker:\/\/127\.0\.0\.2:1\/team\/base:1: .*cannot connect/);
+  assert.match(elsewhere.stderr, /^strata: --reuse docker:\/\/127\.0\.0\.2:1\/team\/base:1: cannot connect to 127\.0\.0\.2:1/);
   assert.equal(strata(['inspect', `docker://${registry.host}/team/other:2`]).status, 5);
 });
 
