@@ -9,16 +9,10 @@
 import { execFileSync, execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { buildDebianCorpus } from '../scripts/debian-corpus.mjs';
+import { arg, cli, root } from './args.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist', 'cli.js');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const roots = arg('roots', 'postgresql-15');
 const host = process.env.DOCKER_HOST;
 if (!host?.startsWith('unix://')) throw new Error('set DOCKER_HOST=unix:///PATH to a scratch engine');

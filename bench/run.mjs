@@ -22,18 +22,12 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { createServer } from 'node:net';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { buildDebianCorpus } from '../scripts/debian-corpus.mjs';
 import { generateGraph } from './gen-graph.mjs';
 import { writeLargeConf, writeLargePlan } from './large-conf.mjs';
+import { arg, cli, root } from './args.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist', 'cli.js');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const quick = process.argv.includes('--quick');
 const runs = Number(arg('runs', quick ? '1' : '3'));
 const nixpkgsScript = arg('nixpkgs-script', undefined);
