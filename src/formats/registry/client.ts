@@ -132,6 +132,15 @@ export class RegistryClient {
     return this.error(`${what}: ${statusMessage(res)}; ${hint}`);
   }
 
+  /**
+   * An answer to a request on an upload session: a 404 there means the
+   * registry lost the session (restarted, or expired it while other blobs
+   * were sent), which a new session cures.
+   */
+  private uploadRefused(what: string, res: HttpResponse): Error {
+    return res.status === 404 ? new TransientError(`${statusMessage(res)} (the registry lost the upload session)`) : this.refused(what, res);
+  }
+
   private async authorization(url: URL): Promise<Record<string, string>> {
     // Credentials go to the registry only, not to wherever an upload is sent.
     if (url.host !== this.base.host || !this.challenge) return {};
@@ -330,11 +339,11 @@ export class RegistryClient {
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
         body: checked(blob, what),
       });
-      if (patched.status !== 202 && patched.status !== 204) throw this.refused(`uploading ${what}`, patched);
+      if (patched.status !== 202 && patched.status !== 204) throw this.uploadRefused(`uploading ${what}`, patched);
       const done = patched.headers.location ? this.location(patched) : started;
       done.searchParams.set('digest', blob.digest);
       const put = await this.call({ method: 'PUT', url: done, headers: { 'content-length': '0' } });
-      if (put.status !== 201) throw this.refused(`completing the upload of ${what}`, put);
+      if (put.status !== 201) throw this.uploadRefused(`completing the upload of ${what}`, put);
     });
   }
 
@@ -374,7 +383,7 @@ export class RegistryClient {
       const digest = sum.digest();
       done.searchParams.set('digest', digest);
       const put = await this.call({ method: 'PUT', url: done, headers: { 'content-length': '0' } });
-      if (put.status !== 201) throw this.refused(`completing the upload of ${what}`, put);
+      if (put.status !== 201) throw this.uploadRefused(`completing the upload of ${what}`, put);
       return { digest, size: sum.size };
     });
   }
@@ -386,7 +395,7 @@ export class RegistryClient {
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${from}-${from + chunk.length - 1}` },
       body: chunk,
     });
-    if (res.status !== 202) throw this.refused(`uploading ${what}`, res);
+    if (res.status !== 202) throw this.uploadRefused(`uploading ${what}`, res);
     return this.location(res);
   }
 
