@@ -17,8 +17,6 @@ export interface ConfImageOptions {
   now?: IsoTime;
   /** How a docker:// from_image is reached (credentials, TLS); default: the auth files. */
   base?: SourceOptions;
-  /** NAR hashes of the store paths, by path, where the closure's source gave them: the store layers' keys. */
-  narHashes?: ReadonlyMap<string, string>;
   /** Send the layers' keys with the image (default true); false for output that must be another tool's bytes. */
   layerKeys?: boolean;
 }
@@ -36,7 +34,7 @@ export async function imageFromConf(conf: Conf, options: ConfImageOptions = {}):
   const perms = conf.perms && (await Perms.resolve(conf.perms, conf.store_dir));
   const own: Layer[] = [
     ...conf.store_layers.map((paths, i) => {
-      const layer = storeLayer(paths, conf.store_dir, attrs, perms, options.narHashes);
+      const layer = storeLayer(paths, conf.store_dir, attrs, perms, conf.nar_hashes);
       // Digests from the conf: the layer is read once, and checked as it is.
       const known = conf.store_layer_digests?.[i];
       return known ? { ...layer, known } : layer;

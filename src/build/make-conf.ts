@@ -31,13 +31,12 @@ export interface MakeConfOptions extends PlanImageOptions, Pick<ConfOptions, 'ar
   digests?: boolean;
 }
 
-/** The conf.json of an image (nixpkgs' streaming builder's format, with strata's fields). */
+/**
+ * The conf.json of an image (nixpkgs' streaming builder's format, with
+ * strata's fields), with the NAR hashes its closure's source gave for its
+ * store paths: the layers' keys, the same on any machine.
+ */
 export async function makeConf(options: MakeConfOptions): Promise<Conf> {
-  return (await confAndHashes(options)).conf;
-}
-
-/** The conf, and the NAR hashes its closure's source gave (for the layers' keys). */
-export async function confAndHashes(options: MakeConfOptions): Promise<{ conf: Conf; narHashes: Map<string, string> }> {
   const narHashes = new Map<string, string>();
   const seen = (closure: Closure): void => {
     for (const p of closure.paths) if (p.narHash !== undefined) narHashes.set(p.path, p.narHash);
@@ -68,7 +67,9 @@ export async function confAndHashes(options: MakeConfOptions): Promise<{ conf: C
     inherit: inheritOf(options),
     warn: options.warn,
   });
-  return { conf: options.digests ? await withLayerDigests(conf) : conf, narHashes };
+  const inLayers = conf.store_layers.flat().filter((p) => narHashes.has(p)).sort();
+  const hashed = inLayers.length === 0 ? conf : { ...conf, nar_hashes: new Map(inLayers.map((p) => [p, narHashes.get(p)!])) };
+  return options.digests ? withLayerDigests(hashed) : hashed;
 }
 
 async function runtimeConfig(o: Pick<MakeConfOptions, 'config' | 'entrypoint' | 'env' | 'label'>): Promise<PyObject> {

@@ -1,6 +1,6 @@
 import { type Conf, parseConf } from '../conf/conf.js';
 import { type Inspection, inspectImages } from '../inspect/inspect.js';
-import { type MakeConfOptions, confAndHashes, readText } from './make-conf.js';
+import { type MakeConfOptions, makeConf, readText } from './make-conf.js';
 import { StrataError } from '../errors.js';
 import { checkPlatform } from '../guard/platform-guard.js';
 import { checkStorePaths } from '../layer/store-layer.js';
@@ -160,6 +160,6 @@ export interface BuildImageOptions extends MakeConfOptions, WriteOptions {}
 export async function buildImage(options: BuildImageOptions): Promise<WrittenImages | undefined> {
   // Every reference guides the planner; images in a registry also lend a push their keyed layers, unread.
   const images = (options.reuse ?? []).filter((r) => r.startsWith('docker:'));
-  const { conf, narHashes } = await confAndHashes(options);
-  return writeConfs([conf], { ...options, narHashes, registry: { ...options.registry, reuseFrom: images } });
+  const conf = await makeConf(options);
+  return writeConfs([conf], { ...options, registry: { ...options.registry, reuseFrom: images } });
 }

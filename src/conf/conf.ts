@@ -1,3 +1,4 @@
+import { normaliseNarHash } from '../closure/nar-hash.js';
 import { StrataError } from '../errors.js';
 import { type PermRule, parsePerms, permsToPy } from '../layer/perms.js';
 import { PyInt, type PyObject, type PyValue, dumpPyJson, parsePyJson } from '../util/pyjson.js';
@@ -44,6 +45,8 @@ export interface Conf {
   inherit?: string[];
   /** Each store layer's tar digest and size, computed ahead (strata conf --digests). */
   store_layer_digests?: { digest: string; size: number }[];
+  /** `sha256:<hex>` NAR hash of store paths of store_layers, by path: layer keys the same on any machine. */
+  nar_hashes?: Map<string, string>;
 }
 
 /** The config keys a base image can pass on (Env always is, as in nixpkgs). */
@@ -123,7 +126,22 @@ export function parseConf(text: string, source: string, options: ConfWarnings = 
     perms: data.has('perms') ? parsePerms(data.get('perms')!, source) : undefined,
     inherit: data.has('inherit') ? inheritField(data.get('inherit')!) : undefined,
     store_layer_digests: data.has('store_layer_digests') ? layerDigests(data.get('store_layer_digests')!, (layers as string[][]).length, bad) : undefined,
+    nar_hashes: data.has('nar_hashes') ? narHashes(data.get('nar_hashes')!, layers as string[][], source, bad) : undefined,
   };
+}
+
+/** Store paths of store_layers with their NAR hashes, each put as `sha256:<hex>`. */
+function narHashes(v: PyValue, layers: string[][], source: string, bad: (field: string, expected: string) => never): Map<string, string> {
+  if (!(v instanceof Map)) return bad('nar_hashes', 'an object of store path to NAR hash ("sha256:<hex>"), as strata conf writes it');
+  const paths = new Set(layers.flat());
+  const hashes = new Map<string, string>();
+  for (const [path, hash] of v) {
+    if (!paths.has(path)) throw new StrataError(`${source}: field 'nar_hashes' names '${path}', which is in no store layer; drop it or add the path to store_layers`);
+    const normal = typeof hash === 'string' ? normaliseNarHash(hash) : undefined;
+    if (normal === undefined) throw new StrataError(`${source}: field 'nar_hashes': the hash of '${path}' must be a sha256 NAR hash ("sha256:<hex>", base-32 or SRI)`);
+    hashes.set(path, normal);
+  }
+  return hashes;
 }
 
 /** One {digest, size} per store layer. */
@@ -165,6 +183,7 @@ export function renderConf(conf: Conf): string {
     const digests = conf.store_layer_digests.map((d) => new Map<string, PyValue>([['digest', d.digest], ['size', new PyInt(BigInt(d.size))]]));
     ordered.set('store_layer_digests', digests);
   }
+  if (conf.nar_hashes !== undefined && conf.nar_hashes.size > 0) ordered.set('nar_hashes', conf.nar_hashes);
   return dumpPyJson(ordered, 2) + '\n';
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { strata, strataOk } from '../helpers/cli.js';
-import { buildFixture, runTool, skopeoInspect, skopeoInspectConfig, tmpDir } from '../helpers/store.js';
+import { buildFixture, graphFiles, runTool, skopeoInspect, skopeoInspectConfig, tmpDir } from '../helpers/store.js';
 
 // The image runtime config checked against the OCI image-spec config schema
 // (plus Docker's keys), its short forms normalised, and the image metadata
@@ -124,7 +124,7 @@ test('metadata: author, variant and os in the image config, labels, annotations 
   const conf = join(work, 'meta.json');
   strataOk(['conf', app, '--author', 'me', '--variant', 'v7', '--architecture', 'arm', '--os', 'freebsd', '--annotation', 'k=v', '-o', conf]);
   const fields = JSON.parse(readFileSync(conf, 'utf8'));
-  assert.deepEqual(Object.keys(fields).slice(-3), ['author', 'variant', 'annotations']);
+  assert.deepEqual(Object.keys(fields).slice(-4), ['author', 'variant', 'annotations', 'nar_hashes']);
   assert.equal(fields.os, 'freebsd');
   strataOk(['stream', conf, '--to', `oci:${layout}:arm`, '--allow-foreign-binaries']);
   const arm = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')).manifests.find((m: any) => m.annotations?.['org.opencontainers.image.ref.name'] === 'arm');
@@ -139,9 +139,9 @@ test('metadata: author, variant and os in the image config, labels, annotations 
   assert.deepEqual([dockerConfig.author, dockerConfig.variant], ['me', 'v8']);
 });
 
-test('without the new options, conf.json has only nixpkgs\' fields, in nixpkgs\' order', () => {
-  const fields = Object.keys(JSON.parse(strataOk(['conf', app]).stdout));
-  assert.deepEqual(fields, [
-    'architecture', 'config', 'os', 'store_dir', 'from_image', 'store_layers', 'customisation_layer', 'repo_tag', 'created', 'mtime', 'uid', 'gid', 'uname', 'gname',
-  ]);
+test('without the new options, conf.json has nixpkgs\' fields, in nixpkgs\' order, and nar_hashes where the closure\'s source gives them', () => {
+  const nixpkgs = ['architecture', 'config', 'os', 'store_dir', 'from_image', 'store_layers', 'customisation_layer', 'repo_tag', 'created', 'mtime', 'uid', 'gid', 'uname', 'gname'];
+  assert.deepEqual(Object.keys(JSON.parse(strataOk(['conf', app]).stdout)), [...nixpkgs, 'nar_hashes']);
+  // A reference graph without hashes (plain exportReferencesGraph): nixpkgs' fields alone.
+  assert.deepEqual(Object.keys(JSON.parse(strataOk(['conf', '--graph', graphFiles('app').registration]).stdout)), nixpkgs);
 });
