@@ -201,6 +201,10 @@ describe('nix/default.nix with real nix-build', () => {
     assert.deepEqual(conf.store_layers.slice(0, 2), [[evalJson('fx.data.outPath')], [evalJson('fx.busybox.outPath')]], 'explicit layers first');
     // Its conf derivation reads no layer (no digests recorded): the stream reads each file once, naming layers by their inputs.
     assert.equal(conf.store_layer_digests, undefined);
+    // Its closure comes from .attrs.json, whose NAR hashes the conf keeps: the layers' keys are the same on any machine.
+    const paths: string[] = conf.store_layers.flat();
+    assert.deepEqual(Object.keys(conf.nar_hashes), [...paths].sort());
+    for (const p of paths) assert.equal(conf.nar_hashes[p], `sha256:${runTool('nix-store', ['--dump-db', p], { env: nixEnv() }).stdout.split('\n')[1]}`, p);
     const diffIds: string[] = JSON.parse(tarMember(tar, manifestOf(tar).Config).toString('utf8')).rootfs.diff_ids;
     assert.equal(diffIds.length, 4);
     for (const name of manifestOf(tar).Layers.slice(0, 3)) {
