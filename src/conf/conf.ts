@@ -174,6 +174,8 @@ export function renderConf(conf: Conf): string {
     ['uname', conf.uname],
     ['gname', conf.gname],
   ]);
+  // Before the extras options set: those keep their place at the end.
+  if (conf.nar_hashes !== undefined && conf.nar_hashes.size > 0) ordered.set('nar_hashes', conf.nar_hashes);
   if (conf.author !== undefined) ordered.set('author', conf.author);
   if (conf.variant !== undefined) ordered.set('variant', conf.variant);
   if (conf.annotations !== undefined) ordered.set('annotations', conf.annotations);
@@ -183,7 +185,6 @@ export function renderConf(conf: Conf): string {
     const digests = conf.store_layer_digests.map((d) => new Map<string, PyValue>([['digest', d.digest], ['size', new PyInt(BigInt(d.size))]]));
     ordered.set('store_layer_digests', digests);
   }
-  if (conf.nar_hashes !== undefined && conf.nar_hashes.size > 0) ordered.set('nar_hashes', conf.nar_hashes);
   return dumpPyJson(ordered, 2) + '\n';
 }
 
