@@ -20,6 +20,25 @@ export interface ByteSink {
   end(): Promise<void>;
 }
 
+/**
+ * Write `chunk`; when the stream asks to wait, wait until it drains (or
+ * errs, or closes: the caller's own error handler tells which).
+ */
+export async function writeDrained(stream: Writable, chunk: Buffer): Promise<void> {
+  if (stream.write(chunk)) return;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('error', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('error', done);
+    stream.on('close', done);
+  });
+}
+
 /** A Writable, with backpressure. */
 class StreamSink implements ByteSink {
   private failure: Error | undefined;
@@ -39,20 +58,8 @@ class StreamSink implements ByteSink {
   async write(chunk: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
     this.bytes += chunk.length;
-    if (!this.stream.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          this.stream.off('drain', done);
-          this.stream.off('error', done);
-          this.stream.off('close', done);
-          resolve();
-        };
-        this.stream.on('drain', done);
-        this.stream.on('error', done);
-        this.stream.on('close', done);
-      });
-      if (this.failure) throw this.failure;
-    }
+    await writeDrained(this.stream, chunk);
+    if (this.failure) throw this.failure;
   }
 
   async end(): Promise<void> {

@@ -1,6 +1,6 @@
 import { type ClientRequest, type IncomingMessage, request } from 'node:http';
 import { ExitCode, StrataError } from '../../errors.js';
-import type { ByteSink } from '../../output.js';
+import { type ByteSink, writeDrained } from '../../output.js';
 
 const DEFAULT_HOST = 'unix:///var/run/docker.sock';
 
@@ -121,18 +121,8 @@ class RequestSink implements ByteSink {
   async write(chunk: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
     this.bytes += chunk.length;
-    if (!this.req.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          this.req.off('drain', done);
-          this.req.off('close', done);
-          resolve();
-        };
-        this.req.on('drain', done);
-        this.req.on('close', done);
-      });
-      if (this.failure) throw this.failure;
-    }
+    await writeDrained(this.req, chunk);
+    if (this.failure) throw this.failure;
   }
 
   async end(): Promise<void> {
