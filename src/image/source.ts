@@ -36,6 +36,8 @@ export interface ImageSource {
   images: SourceImage[];
   /** The digest of the manifest or index the name resolved to, for sources that name one (a registry's tag). */
   digest?: string;
+  /** The document of `artifactType` stored with the image as an OCI 1.1 referrer of the manifest `subject`, for formats that keep them. */
+  referrer?(subject: string, artifactType: string): Promise<Buffer | undefined>;
   /** Release scratch files; its layers cannot be read after. */
   close(): Promise<void>;
 }

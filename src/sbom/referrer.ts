@@ -1,3 +1,4 @@
+import { ExitCode, StrataError } from '../errors.js';
 import { sha256Digest } from '../model/digest.js';
 import type { Descriptor as ModelDescriptor } from '../model/image.js';
 import { OCI_INDEX, OCI_MANIFEST } from '../model/media-types.js';
@@ -63,4 +64,37 @@ export function referrersIndex(found: Buffer | undefined, referrer: Descriptor):
   const manifests = (index.manifests ?? []).filter((m) => m.digest !== referrer.digest);
   const bytes = Buffer.from(JSON.stringify({ ...index, manifests: [...manifests, referrer] }));
   return { descriptor: { mediaType: OCI_INDEX, digest: sha256Digest(bytes), size: bytes.length }, bytes };
+}
+
+/**
+ * The document of the artifact of `artifactType` that refers to the manifest
+ * `subject`, among the descriptors an index lists (an OCI layout's
+ * index.json, the referrers API's answer, the referrers tag's index): the
+ * last listed, as the tag scheme appends. Each manifest and document is read
+ * with `read` and checked against its digest; undefined when none refers to
+ * `subject`.
+ */
+export async function referredDocument(
+  listed: unknown,
+  subject: string,
+  artifactType: string,
+  read: (digest: string, kind: 'manifest' | 'blob') => Promise<Buffer | undefined>,
+  where: string,
+): Promise<Buffer | undefined> {
+  const candidates = (Array.isArray(listed) ? listed : []).filter((d): d is Descriptor => d?.artifactType === artifactType && typeof d.digest === 'string');
+  for (const d of candidates.reverse()) {
+    const manifest = JSON.parse((await checkedRead(read, d.digest, 'manifest', where)).toString('utf8')) as { subject?: { digest?: string }; layers?: Descriptor[] };
+    const layer = manifest.layers?.[0];
+    if (manifest.subject?.digest !== subject || layer?.mediaType !== artifactType) continue;
+    return checkedRead(read, layer.digest, 'blob', where);
+  }
+  return undefined;
+}
+
+async function checkedRead(read: (digest: string, kind: 'manifest' | 'blob') => Promise<Buffer | undefined>, digest: string, kind: 'manifest' | 'blob', where: string): Promise<Buffer> {
+  const bytes = await read(digest, kind);
+  if (bytes === undefined || sha256Digest(bytes) !== digest) {
+    throw new StrataError(`${where}: referrer ${kind} ${digest} is ${bytes === undefined ? 'missing' : `damaged (its digest is ${sha256Digest(bytes)})`}`, ExitCode.Integrity);
+  }
+  return bytes;
 }

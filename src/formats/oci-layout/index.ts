@@ -2,7 +2,7 @@ import { StrataError } from '../../errors.js';
 import { type Format, pathAndRef } from '../../image/format.js';
 import { openOutput, writeOutput } from '../../output.js';
 import { readOciArchive } from './archive-reader.js';
-import { layoutDirectory, readOciLayout } from './layout-reader.js';
+import { layoutDirectory, layoutReferrer, readOciLayout } from './layout-reader.js';
 
 // An OCI image layout has two transports: a directory (oci) and the same
 // files in one tar (oci-archive); both live here, as one format.
@@ -13,7 +13,11 @@ export const ociLayout: Format = {
   name: 'oci',
   reader: {
     kind: 'directory',
-    open: async (dir, ref, name) => ({ name, format: 'oci', images: await readOciLayout(layoutDirectory(dir), name, ref), close: async () => {} }),
+    async open(dir, ref, name) {
+      const files = layoutDirectory(dir);
+      const images = await readOciLayout(files, name, ref);
+      return { name, format: 'oci', images, referrer: (subject, type) => layoutReferrer(files, name, subject, type), close: async () => {} };
+    },
   },
   async openSink(reference, options) {
     const [dir, ref] = pathAndRef(reference);

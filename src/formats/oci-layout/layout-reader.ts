@@ -6,6 +6,7 @@ import type { Bytes } from '../../model/image.js';
 import { REF_NAME, layoutBlobPath } from '../../model/media-types.js';
 import { type ContentStore, json, manifestsOf, readImages } from '../../image/manifests.js';
 import type { SourceImage } from '../../image/source.js';
+import { referredDocument } from '../../sbom/referrer.js';
 
 
 /** The files of an OCI image layout, in a directory or an archive. */
@@ -57,3 +58,9 @@ export async function readOciLayout(files: LayoutFiles, name: string, ref?: stri
 
 /** Where a blob lies in a layout (descriptors are checked to hold sha256 digests). */
 const blobFile = (digest: string): string => layoutBlobPath(digest)!;
+
+/** The document of `artifactType` stored in the layout as a referrer of the manifest `subject`, or undefined. */
+export async function layoutReferrer(files: LayoutFiles, name: string, subject: string, artifactType: string): Promise<Buffer | undefined> {
+  const index = json((await files.read('index.json'))!, `${name}: index.json`);
+  return referredDocument(index.manifests, subject, artifactType, (digest) => files.read(blobFile(digest)), name);
+}

@@ -13,6 +13,7 @@ import { RegistryClient } from './client.js';
 import { type CredentialOptions, resolveAuthentication } from './credentials.js';
 import { DEFAULT_RETRIES, type RetryPolicy } from './http.js';
 import { parseRegistryReference } from './reference.js';
+import { readReferrer } from './referrer.js';
 import { tlsSettings } from './tls.js';
 
 /** How to reach a registry to read from it. */
@@ -68,6 +69,7 @@ export async function openRegistrySource(reference: string, name: string, option
       format: 'docker',
       images,
       digest: top.digest,
+      referrer: (subject, type) => readReferrer(client, subject, type, name),
       close: async () => {
         client.close();
         await spool.close();

@@ -1,8 +1,9 @@
 import { ExitCode, StrataError } from '../../errors.js';
 import type { AttachedDocument } from '../../image/format.js';
+import { json } from '../../image/manifests.js';
 import { sha256Digest } from '../../model/digest.js';
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST } from '../../model/media-types.js';
-import { referrerArtifact, referrersIndex, referrersTag } from '../../sbom/referrer.js';
+import { referredDocument, referrerArtifact, referrersIndex, referrersTag } from '../../sbom/referrer.js';
 import { RegistryClient } from './client.js';
 import { resolveAuthentication } from './credentials.js';
 import { DEFAULT_RETRIES } from './http.js';
@@ -46,4 +47,15 @@ export async function pushReferrer(reference: string, doc: AttachedDocument, opt
   } finally {
     client.close();
   }
+}
+
+/**
+ * The document of `artifactType` referring to the manifest `subject` in
+ * the client's repository: listed by the referrers API, or (a 404 there) by
+ * the referrers tag's index; undefined when neither lists one.
+ */
+export async function readReferrer(client: RegistryClient, subject: string, artifactType: string, name: string): Promise<Buffer | undefined> {
+  const index = (await client.get(`referrers/${subject}`, OCI_INDEX)) ?? (await client.get(`manifests/${referrersTag(subject)}`, OCI_INDEX));
+  if (index === undefined) return undefined;
+  return referredDocument(json(index.bytes, `${name}: the referrers of ${subject}`).manifests, subject, artifactType, async (digest, kind) => (kind === 'manifest' ? (await client.getManifest(digest, [OCI_MANIFEST])).bytes : client.readBlob(digest)), name);
 }
