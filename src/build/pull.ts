@@ -1,6 +1,6 @@
 import { type SinkOptions, type SourceOptions, openImageSource } from '../formats/table.js';
 import { selectImage } from '../image/platform.js';
-import type { SourceImage } from '../image/source.js';
+import type { ImageSource, SourceImage } from '../image/source.js';
 import type { Image, Platform } from '../model/image.js';
 import { writeImage, writeIndex } from './write.js';
 
@@ -36,18 +36,22 @@ export interface Pulled {
 export async function pullImage(options: PullOptions): Promise<Pulled> {
   const source = await openImageSource(options.source, options.sourceOptions);
   try {
-    const chosen = options.platform !== undefined && source.images.length > 1 ? [selectImage(source, options.platform)] : source.images;
-    const images = chosen.map(asImage);
-    const sink = options.sinkOptions ?? {};
-    await (images.length === 1 ? writeImage(images[0]!, options.destination, sink) : writeIndex(images, options.destination, sink));
-    const digestOf = (i: SourceImage): string => i.manifest?.digest ?? i.config.digest;
-    return {
-      digest: source.digest ?? (source.images.length === 1 ? digestOf(source.images[0]!) : digestOf(chosen[0]!)),
-      images: chosen.map((i) => ({ platform: i.platform, digest: digestOf(i) })),
-    };
+    return await copyImages(source, options.destination, options.sinkOptions, options.platform);
   } finally {
     await source.close();
   }
+}
+
+/** Write the images of an opened source to `destination` (see pullImage); the source stays open. */
+export async function copyImages(source: ImageSource, destination: string, sink: SinkOptions = {}, platform?: Platform): Promise<Pulled> {
+  const chosen = platform !== undefined && source.images.length > 1 ? [selectImage(source, platform)] : source.images;
+  const images = chosen.map(asImage);
+  await (images.length === 1 ? writeImage(images[0]!, destination, sink) : writeIndex(images, destination, sink));
+  const digestOf = (i: SourceImage): string => i.manifest?.digest ?? i.config.digest;
+  return {
+    digest: source.digest ?? (source.images.length === 1 ? digestOf(source.images[0]!) : digestOf(chosen[0]!)),
+    images: chosen.map((i) => ({ platform: i.platform, digest: digestOf(i) })),
+  };
 }
 
 /** The config's bytes are kept: its diff_ids already name the layers' tars. */

@@ -6,6 +6,7 @@ import { StrataError } from '../errors.js';
 import { openImageSource } from '../formats/table.js';
 import { historyPaths } from '../image/history.js';
 import { selectImage } from '../image/platform.js';
+import type { SourceImage } from '../image/source.js';
 import type { Platform } from '../model/image.js';
 import { type SbomModel, historySbomModel, sbomModel } from '../sbom/sbom.js';
 import { SPDX_MEDIA_TYPE, spdx } from '../sbom/spdx.js';
@@ -55,16 +56,28 @@ export async function sourceImageSbom(options: ImageSbomOptions): Promise<string
   const source = await openImageSource(options.image);
   try {
     const image = selectImage(source, options.platform);
-    const paths = historyPaths(image);
-    if (paths.every((p) => p.length === 0)) {
+    const sbom = await historySbom(image, image.name, options.format);
+    if (sbom === undefined) {
       throw new StrataError(`${options.image}: its history names no store paths (strata and nixpkgs write them); strata sbom reads a closure from ROOT or --graph instead`);
     }
-    const layers = image.layers.map((l, i) => ({ digest: l.known.digest, paths: paths[i]! }));
-    const model = historySbomModel({ layers, image: { name: image.name, ...(image.manifest === undefined ? {} : { digest: image.manifest.digest }) }, tool: await tool() });
-    return WRITERS[options.format ?? 'cyclonedx'].write(model);
+    return sbom.document(image.manifest?.digest).toString('utf8');
   } finally {
     await source.close();
   }
+}
+
+/**
+ * The SBOM of an image read back, named `name`, from its history alone (the
+ * store paths of each layer, with its diff_id); undefined when the history
+ * names no store paths.
+ */
+export async function historySbom(image: SourceImage, name: string, format: SbomFormat = 'cyclonedx'): Promise<ImageSbom | undefined> {
+  const paths = historyPaths(image);
+  if (paths.every((p) => p.length === 0)) return undefined;
+  const layers = image.layers.map((l, i) => ({ digest: l.known.digest, paths: paths[i]! }));
+  const { write, mediaType, suffix } = WRITERS[format];
+  const by = await tool();
+  return { mediaType, suffix, document: (digest) => Buffer.from(write(historySbomModel({ layers, image: { name, ...(digest === undefined ? {} : { digest }) }, tool: by }))) };
 }
 
 /** An SBOM of a written image: the document for its manifest (when it has one), how to store it. */
