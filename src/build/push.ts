@@ -1,11 +1,12 @@
 import { StrataError } from '../errors.js';
 import { readFile } from 'node:fs/promises';
 import { type WriteOptions, pushedDigest } from './write.js';
-import { type SbomFormat, sbomFile } from './sbom.js';
+import { type SbomFormat, historySbom, sbomFile } from './sbom.js';
 import { type AttachedDocument, pathAndRef } from '../image/format.js';
+import type { ImageSource } from '../image/source.js';
 import type { SinkOptions } from '../formats/table.js';
-import { attachDocument } from '../formats/table.js';
-import { pullImage } from './pull.js';
+import { attachDocument, openImageSource } from '../formats/table.js';
+import { copyImages } from './pull.js';
 
 /** What `strata push` takes: the image, the registry, how to compress and reach it, and the SBOM to attach. */
 export interface PushOptions extends SinkOptions {
@@ -13,7 +14,7 @@ export interface PushOptions extends SinkOptions {
   source: string;
   /** docker://HOST[:PORT]/REPO[:TAG|@DIGEST] */
   destination: string;
-  /** Push the SBOM `--sbom` wrote beside the source file as a referrer. */
+  /** Push an SBOM of the image as a referrer of the pushed manifest (see sbomOfSource). */
   sbom?: WriteOptions['sbom'];
 }
 
@@ -25,26 +26,60 @@ export interface PushOptions extends SinkOptions {
  * platforms is pushed as a multi-platform index.
  */
 export async function pushImage(options: PushOptions): Promise<void> {
-  const { source, destination } = options;
+  const { destination } = options;
   if (!destination.startsWith('docker:')) {
     throw new StrataError(`${destination}: push sends images to a registry; name it as docker://HOST[:PORT]/REPO[:TAG] (to write files, use strata stream --to)`);
   }
-  // Read first: a missing SBOM fails the push before anything is sent.
-  const sbom = options.sbom && (await besideSource(source, options.sbom.format));
-  const pushed = pushedDigest(options);
-  await pullImage({ source, destination, sourceOptions: { registry: options.registry }, sinkOptions: pushed.options });
-  if (sbom) options.sbom?.onStored?.(await attachDocument(destination, sbom, { ...options, digest: pushed.digest() }));
+  // Opened once (standard input is read once): the SBOM comes from what the push reads.
+  const source = await openImageSource(options.source, { registry: options.registry });
+  try {
+    // Found before anything is sent, so a source without one fails the push untouched.
+    const sbom = options.sbom && (await sbomOfSource(source, options.source, destination, options.sbom.format));
+    const pushed = pushedDigest(options);
+    await copyImages(source, destination, pushed.options);
+    if (sbom === undefined || options.sbom === undefined) return;
+    const digest = pushed.digest();
+    if (sbom.describes !== undefined && sbom.describes !== digest) {
+      options.registry?.warn?.(`--sbom: the SBOM stored with ${options.source} names its manifest ${sbom.describes}; the push wrote the image as ${digest} (other layer compression or manifest format), which the referrer's subject names`);
+    }
+    options.sbom.onStored?.(await attachDocument(destination, sbom.document, { ...options, digest }));
+  } finally {
+    await source.close();
+  }
 }
 
-/** The SBOM `--sbom` wrote beside a source file (app.tar.cdx.json), as it is. */
-async function besideSource(source: string, format: SbomFormat = 'cyclonedx'): Promise<AttachedDocument> {
-  const file = pathAndRef(source.replace(/^(docker-archive|oci-archive):/, ''))[0];
-  if (source === '-' || (/^[a-z][a-z0-9-]*:/.test(source) && !/^(docker-archive|oci-archive):/.test(source))) {
-    throw new StrataError(`--sbom: push takes the SBOM from beside an image file (docker-archive:FILE or oci-archive:FILE); ${source} is not one`);
-  }
+/**
+ * The SBOM to push with a one-image source, first found of: the file
+ * `--sbom` wrote beside a source file; the one stored with the source (an
+ * OCI layout's or a registry's referrer of its manifest, as it is, with the
+ * manifest it `describes`); one made from the image's history (its store
+ * paths, each with its layer's diff_id), naming the pushed manifest.
+ */
+async function sbomOfSource(source: ImageSource, name: string, destination: string, format: SbomFormat = 'cyclonedx'): Promise<{ document: AttachedDocument; describes?: string }> {
   const { mediaType, suffix } = sbomFile(format);
-  const bytes = await readFile(`${file}${suffix}`).catch((e: NodeJS.ErrnoException) => {
-    throw new StrataError(`--sbom: ${file}${suffix}: cannot read (${e.code}); write it with strata image or stream --sbom -o ${file}`);
+  const [image, ...more] = source.images;
+  if (image === undefined || more.length > 0) {
+    throw new StrataError(`--sbom: ${name} holds ${source.images.length} images (one per platform) and an SBOM describes one; push one platform's image (strata pull ${name} oci:DIR --platform OS/ARCH) with --sbom, or the index without it`);
+  }
+  const beside = await besideSource(source, name, suffix);
+  if (beside !== undefined) return { document: { mediaType, suffix, document: () => beside } };
+  const subject = image.manifest?.digest;
+  const stored = subject === undefined ? undefined : await source.referrer?.(subject, mediaType);
+  if (stored !== undefined) return { document: { mediaType, suffix, document: () => stored }, describes: subject };
+  const made = await historySbom(image, destination, format);
+  if (made !== undefined) return { document: made };
+  throw new StrataError(
+    `--sbom: ${name} has no ${format} SBOM beside it or stored with it, and its history names no store paths to make one from; write the image with strata image or stream --sbom, or push it without --sbom`,
+  );
+}
+
+/** The SBOM `--sbom` wrote beside a source file (app.tar.cdx.json), as it is; undefined when there is none. */
+async function besideSource(source: ImageSource, name: string, suffix: string): Promise<Buffer | undefined> {
+  if (source.format !== 'docker-archive' && source.format !== 'oci-archive') return undefined;
+  const file = /^(docker-archive|oci-archive):/.test(name) ? pathAndRef(name.slice(name.indexOf(':') + 1))[0] : name;
+  if (file === '-') return undefined;
+  return readFile(`${file}${suffix}`).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw new StrataError(`--sbom: ${file}${suffix}: cannot read (${e.code}); remove it or write it again with strata image or stream --sbom -o ${file}`);
   });
-  return { mediaType, suffix, document: () => bytes };
 }

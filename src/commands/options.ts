@@ -107,10 +107,12 @@ export const destinationOptions = <T>(y: Argv<T>) =>
       describe: 'docker-archive on a pipe: name layers <sha256>/layer.tar as nixpkgs does, for its exact bytes (a layer whose digest is not known or cached is then read twice); files always get these names',
     });
 
-/** --sbom and --sbom-format (image, stream, push). */
-export const sbomOptions = <T>(y: Argv<T>) =>
+const STORED_SBOM = 'store an SBOM of the closure with the image: FILE.cdx.json beside a file, an OCI 1.1 referrer in an OCI layout or a registry (the referrers tag scheme where the registry has no referrers API)';
+
+/** --sbom (described as push or as image and stream take it) and --sbom-format. */
+export const sbomOptions = <T>(y: Argv<T>, sbom = STORED_SBOM) =>
   y
-    .option('sbom', { type: 'boolean', describe: 'store an SBOM of the closure with the image: FILE.cdx.json beside a file, an OCI 1.1 referrer in an OCI layout or a registry (the referrers tag scheme where the registry has no referrers API); push sends the one beside its source file' })
+    .option('sbom', { type: 'boolean', describe: sbom })
     .option('sbom-format', { choices: SBOM_FORMATS, default: 'cyclonedx' as SbomFormat, describe: 'the SBOM\'s format: CycloneDX 1.6 JSON (FILE.cdx.json), or SPDX 2.3 JSON (FILE.spdx.json)' });
 
 type LayerArgs = {

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -55,4 +56,26 @@ export function spdx23Problems(doc: any): string[] {
   }
   need((doc.relationships ?? []).some((r: any) => r.spdxElementId === 'SPDXRef-DOCUMENT' && r.relationshipType === 'DESCRIBES'), 'the document DESCRIBES something');
   return problems;
+}
+
+/**
+ * The documents of `artifactType` that refer to the manifest `digest` in a
+ * registry without the referrers API (its answer there is checked to be
+ * 404), as a reader with the digest alone finds them: the index under the
+ * referrers tag (`sha256-<hex>`), each artifact manifest it lists (its
+ * subject checked), the document blob.
+ */
+export async function tagSchemeReferrers(repository: string, digest: string, artifactType: string): Promise<Buffer[]> {
+  assert.equal((await fetch(`${repository}/referrers/${digest}`)).status, 404);
+  const res = await fetch(`${repository}/manifests/${digest.replace(':', '-')}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
+  assert.equal(res.status, 200, `no referrers tag for ${digest}`);
+  const listed: any = await res.json();
+  const found: Buffer[] = [];
+  for (const entry of listed.manifests.filter((m: any) => m.artifactType === artifactType)) {
+    const manifest: any = await (await fetch(`${repository}/manifests/${entry.digest}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).json();
+    assert.equal(manifest.subject.digest, digest);
+    assert.equal(manifest.artifactType, artifactType);
+    found.push(Buffer.from(await (await fetch(`${repository}/blobs/${manifest.layers[0].digest}`)).arrayBuffer()));
+  }
+  return found;
 }
