@@ -71,6 +71,12 @@ describe('--sbom', () => {
       [...held.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
     );
     assert.deepEqual(doc.metadata.component, { type: 'container', 'bom-ref': 'image', name: 'app', version: '1' });
+    // stream --sbom of the same image's conf: the same SBOM, byte for byte.
+    const conf = join(work, 'app.conf.json');
+    strataOk(['conf', app, '--name', 'app', '--tag', '1', '--max-layers', '4', '-o', conf]);
+    const streamed = join(work, 'streamed.tar');
+    assert.equal(strataOk(['stream', conf, '-o', streamed, '--sbom']).stderr, `SBOM (cyclonedx): ${streamed}.cdx.json\n`);
+    assert.deepEqual(readFileSync(`${streamed}.cdx.json`), readFileSync(`${archive}.cdx.json`));
   });
 
   test('SPDX 2.3 beside an OCI archive: the required fields, a package per store path, DEPENDS_ON for each reference', () => {
