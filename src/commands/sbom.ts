@@ -8,22 +8,26 @@ import { closureOptions, closureSource, imageName, outputOption } from './option
 export const sbomCommand = <T>(y: Argv<T>) =>
   y.command(
     'sbom [roots..]',
-    'write a JSON SBOM of a closure (CycloneDX 1.6, or SPDX 2.3): a component or package per store path (name, version, NAR hash and size), references as dependencies; or of an image (--image): the store paths its history names, each with its layer',
+    'write a JSON SBOM of a closure (CycloneDX 1.6, or SPDX 2.3): a component or package per store path (name, version, NAR hash and size), references as dependencies; or of an image (IMAGE as TRANSPORT:NAME, or --image): the store paths its history names, each with its layer',
     (y) =>
       outputOption(closureOptions(y))
         .option('format', { choices: SBOM_FORMATS, default: 'cyclonedx' as SbomFormat, describe: 'CycloneDX 1.6 JSON, or SPDX 2.3 JSON' })
         .option('image', {
           type: 'string',
           coerce: imageName,
-          describe: 'describe this image instead of a closure (docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST/REPO[:TAG|@DIGEST], or a path; - for standard input): its history\'s store paths per layer; an image holds no NAR hashes or references',
+          describe: 'describe this image instead of a closure (docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST/REPO[:TAG|@DIGEST], or a path; - for standard input; a name with its transport may stand alone as IMAGE): its history\'s store paths per layer; an image holds no NAR hashes or references',
         })
         .option('platform', { type: 'string', describe: 'OS/ARCH[/VARIANT] of the image to describe from a multi-platform index (with --image)' }),
     async (a) => {
-      if (a.image !== undefined && ((a.roots ?? []).length > 0 || a.graph !== undefined)) {
-        throw new StrataError('strata sbom: name an image (--image) or a closure (ROOT or --graph), not both');
+      // One transport-named positional (docker://..., oci:DIR, ...) is an image: strata sbom IMAGE, as --image.
+      const named = a.roots?.length === 1 && /^[a-z][a-z0-9-]*:/.test(a.roots[0]!) ? imageName(a.roots[0]!) : undefined;
+      const image = a.image ?? named;
+      const roots = named === undefined ? (a.roots ?? []) : [];
+      if (image !== undefined && (roots.length > 0 || a.graph !== undefined || (named !== undefined && a.image !== undefined))) {
+        throw new StrataError('strata sbom: name one image (IMAGE or --image) or a closure (ROOT or --graph), not both');
       }
-      if (a.image === undefined && a.platform !== undefined) throw new StrataError('strata sbom: --platform chooses an image of --image IMAGE; name one');
+      if (image === undefined && a.platform !== undefined) throw new StrataError('strata sbom: --platform chooses an image of IMAGE; name one');
       const platform = a.platform === undefined ? undefined : parsePlatform(a.platform);
-      await writeOutput(a.image === undefined ? await closureSbom({ ...closureSource(a), format: a.format }) : await sourceImageSbom({ image: a.image, platform, format: a.format }), a.output);
+      await writeOutput(image === undefined ? await closureSbom({ ...closureSource(a), format: a.format }) : await sourceImageSbom({ image, platform, format: a.format }), a.output);
     },
   );

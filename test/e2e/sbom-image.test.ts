@@ -145,7 +145,7 @@ describe('--sbom', () => {
     assert.deepEqual(spdxDoc, readFileSync(`${archive}.spdx.json`));
   });
 
-  test('strata sbom --image reads an image back (docker-archive, OCI layout, registry): the components and layers --sbom wrote, no NAR hashes or references, valid', () => {
+  test('strata sbom --image (or IMAGE with its transport) reads an image back (docker-archive, OCI layout, registry): the components and layers --sbom wrote, no NAR hashes or references, valid', () => {
     const archive = join(work, 'read-back.tar');
     image('-o', archive, '--sbom');
     const written = JSON.parse(readFileSync(`${archive}.cdx.json`, 'utf8'));
@@ -162,6 +162,8 @@ describe('--sbom', () => {
       assert.deepEqual(doc.dependencies, []);
       assert.match(prop(doc.metadata, 'strata:note')!, /no NAR hashes, NAR sizes or references/);
     }
+    // A name with its transport stands alone, as IMAGE.
+    for (const name of [ref, `docker-archive:${archive}`]) assert.equal(strataOk(['sbom', name]).stdout, strataOk(['sbom', '--image', name]).stdout, name);
 
     const layout = join(work, 'read-back-layout');
     image('--to', `oci:${layout}:1`, '--sbom', '--sbom-format', 'spdx');
@@ -179,10 +181,13 @@ describe('--sbom', () => {
     assert.equal(spdxRead.packages[0].checksums[0].checksumValue, index.manifests[0].digest.slice(7));
   });
 
-  test('strata sbom --image: an image and a closure together, or an image whose history names no store paths, are refused (exit 2)', () => {
+  test('strata sbom --image: two images, an image and a closure together, or an image whose history names no store paths, are refused (exit 2)', () => {
     const both = strata(['sbom', app, '--image', join(work, 'read-back.tar')]);
     assert.equal(both.status, 2);
-    assert.match(both.stderr, /^strata: strata sbom: name an image \(--image\) or a closure \(ROOT or --graph\), not both\n$/);
+    assert.match(both.stderr, /^strata: strata sbom: name one image \(IMAGE or --image\) or a closure \(ROOT or --graph\), not both\n$/);
+    const twoImages = strata(['sbom', `docker-archive:${join(work, 'read-back.tar')}`, '--image', join(work, 'read-back.tar')]);
+    assert.equal(twoImages.status, 2);
+    assert.match(twoImages.stderr, /name one image \(IMAGE or --image\) or a closure/);
     // An image umoci made: no history of store paths.
     const bare = join(work, 'bare-history');
     runTool('umoci', ['init', '--layout', bare]);
