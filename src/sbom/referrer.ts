@@ -1,4 +1,5 @@
 import { ExitCode, StrataError } from '../errors.js';
+import { json } from '../image/manifests.js';
 import { sha256Digest } from '../model/digest.js';
 import type { Descriptor as ModelDescriptor } from '../model/image.js';
 import { OCI_INDEX, OCI_MANIFEST } from '../model/media-types.js';
@@ -83,18 +84,19 @@ export async function referredDocument(
 ): Promise<Buffer | undefined> {
   const candidates = (Array.isArray(listed) ? listed : []).filter((d): d is Descriptor => d?.artifactType === artifactType && typeof d.digest === 'string');
   for (const d of candidates.reverse()) {
-    const manifest = JSON.parse((await checkedRead(read, d.digest, 'manifest', where)).toString('utf8')) as { subject?: { digest?: string }; layers?: Descriptor[] };
-    const layer = manifest.layers?.[0];
+    const manifest = json(await checkedRead(read, d.digest, 'manifest', where), `${where}: referrer manifest ${d.digest}`) as { subject?: { digest?: string }; layers?: Descriptor[] };
+    const layer = Array.isArray(manifest.layers) ? manifest.layers[0] : undefined;
     if (manifest.subject?.digest !== subject || layer?.mediaType !== artifactType) continue;
-    return checkedRead(read, layer.digest, 'blob', where);
+    return checkedRead(read, layer.digest, 'document', where);
   }
   return undefined;
 }
 
-async function checkedRead(read: (digest: string, kind: 'manifest' | 'blob') => Promise<Buffer | undefined>, digest: string, kind: 'manifest' | 'blob', where: string): Promise<Buffer> {
-  const bytes = await read(digest, kind);
+async function checkedRead(read: (digest: string, kind: 'manifest' | 'blob') => Promise<Buffer | undefined>, digest: string, kind: 'manifest' | 'document', where: string): Promise<Buffer> {
+  const bytes = await read(digest, kind === 'manifest' ? kind : 'blob');
   if (bytes === undefined || sha256Digest(bytes) !== digest) {
-    throw new StrataError(`${where}: referrer ${kind} ${digest} is ${bytes === undefined ? 'missing' : `damaged (its digest is ${sha256Digest(bytes)})`}`, ExitCode.Integrity);
+    const what = bytes === undefined ? 'is missing' : `hashes to ${sha256Digest(bytes)}`;
+    throw new StrataError(`${where}: the referrer ${kind} ${digest} ${what}; the stored SBOM is damaged: store it again (strata image or stream --sbom), or push without --sbom`, ExitCode.Integrity);
   }
   return bytes;
 }

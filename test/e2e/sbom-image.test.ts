@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -237,6 +237,16 @@ describe('--sbom', () => {
     assert.equal(copy.stdout.trim(), digest);
     assert.doesNotMatch(copy.stderr, /warning/);
     assert.deepEqual(await tagSchemeReferrers(repository('copy'), digest, CDX), [stored]);
+
+    // A damaged stored SBOM: exit 4 naming it, nothing pushed.
+    const damaged = join(work, 'damaged-layout');
+    cpSync(layout, damaged, { recursive: true });
+    const documentDigest = JSON.parse(blob(artifactEntry.digest).toString()).layers[0].digest;
+    writeFileSync(join(damaged, 'blobs', 'sha256', documentDigest.slice(7)), '{}');
+    const r = strata(['push', `oci:${damaged}:1`, at('damaged:1'), '--tls-verify=false', '--sbom']);
+    assert.equal(r.status, 4, r.stderr);
+    assert.match(r.stderr, new RegExp(`^strata: oci:\\S+damaged-layout:1: the referrer document ${documentDigest} hashes to sha256:[0-9a-f]{64}; the stored SBOM is damaged`));
+    assert.equal((await fetch(`${repository('damaged')}/manifests/1`)).status, 404);
   });
 
   test('from an archive with no SBOM beside it, as a file and on standard input (read once): made from its history, naming the pushed manifest, as strata sbom --image reads it back', async () => {
