@@ -1,9 +1,10 @@
-import { StrataError } from '../errors.js';
+import { ExitCode, StrataError } from '../errors.js';
 import { readFile } from 'node:fs/promises';
 import { type WriteOptions, pushedDigest } from './write.js';
 import { type SbomFormat, historySbom, sbomFile } from './sbom.js';
 import { type AttachedDocument, pathAndRef } from '../image/format.js';
 import type { ImageSource } from '../image/source.js';
+import { platformName } from '../image/platform.js';
 import type { SinkOptions } from '../formats/table.js';
 import { attachDocument, openImageSource } from '../formats/table.js';
 import { copyImages } from './pull.js';
@@ -23,54 +24,80 @@ export interface PushOptions extends SinkOptions {
  * registry's docker://..., read with the same registry options, or - for an
  * archive on standard input) to `docker://...`: its config as it is, its
  * layers as stored when their compression is wanted. A source with several
- * platforms is pushed as a multi-platform index.
+ * platforms is pushed as a multi-platform index, with `--sbom` an SBOM
+ * referring to each platform's manifest.
  */
 export async function pushImage(options: PushOptions): Promise<void> {
   const { destination } = options;
   if (!destination.startsWith('docker:')) {
     throw new StrataError(`${destination}: push sends images to a registry; name it as docker://HOST[:PORT]/REPO[:TAG] (to write files, use strata stream --to)`);
   }
-  // Opened once (standard input is read once): the SBOM comes from what the push reads.
+  // Opened once (standard input is read once): the SBOMs come from what the push reads.
   const source = await openImageSource(options.source, { registry: options.registry });
   try {
     // Found before anything is sent, so a source without one fails the push untouched.
-    const sbom = options.sbom && (await sbomOfSource(source, options.source, destination, options.sbom.format));
+    const sboms = options.sbom && (await sbomsOfSource(source, options.source, destination, options.sbom.format));
     const pushed = pushedDigest(options);
     await copyImages(source, destination, pushed.options);
-    if (sbom === undefined || options.sbom === undefined) return;
-    const digest = pushed.digest();
-    if (sbom.describes !== undefined && sbom.describes !== digest) {
-      options.registry?.warn?.(`--sbom: the SBOM stored with ${options.source} names its manifest ${sbom.describes}; the push wrote the image as ${digest} (other layer compression or manifest format), which the referrer's subject names`);
+    if (sboms === undefined || options.sbom === undefined) return;
+    const digests = sboms.length === 1 ? [pushed.digest()!] : await platformManifests(destination, pushed.digest()!, source, options);
+    for (const [i, sbom] of sboms.entries()) {
+      if (sbom.describes !== undefined && sbom.describes !== digests[i]) {
+        options.registry?.warn?.(`--sbom: the SBOM stored with ${options.source} names its manifest ${sbom.describes}; the push wrote the image as ${digests[i]} (other layer compression or manifest format), which the referrer's subject names`);
+      }
+      options.sbom.onStored?.(await attachDocument(destination, sbom.document, { ...options, digest: digests[i] }));
     }
-    options.sbom.onStored?.(await attachDocument(destination, sbom.document, { ...options, digest }));
   } finally {
     await source.close();
   }
 }
 
+/** An SBOM to push, and the manifest a stored one was written for. */
+interface SourceSbom {
+  document: AttachedDocument;
+  describes?: string;
+}
+
 /**
- * The SBOM to push with a one-image source, first found of: the file
- * `--sbom` wrote beside a source file; the one stored with the source (an
- * OCI layout's or a registry's referrer of its manifest, as it is, with the
- * manifest it `describes`); one made from the image's history (its store
- * paths, each with its layer's diff_id), naming the pushed manifest.
+ * The SBOM to push for each image of the source, first found of: the file
+ * `--sbom` wrote beside a one-image source file; the one stored with the
+ * source (an OCI layout's or a registry's referrer of the image's manifest,
+ * as it is, with the manifest it `describes`); one made from the image's
+ * history (its store paths, each with its layer's diff_id), naming the
+ * pushed manifest.
  */
-async function sbomOfSource(source: ImageSource, name: string, destination: string, format: SbomFormat = 'cyclonedx'): Promise<{ document: AttachedDocument; describes?: string }> {
+async function sbomsOfSource(source: ImageSource, name: string, destination: string, format: SbomFormat = 'cyclonedx'): Promise<SourceSbom[]> {
   const { mediaType, suffix } = sbomFile(format);
-  const [image, ...more] = source.images;
-  if (image === undefined || more.length > 0) {
-    throw new StrataError(`--sbom: ${name} holds ${source.images.length} images (one per platform) and an SBOM describes one; push one platform's image (strata pull ${name} oci:DIR --platform OS/ARCH) with --sbom, or the index without it`);
+  const fixed = (bytes: Buffer, describes?: string): SourceSbom => ({ document: { mediaType, suffix, document: () => bytes }, ...(describes === undefined ? {} : { describes }) });
+  // strata writes a file beside an archive of one image only.
+  const beside = source.images.length === 1 ? await besideSource(source, name, suffix) : undefined;
+  if (beside !== undefined) return [fixed(beside)];
+  const sboms: SourceSbom[] = [];
+  for (const image of source.images) {
+    const subject = image.manifest?.digest;
+    const stored = subject === undefined ? undefined : await source.referrer?.(subject, mediaType);
+    const made = stored === undefined ? await historySbom(image, destination, format) : undefined;
+    if (stored === undefined && made === undefined) {
+      const which = source.images.length === 1 ? name : `${name} (${platformName(image.platform)})`;
+      throw new StrataError(
+        `--sbom: ${which} has no ${format} SBOM beside it or stored with it, and its history names no store paths to make one from; write the image with strata image or stream --sbom, or push it without --sbom`,
+      );
+    }
+    sboms.push(stored === undefined ? { document: made! } : fixed(stored, subject));
   }
-  const beside = await besideSource(source, name, suffix);
-  if (beside !== undefined) return { document: { mediaType, suffix, document: () => beside } };
-  const subject = image.manifest?.digest;
-  const stored = subject === undefined ? undefined : await source.referrer?.(subject, mediaType);
-  if (stored !== undefined) return { document: { mediaType, suffix, document: () => stored }, describes: subject };
-  const made = await historySbom(image, destination, format);
-  if (made !== undefined) return { document: made };
-  throw new StrataError(
-    `--sbom: ${name} has no ${format} SBOM beside it or stored with it, and its history names no store paths to make one from; write the image with strata image or stream --sbom, or push it without --sbom`,
-  );
+  return sboms;
+}
+
+/** The manifest of each platform of the index just pushed as `digest`, read back, in the source's order. */
+async function platformManifests(destination: string, digest: string, source: ImageSource, options: PushOptions): Promise<string[]> {
+  const pushed = await openImageSource(`${destination.replace(/(@sha256:[0-9a-f]+|:[^:/]+)$/, '')}@${digest}`, { registry: options.registry });
+  try {
+    const found = source.images.map((image) => pushed.images.find((p) => platformName(p.platform) === platformName(image.platform))?.manifest?.digest);
+    if (found.some((d) => d === undefined)) throw new StrataError(`${destination}: the index pushed as ${digest} lacks a platform of ${options.source}; push again`, ExitCode.Registry);
+    return found as string[];
+  } finally {
+    await pushed.close();
+  }
 }
 
 /** The SBOM `--sbom` wrote beside a source file (app.tar.cdx.json), as it is; undefined when there is none. */

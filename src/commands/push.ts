@@ -9,7 +9,7 @@ export const pushCommand = <T>(y: Argv<T>) =>
     (y) =>
       sbomOptions(
         layerOptions(y),
-        'push an SBOM as an OCI 1.1 referrer of the pushed manifest (the referrers tag scheme where the registry has no referrers API): the one image or stream --sbom wrote beside the source file, else the one stored with an OCI layout or registry source, else one made from the image history\'s store paths (as strata sbom --image); refused for a multi-platform source',
+        'push an SBOM as an OCI 1.1 referrer of the pushed manifest (the referrers tag scheme where the registry has no referrers API): the one image or stream --sbom wrote beside the source file, else the one stored with an OCI layout or registry source, else one made from the image history\'s store paths (as strata sbom --image); for a multi-platform source, one referring to each platform\'s manifest',
       )
         .positional('source', { type: 'string', demandOption: true, coerce: imageName, describe: 'the image: a docker-archive file (plain or compressed), oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST/REPO[:TAG|@DIGEST], or - for an archive on standard input (./result | strata push - docker://...)' })
         .positional('destination', { type: 'string', demandOption: true, describe: 'docker://HOST[:PORT]/REPO[:TAG|@DIGEST]' }),

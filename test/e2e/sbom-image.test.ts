@@ -6,8 +6,8 @@
  * SPDX 2.3 by hand (no npm package ships its schema). push --sbom from
  * each kind of source: the SBOM an OCI layout or a registry source stores
  * (as it is), one made from the history of an archive with none beside it
- * (a file, and standard input read once); a source without any, or with
- * several platforms, refused before anything is sent.
+ * (a file, and standard input read once), one per platform of an index; a
+ * source without any refused before anything is sent.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -21,6 +21,7 @@ import { cycloneDxValidator, spdx23Problems, tagSchemeReferrers } from '../helpe
 import { buildFixture, nixEnv, queryReferences, queryRequisites, runTool, skopeoInspectConfig, tmpDir } from '../helpers/store.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const CDX = 'application/vnd.cyclonedx+json';
 const SPDX = 'application/spdx+json';
 
@@ -267,7 +268,7 @@ describe('--sbom', () => {
     }
   });
 
-  test('a source with no SBOM and no store paths in its history, or with several platforms: one line naming it, exit 2, nothing pushed', async () => {
+  test('a source with no SBOM and no store paths in its history: one line naming it and the fix, exit 2, nothing pushed', async () => {
     // An image umoci made: no history of store paths.
     const bare = join(work, 'bare-push');
     runTool('umoci', ['init', '--layout', bare]);
@@ -280,7 +281,9 @@ describe('--sbom', () => {
       `strata: --sbom: oci:${bare}:x has no cyclonedx SBOM beside it or stored with it, and its history names no store paths to make one from; write the image with strata image or stream --sbom, or push it without --sbom\n`,
     );
     assert.equal((await fetch(`${repository('bare')}/manifests/x`)).status, 404);
+  });
 
+  test('a multi-platform index: an SBOM referring to each platform\'s manifest, made from its history; a copy of the index carries them as they are', async () => {
     const confs = ['amd64', 'arm64'].map((arch) => {
       const file = join(work, `${arch}.json`);
       strataOk(['conf', app, '--name', 'app', '--tag', '1', '--architecture', arch, '-o', file]);
@@ -288,9 +291,22 @@ describe('--sbom', () => {
     });
     const multi = join(work, 'multi');
     strataOk(['stream', ...confs, '--to', `oci:${multi}:1`, '--allow-foreign-binaries']);
-    const index = strata(['push', `oci:${multi}:1`, at('multi:1'), '--tls-verify=false', '--sbom']);
-    assert.equal(index.status, 2);
-    assert.match(index.stderr, /^strata: --sbom: oci:\S+:1 holds 2 images \(one per platform\) and an SBOM describes one; push one platform's image \(strata pull \S+ oci:DIR --platform OS\/ARCH\) with --sbom, or the index without it\n$/);
-    assert.equal((await fetch(`${repository('multi')}/manifests/1`)).status, 404);
+    const pushed = push(`oci:${multi}:1`, at('multi:1'));
+    assert.equal(pushed.stderr.match(/^SBOM \(cyclonedx\): docker:\/\/\S+\/multi:1 \(referrer sha256:[0-9a-f]{64}\)$/gm)?.length, 2);
+    const index: any = await (await fetch(`${repository('multi')}/manifests/1`, { headers: { accept: OCI_INDEX } })).json();
+    assert.deepEqual(index.manifests.map((m: any) => m.platform.architecture), ['amd64', 'arm64']);
+    const documents: Buffer[] = [];
+    for (const m of index.manifests) {
+      const [sbom, ...more] = await tagSchemeReferrers(repository('multi'), m.digest, CDX);
+      assert.equal(more.length, 0);
+      const doc = JSON.parse(sbom!.toString());
+      assert.ok(validate(doc), JSON.stringify(validate.errors, null, 2));
+      assert.deepEqual(doc.metadata.component.hashes, [{ alg: 'SHA-256', content: m.digest.slice(7) }]);
+      assert.equal(sbom!.toString(), strataOk(['sbom', at('multi:1'), '--platform', `linux/${m.platform.architecture}`]).stdout);
+      documents.push(sbom!);
+    }
+    // Copied to another repository: the stored SBOMs (naming multi:1), not new ones.
+    push(at('multi:1'), at('multi-copy:1'));
+    for (const [i, m] of index.manifests.entries()) assert.deepEqual(await tagSchemeReferrers(repository('multi-copy'), m.digest, CDX), [documents[i]]);
   });
 });
