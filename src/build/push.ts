@@ -15,7 +15,7 @@ export interface PushOptions extends SinkOptions {
   source: string;
   /** docker://HOST[:PORT]/REPO[:TAG|@DIGEST] */
   destination: string;
-  /** Push an SBOM of the image as a referrer of the pushed manifest (see sbomOfSource). */
+  /** Push an SBOM of the image as a referrer of the pushed manifest (see sbomsOfSource). */
   sbom?: WriteOptions['sbom'];
 }
 
