@@ -1,8 +1,7 @@
 import { ExitCode, StrataError } from '../errors.js';
-import { readFile } from 'node:fs/promises';
 import { type WriteOptions, pushedDigest } from './write.js';
-import { type SbomFormat, historySbom, sbomFile } from './sbom.js';
-import { type AttachedDocument, pathAndRef } from '../image/format.js';
+import { type SbomFormat, historySbom, sbomFile, storedSbom } from './sbom.js';
+import type { AttachedDocument } from '../image/format.js';
 import type { ImageSource } from '../image/source.js';
 import { platformName } from '../image/platform.js';
 import type { SinkOptions } from '../formats/table.js';
@@ -59,31 +58,27 @@ interface SourceSbom {
 }
 
 /**
- * The SBOM to push for each image of the source, first found of: the file
- * `--sbom` wrote beside a one-image source file; the one stored with the
- * source (an OCI layout's or a registry's referrer of the image's manifest,
- * as it is, with the manifest it `describes`); one made from the image's
- * history (its store paths, each with its layer's diff_id), naming the
- * pushed manifest.
+ * The SBOM to push for each image of the source: the one stored with it
+ * (see storedSbom), else one made from the image's history (its store
+ * paths, each with its layer's diff_id), naming the pushed manifest.
  */
 async function sbomsOfSource(source: ImageSource, name: string, destination: string, format: SbomFormat = 'cyclonedx'): Promise<SourceSbom[]> {
   const { mediaType, suffix } = sbomFile(format);
-  const fixed = (bytes: Buffer, describes?: string): SourceSbom => ({ document: { mediaType, suffix, document: () => bytes }, ...(describes === undefined ? {} : { describes }) });
-  // strata writes a file beside an archive of one image only.
-  const beside = source.images.length === 1 ? await besideSource(source, name, suffix) : undefined;
-  if (beside !== undefined) return [fixed(beside)];
   const sboms: SourceSbom[] = [];
   for (const image of source.images) {
-    const subject = image.manifest?.digest;
-    const stored = subject === undefined ? undefined : await source.referrer?.(subject, mediaType);
-    const made = stored === undefined ? await historySbom(image, destination, format) : undefined;
-    if (stored === undefined && made === undefined) {
+    const stored = await storedSbom(source, name, image, format);
+    if (stored !== undefined) {
+      sboms.push({ document: { mediaType, suffix, document: () => stored.bytes }, ...(stored.describes === undefined ? {} : { describes: stored.describes }) });
+      continue;
+    }
+    const made = await historySbom(image, destination, format);
+    if (made === undefined) {
       const which = source.images.length === 1 ? name : `${name} (${platformName(image.platform)})`;
       throw new StrataError(
         `--sbom: ${which} has no ${format} SBOM beside it or stored with it, and its history names no store paths to make one from; write the image with strata image or stream --sbom, or push it without --sbom`,
       );
     }
-    sboms.push(stored === undefined ? { document: made! } : fixed(stored, subject));
+    sboms.push({ document: made });
   }
   return sboms;
 }
@@ -98,15 +93,4 @@ async function platformManifests(destination: string, digest: string, source: Im
   } finally {
     await pushed.close();
   }
-}
-
-/** The SBOM `--sbom` wrote beside a source file (app.tar.cdx.json), as it is; undefined when there is none. */
-async function besideSource(source: ImageSource, name: string, suffix: string): Promise<Buffer | undefined> {
-  if (source.format !== 'docker-archive' && source.format !== 'oci-archive') return undefined;
-  const file = /^(docker-archive|oci-archive):/.test(name) ? pathAndRef(name.slice(name.indexOf(':') + 1))[0] : name;
-  if (file === '-') return undefined;
-  return readFile(`${file}${suffix}`).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
-    throw new StrataError(`--sbom: ${file}${suffix}: cannot read (${e.code}); remove it or write it again with strata image or stream --sbom -o ${file}`);
-  });
 }

@@ -6,7 +6,8 @@ import { StrataError } from '../errors.js';
 import { openImageSource } from '../formats/table.js';
 import { historyPaths } from '../image/history.js';
 import { selectImage } from '../image/platform.js';
-import type { SourceImage } from '../image/source.js';
+import type { ImageSource, SourceImage } from '../image/source.js';
+import { pathAndRef } from '../image/format.js';
 import type { Platform } from '../model/image.js';
 import { type SbomModel, historySbomModel, sbomModel } from '../sbom/sbom.js';
 import { SPDX_MEDIA_TYPE, spdx } from '../sbom/spdx.js';
@@ -41,22 +42,33 @@ export async function closureSbom(options: SbomOptions): Promise<string> {
   return WRITERS[options.format ?? 'cyclonedx'].write(sbomModel({ closure: await loadClosure(options), tool: await tool() }));
 }
 
-/** What `strata sbom --image` takes: an image as locateImage reads it, which of an index, the format. */
+/** What `strata sbom --image` takes: an image as locateImage reads it, which of an index, the format, and whether to print the stored SBOM. */
 export interface ImageSbomOptions {
   image: string;
   platform?: Platform;
   format?: SbomFormat;
+  /** The SBOM stored with the image (see storedSbom), as it is, instead of one made from its history. */
+  stored?: boolean;
 }
 
 /**
  * A JSON SBOM of an image read back (`strata sbom --image`): the store
- * paths its history names, each with its layer's diff_id.
+ * paths its history names, each with its layer's diff_id; or, `stored`,
+ * the one stored with the image.
  */
 export async function sourceImageSbom(options: ImageSbomOptions): Promise<string> {
+  const format = options.format ?? 'cyclonedx';
   const source = await openImageSource(options.image);
   try {
     const image = selectImage(source, options.platform);
-    const sbom = await historySbom(image, image.name, options.format);
+    if (options.stored) {
+      const stored = await storedSbom(source, options.image, image, format);
+      if (stored === undefined) {
+        throw new StrataError(`${options.image}: no ${format} SBOM stored with it (beside its file, or as a referrer of its manifest in its OCI layout or registry); without --stored, strata sbom makes one from its history`);
+      }
+      return stored.bytes.toString('utf8');
+    }
+    const sbom = await historySbom(image, image.name, format);
     if (sbom === undefined) {
       throw new StrataError(`${options.image}: its history names no store paths (strata and nixpkgs write them); strata sbom reads a closure from ROOT or --graph instead`);
     }
@@ -64,6 +76,33 @@ export async function sourceImageSbom(options: ImageSbomOptions): Promise<string
   } finally {
     await source.close();
   }
+}
+
+/**
+ * The SBOM stored with `image` of `source` (named `name`), as it is: the
+ * file `--sbom` wrote beside a one-image source file (app.tar.cdx.json),
+ * else an OCI layout's or a registry's referrer of the image's manifest
+ * (which it `describes`); undefined when there is none.
+ */
+export async function storedSbom(source: ImageSource, name: string, image: SourceImage, format: SbomFormat): Promise<{ bytes: Buffer; describes?: string } | undefined> {
+  const { mediaType, suffix } = WRITERS[format];
+  // strata writes a file beside an archive of one image only.
+  const beside = source.images.length === 1 ? await besideSource(source, name, suffix) : undefined;
+  if (beside !== undefined) return { bytes: beside };
+  const subject = image.manifest?.digest;
+  const bytes = subject === undefined ? undefined : await source.referrer?.(subject, mediaType);
+  return bytes === undefined ? undefined : { bytes, describes: subject! };
+}
+
+/** The SBOM beside a source file, as it is; undefined when there is none. */
+async function besideSource(source: ImageSource, name: string, suffix: string): Promise<Buffer | undefined> {
+  if (source.format !== 'docker-archive' && source.format !== 'oci-archive') return undefined;
+  const file = /^(docker-archive|oci-archive):/.test(name) ? pathAndRef(name.slice(name.indexOf(':') + 1))[0] : name;
+  if (file === '-') return undefined;
+  return readFile(`${file}${suffix}`).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw new StrataError(`${file}${suffix}: cannot read the SBOM beside ${file} (${e.code}); remove it or write it again with strata image or stream --sbom -o ${file}`);
+  });
 }
 
 /**

@@ -17,7 +17,8 @@ export const sbomCommand = <T>(y: Argv<T>) =>
           coerce: imageName,
           describe: 'describe this image instead of a closure (docker-archive:FILE, oci:DIR[:REF], oci-archive:FILE[:REF], docker://HOST/REPO[:TAG|@DIGEST], or a path; - for standard input; a name with its transport may stand alone as IMAGE): its history\'s store paths per layer; an image holds no NAR hashes or references',
         })
-        .option('platform', { type: 'string', describe: 'OS/ARCH[/VARIANT] of the image to describe from a multi-platform index (with --image)' }),
+        .option('platform', { type: 'string', describe: 'OS/ARCH[/VARIANT] of the image to describe from a multi-platform index (with --image)' })
+        .option('stored', { type: 'boolean', describe: 'with an image: print the SBOM stored with it, as it is (beside its file, or its OCI layout\'s or registry\'s referrer of its manifest, read through the referrers tag scheme where the registry has no referrers API) instead of one made from its history' }),
     async (a) => {
       // One transport-named positional (docker://..., oci:DIR, ...) is an image: strata sbom IMAGE, as --image.
       const named = a.roots?.length === 1 && /^[a-z][a-z0-9-]*:/.test(a.roots[0]!) ? imageName(a.roots[0]!) : undefined;
@@ -26,8 +27,8 @@ export const sbomCommand = <T>(y: Argv<T>) =>
       if (image !== undefined && (roots.length > 0 || a.graph !== undefined || (named !== undefined && a.image !== undefined))) {
         throw new StrataError('strata sbom: name one image (IMAGE or --image) or a closure (ROOT or --graph), not both');
       }
-      if (image === undefined && a.platform !== undefined) throw new StrataError('strata sbom: --platform chooses an image of IMAGE; name one');
+      if (image === undefined && (a.platform !== undefined || a.stored === true)) throw new StrataError(`strata sbom: --${a.platform === undefined ? 'stored' : 'platform'} is about an image; name one (IMAGE or --image)`);
       const platform = a.platform === undefined ? undefined : parsePlatform(a.platform);
-      await writeOutput(image === undefined ? await closureSbom({ ...closureSource(a), format: a.format }) : await sourceImageSbom({ image, platform, format: a.format }), a.output);
+      await writeOutput(image === undefined ? await closureSbom({ ...closureSource(a), format: a.format }) : await sourceImageSbom({ image, platform, format: a.format, stored: a.stored }), a.output);
     },
   );

@@ -72,6 +72,7 @@ describe('--sbom', () => {
       [...held.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
     );
     assert.deepEqual(doc.metadata.component, { type: 'container', 'bom-ref': 'image', name: 'app', version: '1' });
+    assert.equal(strataOk(['sbom', '--image', archive, '--stored']).stdout, readFileSync(`${archive}.cdx.json`, 'utf8'));
     // stream --sbom of the same image's conf: the same SBOM, byte for byte.
     const conf = join(work, 'app.conf.json');
     strataOk(['conf', app, '--name', 'app', '--tag', '1', '--max-layers', '4', '-o', conf]);
@@ -189,6 +190,9 @@ describe('--sbom', () => {
     const twoImages = strata(['sbom', `docker-archive:${join(work, 'read-back.tar')}`, '--image', join(work, 'read-back.tar')]);
     assert.equal(twoImages.status, 2);
     assert.match(twoImages.stderr, /name one image \(IMAGE or --image\) or a closure/);
+    const closureStored = strata(['sbom', app, '--stored']);
+    assert.equal(closureStored.status, 2);
+    assert.equal(closureStored.stderr, 'strata: strata sbom: --stored is about an image; name one (IMAGE or --image)\n');
     // An image umoci made: no history of store paths.
     const bare = join(work, 'bare-history');
     runTool('umoci', ['init', '--layout', bare]);
@@ -238,6 +242,8 @@ describe('--sbom', () => {
     assert.equal(copy.stdout.trim(), digest);
     assert.doesNotMatch(copy.stderr, /warning/);
     assert.deepEqual(await tagSchemeReferrers(repository('copy'), digest, CDX), [stored]);
+    // strata sbom --stored reads it back, as it is, from the layout and from each registry image.
+    for (const name of [`oci:${layout}:1`, at('layout:1'), at('layout:gz'), at('copy:1')]) assert.equal(strataOk(['sbom', name, '--stored']).stdout, stored.toString(), name);
 
     // A damaged stored SBOM: exit 4 naming it, nothing pushed.
     const damaged = join(work, 'damaged-layout');
@@ -265,7 +271,13 @@ describe('--sbom', () => {
       assert.deepEqual(doc.metadata.component.hashes, [{ alg: 'SHA-256', content: digest.slice(7) }]);
       assert.deepEqual(doc.components.map((c: any) => c['bom-ref']).sort(), queryRequisites(app).sort());
       assert.equal(sbom!.toString(), strataOk(['sbom', '--image', at(`${name}:1`)]).stdout, name);
+      assert.equal(strataOk(['sbom', at(`${name}:1`), '--stored']).stdout, sbom!.toString(), name);
     }
+    // Nothing stored with the archive itself.
+    const none = strata(['sbom', '--image', archive, '--stored']);
+    assert.equal(none.status, 2);
+    assert.equal(none.stdout, '');
+    assert.match(none.stderr, /^strata: \S+no-sbom\.tar: no cyclonedx SBOM stored with it \(beside its file, or as a referrer of its manifest in its OCI layout or registry\); without --stored, strata sbom makes one from its history\n$/);
   });
 
   test('a source with no SBOM and no store paths in its history: one line naming it and the fix, exit 2, nothing pushed', async () => {
