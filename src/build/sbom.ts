@@ -3,7 +3,7 @@ import { type ClosureSource, loadClosure } from '../closure/stores/table.js';
 import type { Closure } from '../closure/types.js';
 import { CYCLONEDX_MEDIA_TYPE, cycloneDx } from '../sbom/cyclonedx.js';
 import { StrataError } from '../errors.js';
-import { openImageSource } from '../formats/table.js';
+import { type SourceOptions, openImageSource } from '../formats/table.js';
 import { historyPaths } from '../image/history.js';
 import { selectImage } from '../image/platform.js';
 import type { ImageSource, SourceImage } from '../image/source.js';
@@ -49,6 +49,8 @@ export interface ImageSbomOptions {
   format?: SbomFormat;
   /** The SBOM stored with the image (see storedSbom), as it is, instead of one made from its history. */
   stored?: boolean;
+  /** How a docker:// image is reached (credentials, TLS). */
+  source?: SourceOptions;
 }
 
 /**
@@ -58,7 +60,7 @@ export interface ImageSbomOptions {
  */
 export async function sourceImageSbom(options: ImageSbomOptions): Promise<string> {
   const format = options.format ?? 'cyclonedx';
-  const source = await openImageSource(options.image);
+  const source = await openImageSource(options.image, options.source);
   try {
     const image = selectImage(source, options.platform);
     if (options.stored) {

@@ -76,26 +76,33 @@ function layerGroups(values: string[] | undefined): string[][] {
   });
 }
 
-/** How layers are written, and the registry options (push takes no --to). */
-export const layerOptions = <T>(y: Argv<T>) =>
+/** How to reach a registry images are read from: credentials, TLS, retries (layerOptions holds them too). */
+export const registryReadOptions = <T>(y: Argv<T>) =>
   y
-    .option('compression', { choices: COMPRESSIONS, describe: 'layer compression for OCI destinations (default none) and registries (default gzip)' })
-    .option('compression-level', { type: 'number', describe: 'gzip 0-9 (default 4), zstd 1-19 (default 3)' })
-    .option('cache', { type: 'boolean', default: true, describe: 'keep layer digests across runs in $XDG_CACHE_HOME/strata, for what needs a digest before the bytes (--nixpkgs-names on a pipe, pushes); --no-cache neither reads nor writes it' })
-    .group(['creds', 'authfile', 'registry-token', 'tls-verify', 'cert-dir', 'mount-from', 'additional-tag', 'verify-reused', 'manifest-format', 'digestfile', 'json', 'retry-times', 'retry-delay'], 'Registries (docker://):')
+    .group(['creds', 'authfile', 'registry-token', 'tls-verify', 'cert-dir', 'retry-times', 'retry-delay'], 'Registries (docker://):')
     .option('creds', { type: 'string', describe: 'USER:PASS (default: the registry\'s entry in the auth files, or their credential helper; see --authfile)' })
     .option('authfile', { type: 'string', describe: 'auth file read first (default $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json), then ~/.config/containers/auth.json, ~/.docker/config.json; auths, credHelpers and credsStore entries' })
     .option('registry-token', { type: 'string', describe: 'a bearer token to send to the registry instead of credentials' })
     .option('tls-verify', { type: 'boolean', default: true, describe: 'verify the registry\'s certificate; --tls-verify=false also allows plain HTTP' })
     .option('cert-dir', { type: 'string', describe: 'directory of *.crt CAs and a NAME.cert/NAME.key client certificate' })
+    .option('retry-times', { type: 'number', default: 5, describe: 'retries of a request or upload that the network or a busy registry broke' })
+    .option('retry-delay', { type: 'number', describe: 'seconds between retries (default: 0.5, doubled each time)' });
+
+/** How layers are written, and the registry options (push takes no --to). */
+export const layerOptions = <T>(y: Argv<T>) =>
+  registryReadOptions(
+    y
+      .option('compression', { choices: COMPRESSIONS, describe: 'layer compression for OCI destinations (default none) and registries (default gzip)' })
+      .option('compression-level', { type: 'number', describe: 'gzip 0-9 (default 4), zstd 1-19 (default 3)' })
+      .option('cache', { type: 'boolean', default: true, describe: 'keep layer digests across runs in $XDG_CACHE_HOME/strata, for what needs a digest before the bytes (--nixpkgs-names on a pipe, pushes); --no-cache neither reads nor writes it' })
+      .group(['creds', 'authfile', 'registry-token', 'tls-verify', 'cert-dir', 'mount-from', 'additional-tag', 'verify-reused', 'manifest-format', 'digestfile', 'json', 'retry-times', 'retry-delay'], 'Registries (docker://):'),
+  )
     .option('mount-from', { type: 'string', describe: 'repository of the same registry to mount missing blobs from' })
     .option('additional-tag', { type: 'string', array: true, describe: 'also put the manifest under TAG in the same repository (repeatable; the blobs are sent once)' })
     .option('verify-reused', { type: 'boolean', describe: 'download each layer taken by its key from the registry (the tag replaced, --reuse docker://...) and refuse one whose digest or diff_id is wrong' })
     .option('manifest-format', { choices: MANIFEST_FORMATS, default: 'oci' as ManifestFormat, describe: 'docker: Docker schema 2 media types' })
     .option('digestfile', { type: 'string', describe: 'write the pushed manifest\'s digest to FILE' })
-    .option('json', { type: 'boolean', describe: 'print the push report as JSON on stdout (default: the digest alone); for files, what was written (digests, layers, sizes)' })
-    .option('retry-times', { type: 'number', default: 5, describe: 'retries of a request or upload that the network or a busy registry broke' })
-    .option('retry-delay', { type: 'number', describe: 'seconds between retries (default: 0.5, doubled each time)' });
+    .option('json', { type: 'boolean', describe: 'print the push report as JSON on stdout (default: the digest alone); for files, what was written (digests, layers, sizes)' });
 
 export const destinationOptions = <T>(y: Argv<T>) =>
   sbomOptions(layerOptions(y))
@@ -159,8 +166,10 @@ export function sinkSettings(a: LayerArgs): WriteOptions {
   return { compression: a.compression, level: a['compression-level'], progress, cache, registry, daemon };
 }
 
+type RegistryReadArgs = Pick<LayerArgs, 'creds' | 'authfile' | 'registry-token' | 'tls-verify' | 'cert-dir' | 'retry-times' | 'retry-delay'>;
+
 /** How to reach a registry: credentials, TLS, retries (for reading and pushing alike). */
-export function registrySourceSettings(a: LayerArgs): NonNullable<SourceOptions['registry']> {
+export function registrySourceSettings(a: RegistryReadArgs): NonNullable<SourceOptions['registry']> {
   const times = a['retry-times'];
   if (!(Number.isInteger(times) && times >= 0)) throw new StrataError(`--retry-times ${times}: expected a whole number, 0 or more`);
   if (a['retry-delay'] !== undefined && !(a['retry-delay'] >= 0)) throw new StrataError(`--retry-delay ${a['retry-delay']}: expected seconds, 0 or more`);

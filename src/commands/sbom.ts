@@ -3,14 +3,14 @@ import { SBOM_FORMATS, type SbomFormat, closureSbom, sourceImageSbom } from '../
 import { StrataError } from '../errors.js';
 import { parsePlatform } from '../image/platform.js';
 import { writeOutput } from '../output.js';
-import { closureOptions, closureSource, imageName, outputOption } from './options.js';
+import { closureOptions, closureSource, imageName, outputOption, registryReadOptions, registrySourceSettings } from './options.js';
 
 export const sbomCommand = <T>(y: Argv<T>) =>
   y.command(
     'sbom [roots..]',
     'write a JSON SBOM of a closure (CycloneDX 1.6, or SPDX 2.3): a component or package per store path (name, version, NAR hash and size), references as dependencies; or of an image (IMAGE as TRANSPORT:NAME, or --image): the store paths its history names, each with its layer',
     (y) =>
-      outputOption(closureOptions(y))
+      registryReadOptions(outputOption(closureOptions(y)))
         .option('format', { choices: SBOM_FORMATS, default: 'cyclonedx' as SbomFormat, describe: 'CycloneDX 1.6 JSON, or SPDX 2.3 JSON' })
         .option('image', {
           type: 'string',
@@ -29,6 +29,6 @@ export const sbomCommand = <T>(y: Argv<T>) =>
       }
       if (image === undefined && (a.platform !== undefined || a.stored === true)) throw new StrataError(`strata sbom: --${a.platform === undefined ? 'stored' : 'platform'} is about an image; name one (IMAGE or --image)`);
       const platform = a.platform === undefined ? undefined : parsePlatform(a.platform);
-      await writeOutput(image === undefined ? await closureSbom({ ...closureSource(a), format: a.format }) : await sourceImageSbom({ image, platform, format: a.format, stored: a.stored }), a.output);
+      await writeOutput(image === undefined ? await closureSbom({ ...closureSource(a), format: a.format }) : await sourceImageSbom({ image, platform, format: a.format, stored: a.stored, source: { registry: registrySourceSettings(a) } }), a.output);
     },
   );

@@ -203,6 +203,32 @@ describe('--sbom', () => {
     assert.match(r.stderr, /its history names no store paths/);
   });
 
+  test('strata sbom IMAGE of a registry that wants credentials: --creds, as push takes them; refused without (exit 5), the password never printed', async () => {
+    const dir = tmpDir('strata-sbom-auth-');
+    const password = 'sbom-pw-4711';
+    writeFileSync(join(dir, 'htpasswd'), runTool('htpasswd', ['-Bbn', 'alice', password]).stdout);
+    const secure = await TestRegistry.start({ htpasswd: join(dir, 'htpasswd') });
+    try {
+      // No auth file of this machine's user answers for it.
+      const env = { ...nixEnv(), HOME: dir, XDG_RUNTIME_DIR: dir, REGISTRY_AUTH_FILE: join(dir, 'none.json') };
+      const ref = `docker://${secure.host}/private/app:1`;
+      const creds = ['--creds', `alice:${password}`];
+      strataOk(['image', app, '--name', 'app', '--tag', '1', '--max-layers', '4', '--to', ref, ...creds, '--sbom'], { env });
+      const denied = strata(['sbom', ref, '--stored'], { env });
+      assert.equal(denied.status, 5, denied.stderr);
+      assert.match(denied.stderr, /401/);
+      const stored = JSON.parse(strataOk(['sbom', ref, '--stored', ...creds], { env }).stdout);
+      assert.ok(validate(stored), JSON.stringify(validate.errors, null, 2));
+      assert.equal(stored.components.length, queryRequisites(app).length);
+      assert.ok(stored.components.every((c: any) => c.hashes?.length === 1), 'the stored SBOM has the NAR hashes');
+      const fromHistory = JSON.parse(strataOk(['sbom', ref, ...creds], { env }).stdout);
+      assert.deepEqual(fromHistory.metadata.component.hashes, stored.metadata.component.hashes);
+      assert.ok(!denied.stderr.includes(password));
+    } finally {
+      await secure.stop();
+    }
+  });
+
   test('nowhere to put it: exit 2 before anything is written', () => {
     const stdout = strata(['image', app, '--sbom']);
     assert.equal(stdout.status, 2);
