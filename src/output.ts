@@ -187,6 +187,32 @@ export function openOutput(target: string): Output {
   };
 }
 
+/**
+ * A scratch file at `path` that can be patched, for output made whole before
+ * it is copied where a patch cannot go (a pipe); `remove` deletes it, as do
+ * exit and signals before then. Failures name `shownAs`.
+ */
+export function scratchFile(path: string, shownAs: string): { sink: ByteSink; path: string; remove(): Promise<void> } {
+  const forget = removeOnExit(path);
+  let fd: number;
+  try {
+    fd = openOrFail(path, shownAs, 'w');
+  } catch (e) {
+    forget();
+    throw e;
+  }
+  const sink = new FileSink(fd, shownAs);
+  return {
+    sink,
+    path,
+    remove: async () => {
+      await sink.end();
+      await rm(path, { force: true });
+      forget();
+    },
+  };
+}
+
 /** Text to standard output (`-` or none), or to a file that appears only once complete. */
 export async function writeOutput(text: string, target: string | undefined): Promise<void> {
   if (target === undefined || target === '-') {
