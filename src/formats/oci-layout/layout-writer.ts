@@ -10,7 +10,7 @@ import { through } from '../../util/streams.js';
 import { type Compression, compressionOf, compressor, layerMediaType } from '../../image/compression.js';
 import { type Blob, type Bytes, type Descriptor, type Image, type ImageSink, type Layer, knownTar } from '../../model/image.js';
 import { OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, REF_NAME, layoutBlobPath } from '../../model/media-types.js';
-import { checkedTar } from '../../image/checked-tar.js';
+import { checkedTar, claimed } from '../../image/checked-tar.js';
 import type { AttachedDocument } from '../../image/format.js';
 import { referrerArtifact } from '../../sbom/referrer.js';
 import { StreamDigest, sha256Digest } from '../../model/digest.js';
@@ -65,9 +65,13 @@ export class OciLayoutSink implements ImageSink {
       putBytes: (bytes) => putBytes(dir, bytes),
       putBlob: (blob) => putBlob(dir, blob, progress),
       async putTar(layer, compression, level) {
+        if (compression === 'none') {
+          // The blob is the tar: hashed once.
+          const { digest, size } = await writeBlob(dir, layer.open(), progress);
+          return { digest, size, diffId: claimed(layer, digest, size).diffId };
+        }
         const tar = checkedTar(layer);
-        const source = compression === 'none' ? tar.bytes : through(tar.bytes, compressor(compression, level));
-        const { digest, size } = await writeBlob(dir, source, progress);
+        const { digest, size } = await writeBlob(dir, through(tar.bytes, compressor(compression, level)), progress);
         return { digest, size, diffId: tar.finish().diffId };
       },
     };
