@@ -155,44 +155,32 @@ export function openOutput(target: string): Output {
     const sink = new FdSink(openOrFail(target, target, 'a'), target);
     return { sink, commit: () => sink.end(), abort: () => sink.end() };
   }
-  const temp = join(dirname(target), `.${basename(target)}.strata-${process.pid}.tmp`);
-  // Registered before the file exists, so no signal finds it unregistered.
-  const forget = removeOnExit(temp);
-  let fd: number;
-  try {
-    fd = openOrFail(temp, target, 'w');
-  } catch (e) {
-    forget();
-    throw e;
-  }
-  const sink = new FileSink(fd, target);
+  const temp = scratchFile(join(dirname(target), `.${basename(target)}.strata-${process.pid}.tmp`), target);
   return {
-    sink,
+    sink: temp.sink,
     commit: async () => {
-      await sink.end();
+      await temp.sink.end();
       try {
-        await rename(temp, target);
+        await rename(temp.path, target);
       } catch (e) {
-        await rm(temp, { force: true });
         throw fileError(target, e);
       } finally {
-        forget();
+        // Gone once renamed; removed otherwise.
+        await temp.remove();
       }
     },
-    abort: async () => {
-      await sink.end();
-      await rm(temp, { force: true });
-      forget();
-    },
+    abort: () => temp.remove(),
   };
 }
 
 /**
- * A scratch file at `path` that can be patched, for output made whole before
- * it is copied where a patch cannot go (a pipe); `remove` deletes it, as do
- * exit and signals before then. Failures name `shownAs`.
+ * A file at `path` that can be patched: an output's temporary name, or
+ * output made whole before it is copied where a patch cannot go (a pipe).
+ * `remove` deletes it, as do exit and signals before then. Failures name
+ * `shownAs`.
  */
 export function scratchFile(path: string, shownAs: string): { sink: ByteSink; path: string; remove(): Promise<void> } {
+  // Registered before the file exists, so no signal finds it unregistered.
   const forget = removeOnExit(path);
   let fd: number;
   try {

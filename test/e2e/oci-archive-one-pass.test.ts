@@ -7,7 +7,7 @@
 import { before, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, appendFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConf } from '../../src/conf/conf.js';
 import { imageFromConf } from '../../src/build/from-conf.js';
@@ -15,6 +15,7 @@ import { writeImage } from '../../src/build/write.js';
 import { ExitCode, StrataError } from '../../src/errors.js';
 import type { Layer } from '../../src/model/image.js';
 import { CLI, strata, strataOk } from '../helpers/cli.js';
+import { changedAfterWalk } from '../helpers/layers.js';
 import { PODMAN_RUN_FLAGS, podmanRun } from '../helpers/engines.js';
 import { buildFixture, nixEnv, podmanLoad, runTool, tmpDir } from '../helpers/store.js';
 
@@ -76,16 +77,7 @@ test('a file changed between the walk and its read stops the oci-archive (exit 4
   const { conf, small } = bigStore('race');
   for (const compression of ['none', 'gzip'] as const) {
     const image = await imageFromConf(parseConf(readFileSync(conf, 'utf8'), conf));
-    const layer = image.layers[0]!;
-    // Changed right after the walk, before anything is read.
-    image.layers[0] = {
-      ...layer,
-      walk: () => {
-        const walked = layer.walk!();
-        appendFileSync(small, 'changed\n');
-        return walked;
-      },
-    };
+    image.layers[0] = changedAfterWalk(image.layers[0]!, small);
     const dir = join(work, `race-${compression}`);
     mkdirSync(dir);
     const out = join(dir, 'image.tar');
