@@ -49,6 +49,7 @@ const members = (file: string): string[] => runTool('tar', ['-tf', file]).stdout
 
 test('an oci-archive reads each store file once (uncompressed and gzip), in a fixed member order, and a pipe gets the same bytes', () => {
   const { conf } = bigStore('stats');
+  let single = 0;
   for (const c of ['none', 'gzip']) {
     const file = join(work, `stats-${c}.tar`);
     const r = strataOk(['stream', '--no-cache', conf, '--to', `oci-archive:${file}:x`, '--compression', c], { env: { ...process.env, STRATA_STATS: '1' } });
@@ -57,6 +58,7 @@ test('an oci-archive reads each store file once (uncompressed and gzip), in a fi
     assert.ok(read >= BIG && read < BIG * 1.25, `${c}: ${read} bytes read for a ${BIG}-byte store`);
 
     const names = members(file);
+    single = names.length;
     const index = JSON.parse(runTool('tar', ['-xOf', file, 'index.json']).stdout);
     const manifestDigest: string = index.manifests[0].digest;
     const manifest = JSON.parse(runTool('tar', ['-xOf', file, `blobs/sha256/${manifestDigest.slice(7)}`]).stdout);
@@ -71,6 +73,17 @@ test('an oci-archive reads each store file once (uncompressed and gzip), in a fi
     assert.equal(r2.status, 0, r2.stderr);
     assert.ok(readFileSync(piped).equals(readFileSync(file)), `${c}: the pipe's archive is the file's`);
   }
+
+  // Two platforms of the same files: their shared layer is packed, read and stored once.
+  const arm = join(work, 'arm64.json');
+  writeFileSync(arm, JSON.stringify({ ...JSON.parse(readFileSync(conf, 'utf8')), architecture: 'arm64' }));
+  const multi = join(work, 'multi.tar');
+  const r = strataOk(['stream', '--no-cache', conf, arm, '--to', `oci-archive:${multi}:m`, '--allow-foreign-binaries'], { env: { ...process.env, STRATA_STATS: '1' } });
+  assert.ok(bytesRead(r.stderr) < BIG * 1.25, `${bytesRead(r.stderr)} bytes read for two platforms of a ${BIG}-byte store`);
+  const names = members(multi);
+  assert.equal(new Set(names).size, names.length, names.join('\n'));
+  // One image's members, and another config and manifest, and the index naming both.
+  assert.equal(names.length, single + 3);
 });
 
 test('a file changed between the walk and its read stops the oci-archive (exit 4): no file, no temporary left', async () => {

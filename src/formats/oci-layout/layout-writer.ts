@@ -101,12 +101,17 @@ export function checkPlatforms(images: Image[]): void {
 /** Every image's blobs, then the image index naming their manifests; returns the index's descriptor. */
 export async function writeIndexBlobs(target: BlobTarget, images: Image[], options: OciOptions): Promise<Descriptor> {
   const manifests: Descriptor[] = [];
-  for (const image of images) manifests.push({ ...(await writeImageBlobs(target, image, options)), platform: image.platform });
+  // Images of several platforms often share layers (data, scripts): each is packed once.
+  const packed: PackedLayers = new Map();
+  for (const image of images) manifests.push({ ...(await writeImageBlobs(target, image, options, packed)), platform: image.platform });
   return putDocument(target, OCI_INDEX, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests })));
 }
 
+/** The blobs of layers packed so far, by layer key (one key, one tar). */
+type PackedLayers = Map<string, { digest: string; size: number; diffId: string }>;
+
 /** Write an image's layers, config and manifest blobs; returns the manifest's descriptor. */
-export async function writeImageBlobs(target: BlobTarget, image: Image, options: OciOptions): Promise<Descriptor> {
+export async function writeImageBlobs(target: BlobTarget, image: Image, options: OciOptions, packed: PackedLayers = new Map()): Promise<Descriptor> {
   const compression = options.compression ?? 'none';
   const progress = options.progress ?? silent;
   const mediaType = layerMediaType(compression);
@@ -123,7 +128,8 @@ export async function writeImageBlobs(target: BlobTarget, image: Image, options:
       descriptor = { mediaType, digest, size, ...(annotations && { annotations }) };
       diffId = layer.known.digest;
     } else {
-      const put = await target.putTar(layer, compression, options.level);
+      const put = (layer.key !== undefined && packed.get(layer.key)) || (await target.putTar(layer, compression, options.level));
+      if (layer.key !== undefined) packed.set(layer.key, put);
       descriptor = { mediaType, digest: put.digest, size: put.size };
       diffId = put.diffId;
     }
