@@ -155,33 +155,47 @@ export function openOutput(target: string): Output {
     const sink = new FdSink(openOrFail(target, target, 'a'), target);
     return { sink, commit: () => sink.end(), abort: () => sink.end() };
   }
-  const temp = join(dirname(target), `.${basename(target)}.strata-${process.pid}.tmp`);
+  const temp = scratchFile(join(dirname(target), `.${basename(target)}.strata-${process.pid}.tmp`), target);
+  return {
+    sink: temp.sink,
+    commit: async () => {
+      await temp.sink.end();
+      try {
+        await rename(temp.path, target);
+      } catch (e) {
+        throw fileError(target, e);
+      } finally {
+        // Gone once renamed; removed otherwise.
+        await temp.remove();
+      }
+    },
+    abort: () => temp.remove(),
+  };
+}
+
+/**
+ * A file at `path` that can be patched: an output's temporary name, or
+ * output made whole before it is copied where a patch cannot go (a pipe).
+ * `remove` deletes it, as do exit and signals before then. Failures name
+ * `shownAs`.
+ */
+export function scratchFile(path: string, shownAs: string): { sink: ByteSink; path: string; remove(): Promise<void> } {
   // Registered before the file exists, so no signal finds it unregistered.
-  const forget = removeOnExit(temp);
+  const forget = removeOnExit(path);
   let fd: number;
   try {
-    fd = openOrFail(temp, target, 'w');
+    fd = openOrFail(path, shownAs, 'w');
   } catch (e) {
     forget();
     throw e;
   }
-  const sink = new FileSink(fd, target);
+  const sink = new FileSink(fd, shownAs);
   return {
     sink,
-    commit: async () => {
+    path,
+    remove: async () => {
       await sink.end();
-      try {
-        await rename(temp, target);
-      } catch (e) {
-        await rm(temp, { force: true });
-        throw fileError(target, e);
-      } finally {
-        forget();
-      }
-    },
-    abort: async () => {
-      await sink.end();
-      await rm(temp, { force: true });
+      await rm(path, { force: true });
       forget();
     },
   };

@@ -36,7 +36,7 @@ export function checkedTarOnThread(layer: Layer, thread: HashThread): { bytes: A
 }
 
 /** The tar's digest and size, unless they are not what the layer claims. */
-function claimed(layer: Layer, diffId: string, size: number): { diffId: string; size: number } {
+export function claimed(layer: Layer, diffId: string, size: number): { diffId: string; size: number } {
   if (layer.known && (layer.known.digest !== diffId || (layer.known.size !== undefined && layer.known.size !== size))) {
     throw new StrataError(`layer (${layer.contents.join(' ')}): content digest ${diffId} instead of ${layer.known.digest}; its files changed or the recorded digest is wrong`, ExitCode.Integrity);
   }

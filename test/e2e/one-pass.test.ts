@@ -15,6 +15,7 @@ import { imageFromConf } from '../../src/build/from-conf.js';
 import { writeImage } from '../../src/build/write.js';
 import { ExitCode, StrataError } from '../../src/errors.js';
 import { CLI, strata, strataOk } from '../helpers/cli.js';
+import { changedAfterWalk } from '../helpers/layers.js';
 import { buildFixture, nixEnv, runTool, skopeoInspectConfig, tmpDir } from '../helpers/store.js';
 
 let app: string;
@@ -123,16 +124,7 @@ test('a file changed between the walk and its read stops the pipe (exit 4) befor
 test('a file changed between the walk and its read stops a file output (exit 4): no file, no temporary left', async () => {
   const { conf: c, small } = raceStore('file');
   const image = await imageFromConf(parseConf(readFileSync(c, 'utf8'), c));
-  const layer = image.layers[0]!;
-  // Changed right after the walk, before anything is read.
-  image.layers[0] = {
-    ...layer,
-    walk: () => {
-      const walked = layer.walk!();
-      appendFileSync(small, 'changed\n');
-      return walked;
-    },
-  };
+  image.layers[0] = changedAfterWalk(image.layers[0]!, small);
   const out = join(work, 'race-out', 'image.tar');
   mkdirSync(join(work, 'race-out'));
   await assert.rejects(writeImage(image, `docker-archive:${out}`), (e: unknown) => e instanceof StrataError && e.exitCode === ExitCode.Integrity && /z-small: changed/.test(e.message));
