@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises';
+import { isatty } from 'node:tty';
 import { ExitCode, StrataError } from './errors.js';
 import { leanYargs } from './util/lean-yargs.js';
 import { reportStatsAtExit } from './util/run-stats.js';
@@ -54,7 +55,8 @@ async function main(argv: string[]): Promise<void> {
     .help()
     .alias('h', 'help')
     .version(await packageVersion())
-    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    // Asked of a terminal only: creating process.stdout makes a pipe on fd 1 non-blocking.
+    .wrap(Math.min(110, (isatty(1) ? process.stdout.columns : undefined) ?? 100))
     .fail((msg, err) => {
       throw err ?? new StrataError(msg);
     })

@@ -1,9 +1,12 @@
-import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { isatty } from 'node:tty';
 import { ExitCode, StrataError, fileError } from './errors.js';
 import { removeOnExit } from './scratch.js';
+import { recycleChunk } from './tar/chunked-tar.js';
+import { HashThread } from './util/hash-thread.js';
 
 /** Where an image's bytes go; a reader that went away becomes a BrokenPipe error. */
 export interface ByteSink {
@@ -17,6 +20,14 @@ export interface ByteSink {
    * have it, so a header can be written after the content it describes.
    */
   patch?(offset: number, bytes: Buffer): Promise<void>;
+  /**
+   * Offered by sinks that write on another thread: write `chunk`, handing
+   * its memory over (the caller never touches it again; it comes back to
+   * recycleChunk), and with `hash` add it to what `digest` hashes.
+   */
+  handOver?(chunk: Buffer, hash: boolean): Promise<void>;
+  /** The hex sha256 of the chunks handed over with `hash` since the previous digest. */
+  digest?(): Promise<string>;
   end(): Promise<void>;
 }
 
@@ -71,46 +82,71 @@ class StreamSink implements ByteSink {
 }
 
 /**
- * A file or a pipe written with plain write(2) calls: no thread-pool round
- * trip per chunk, and every chunk is written through when `write` returns.
+ * A file, a pipe or a device written with plain blocking write(2) calls on
+ * a thread of its own, so reading the next bytes goes on while a chunk is
+ * written (and the pipe's reader catches up); handed-over chunks can be
+ * hashed there too, right after they are written.
  */
 class FdSink implements ByteSink {
   bytes = 0;
+  // Written chunks are copies, or handed over.
   readonly flushed = true;
+  private readonly thread: HashThread;
   private closed = false;
 
+  /** `owned`: the descriptor is closed at the end. */
   constructor(
     private readonly fd: number,
-    private readonly name: string,
-  ) {}
-
-  async write(chunk: Buffer): Promise<void> {
-    for (let done = 0; done < chunk.length; ) {
-      try {
-        done += writeSync(this.fd, chunk, done);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EPIPE') throw new StrataError('output closed by its reader', ExitCode.BrokenPipe);
-        throw fileError(this.name, e);
-      }
-    }
-    this.bytes += chunk.length;
+    name: string,
+    private readonly owned = true,
+  ) {
+    this.thread = new HashThread(recycleChunk, {
+      fd,
+      fail: (e) => (e.code === 'EPIPE' ? new StrataError('output closed by its reader', ExitCode.BrokenPipe) : (fileError(name, e) as Error)),
+    });
   }
 
-  protected pwrite(offset: number, bytes: Buffer): void {
-    for (let done = 0; done < bytes.length; ) {
-      try {
-        done += writeSync(this.fd, bytes, done, bytes.length - done, offset + done);
-      } catch (e) {
-        throw fileError(this.name, e);
-      }
-    }
+  async write(chunk: Buffer): Promise<void> {
+    this.bytes += chunk.length;
+    await this.thread.write(chunk, false, false);
+  }
+
+  async handOver(chunk: Buffer, hash: boolean): Promise<void> {
+    this.bytes += chunk.length;
+    await this.thread.write(chunk, hash, true);
+  }
+
+  digest(): Promise<string> {
+    return this.thread.digest();
+  }
+
+  protected pwrite(offset: number, bytes: Buffer): Promise<void> {
+    return this.thread.patch(offset, bytes);
   }
 
   async end(): Promise<void> {
     if (this.closed) return;
+    try {
+      await this.thread.finish();
+    } finally {
+      this.close();
+    }
+  }
+
+  /**
+   * After a failure, on a pipe or a device: what was read before it still
+   * goes out (as when the main thread wrote it), any error of its own dropped.
+   */
+  async drop(): Promise<void> {
+    await this.end().catch(() => {});
+  }
+
+  /** Stop writing, dropping what is not written yet. */
+  close(): void {
+    if (this.closed) return;
     this.closed = true;
-    closeSync(this.fd);
+    this.thread.close();
+    if (this.owned) closeSync(this.fd);
   }
 }
 
@@ -118,7 +154,7 @@ class FdSink implements ByteSink {
 class FileSink extends FdSink {
   async patch(offset: number, bytes: Buffer): Promise<void> {
     if (offset + bytes.length > this.bytes) throw new Error(`patch at ${offset} beyond the ${this.bytes} bytes written`);
-    this.pwrite(offset, bytes);
+    await this.pwrite(offset, bytes);
   }
 }
 
@@ -140,9 +176,13 @@ interface Output {
  */
 export function openOutput(target: string): Output {
   if (target === '-') {
-    if (process.stdout.isTTY) throw new StrataError('refusing to write an image to a terminal; redirect standard output or use -o FILE');
-    const sink = new StreamSink(process.stdout);
-    return { sink, commit: async () => {}, abort: async () => {} };
+    if (isatty(1)) throw new StrataError('refusing to write an image to a terminal; redirect standard output or use -o FILE');
+    const sink = standardOutput();
+    if (sink === undefined) {
+      const stream = new StreamSink(process.stdout);
+      return { sink: stream, commit: async () => {}, abort: async () => {} };
+    }
+    return { sink, commit: () => sink.end(), abort: () => sink.drop() };
   }
   let st;
   try {
@@ -153,7 +193,7 @@ export function openOutput(target: string): Output {
   if (st?.isDirectory()) throw new StrataError(`${target}: is a directory; name a file to write`);
   if (st !== undefined && !st.isFile()) {
     const sink = new FdSink(openOrFail(target, target, 'a'), target);
-    return { sink, commit: () => sink.end(), abort: () => sink.end() };
+    return { sink, commit: () => sink.end(), abort: () => sink.drop() };
   }
   const temp = scratchFile(join(dirname(target), `.${basename(target)}.strata-${process.pid}.tmp`), target);
   return {
@@ -194,11 +234,46 @@ export function scratchFile(path: string, shownAs: string): { sink: ByteSink; pa
     sink,
     path,
     remove: async () => {
-      await sink.end();
+      // What is not written yet is dropped: the file goes anyway.
+      sink.close();
       await rm(path, { force: true });
       forget();
     },
   };
+}
+
+// O_NONBLOCK, as /proc/self/fdinfo shows a descriptor's flags (octal).
+const NONBLOCK = 0o4000;
+const STDOUT = 'standard output';
+
+/**
+ * Standard output as a descriptor written with blocking write(2), never
+ * through process.stdout (creating it makes a pipe on fd 1 non-blocking for
+ * every process sharing it). A pipe that is non-blocking already (whoever
+ * created it) is opened again, blocking (a FIFO has a name in /proc); else,
+ * and where the flags cannot be read, undefined: a stream is used.
+ */
+function standardOutput(): FdSink | undefined {
+  let flags: number;
+  let fifo: boolean;
+  try {
+    const st = fstatSync(1);
+    // A file's offset is shared with whoever opened it, so it is not opened again.
+    if (st.isFile()) return new FdSink(1, STDOUT, false);
+    fifo = st.isFIFO();
+    const info = /^flags:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/fdinfo/1', 'latin1'));
+    if (info === null) return undefined;
+    flags = parseInt(info[1]!, 8);
+  } catch {
+    return undefined;
+  }
+  if ((flags & NONBLOCK) === 0) return new FdSink(1, STDOUT, false);
+  if (!fifo) return undefined;
+  try {
+    return new FdSink(openSync('/proc/self/fd/1', 'w'), STDOUT);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Text to standard output (`-` or none), or to a file that appears only once complete. */

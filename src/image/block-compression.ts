@@ -170,7 +170,8 @@ export class CompressionThreads {
   }
 
   private spawn(): Worker {
-    const worker = new Worker(new URL('./block-worker.js', import.meta.url));
+    // Its own stdout and stderr: without them Node creates the process's, making a pipe on fd 1 non-blocking.
+    const worker = new Worker(new URL('./block-worker.js', import.meta.url), { stdout: true, stderr: true });
     this.workers.push(worker);
     worker.on('message', (r: BlockResult) => {
       const pending = this.running.get(worker)!;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { extract, type Header } from 'tar-stream';
+import type { Header } from 'tar-stream';
 import { StrataError } from '../errors.js';
 import { removeOnExit } from '../scratch.js';
 import { type Compression, decompressor, sniffCompression } from './compression.js';
@@ -73,6 +73,8 @@ export class TarArchive {
       inflateError = decompressing;
       const members = new Map<string, TarMember>();
       const memory = new Map<TarMember, Buffer>();
+      // Imported here: tar-stream and its streams are a tenth of the modules every run would load.
+      const { extract } = await import('tar-stream');
       const tar = extract({ filenameEncoding: 'latin1' } as object);
       let offset = 0;
       // The pipeline's error (a damaged stream) says more than the iterator's.

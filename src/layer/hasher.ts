@@ -71,7 +71,8 @@ export class LayerHasher {
   }
 
   private spawn(): Worker {
-    const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+    // Its own stdout and stderr: without them Node creates the process's, making a pipe on fd 1 non-blocking.
+    const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { stdout: true, stderr: true });
     worker.unref();
     this.workers.push(worker);
     type Reply = { id: number; result?: Digest; first?: [string, string][]; error?: { message: string; exitCode?: number } };

@@ -1,78 +1,163 @@
 import { Worker } from 'node:worker_threads';
 
-// The worker's whole program: sha256 of whatever chunks arrive, acknowledging
-// each one (by size), until asked for the digest.
+// The worker's whole program: for each chunk that arrives, write it to the
+// file descriptor (plain blocking write(2), at an offset for a patch) and/or
+// add it to the sha256, then give its memory back; a digest or an end marker
+// answers in order. After a failed write, chunks are only given back.
 const PROGRAM = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
+const { writeSync } = require('node:fs');
+const fd = workerData.fd;
 let hash = createHash('sha256');
-parentPort.on('message', (m) => {
-  if (m === 'digest') { parentPort.postMessage({ hex: hash.digest('hex') }); hash = createHash('sha256'); }
-  else {
-    hash.update(m);
-    // The memory goes back, to be filled again: it arrived as this thread's own
-    // (handed over, or a copy), whole even when the chunk was a part of it.
-    parentPort.postMessage({ done: m.length, back: m.buffer }, [m.buffer]);
+let failed = false;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+function put(bytes, at) {
+  for (let done = 0; done < bytes.length; ) {
+    try {
+      done += writeSync(fd, bytes, done, bytes.length - done, at === undefined ? null : at + done);
+    } catch (e) {
+      // Made non-blocking by another holder of the same pipe: wait for room.
+      if (e.code !== 'EAGAIN') throw e;
+      Atomics.wait(pause, 0, 0, 1);
+    }
   }
+}
+parentPort.on('message', (m) => {
+  if (m === 'digest') { parentPort.postMessage({ hex: hash.digest('hex') }); hash = createHash('sha256'); return; }
+  if (m === 'end') { parentPort.postMessage({ ended: true }); return; }
+  if (!failed) {
+    try {
+      if (m.write) put(m.bytes, m.at);
+      if (m.hash) hash.update(m.bytes);
+    } catch (e) {
+      failed = true;
+      parentPort.postMessage({ failed: { code: e.code, message: e.message } });
+    }
+  }
+  // The memory goes back, to be filled again: it arrived as this thread's own
+  // (handed over, or a copy), whole even when the chunk was a part of it.
+  parentPort.postMessage({ done: m.bytes.length, back: m.bytes.buffer }, [m.bytes.buffer]);
 });`;
 
-/** Bytes sent and not yet hashed before `update` makes its caller wait: memory stays bounded. */
-const IN_FLIGHT = 32 << 20;
+/** Bytes sent and not yet written or hashed before a call makes its caller wait: memory stays bounded. */
+const IN_FLIGHT = 4 << 20;
+
+/** What a HashThread writes to, and how it reports a failed write. */
+interface WriteTarget {
+  fd: number;
+  /** The error to raise for a failed write(2). */
+  fail(e: NodeJS.ErrnoException): Error;
+}
 
 /**
  * SHA-256 computed on another thread, so a stream can be read, written and
- * hashed on two cores at once.
+ * hashed on two cores at once; with a `target`, the thread also writes the
+ * chunks (before hashing them) with blocking write(2) calls, so the main
+ * thread never waits on a pipe's reader. Chunks are written and hashed in
+ * the order given; a failed write is raised by the next call (and `finish`).
  */
 export class HashThread {
-  private readonly worker = new Worker(PROGRAM, { eval: true });
-  // Digests come back in the order they were asked for.
-  private readonly waiting: { resolve: (hex: string) => void; reject: (e: Error) => void }[] = [];
+  private readonly worker: Worker;
+  // Digests and ends are answered in the order they were asked for.
+  private readonly waiting: { resolve: (answer: string | undefined) => void; reject: (e: Error) => void }[] = [];
   private inFlight = 0;
   private drained: (() => void) | undefined;
+  private failure: Error | undefined;
 
-  /** `recycle` receives the memory of handed-over chunks once hashed. */
-  constructor(private readonly recycle?: (memory: ArrayBuffer) => void) {
+  /** `recycle` receives the memory of chunks once written and hashed. */
+  constructor(
+    private readonly recycle?: (memory: ArrayBuffer) => void,
+    target?: WriteTarget,
+  ) {
+    // Its own stdout and stderr: without them Node creates the process's, making a pipe on fd 1 non-blocking.
+    this.worker = new Worker(PROGRAM, { eval: true, workerData: { fd: target?.fd }, stdout: true, stderr: true });
     this.worker.unref();
-    this.worker.on('message', (m: { hex?: string; done?: number; back?: ArrayBuffer }) => {
-      if (m.hex !== undefined) this.waiting.shift()?.resolve(m.hex);
-      else {
+    this.worker.on('message', (m: { hex?: string; ended?: boolean; done?: number; back?: ArrayBuffer; failed?: NodeJS.ErrnoException }) => {
+      if (m.failed) {
+        const e = Object.assign(new Error(m.failed.message), { code: m.failed.code });
+        this.fail(target ? target.fail(e) : e);
+      } else if (m.hex !== undefined || m.ended) {
+        const w = this.waiting.shift();
+        if (this.failure) w?.reject(this.failure);
+        else w?.resolve(m.hex);
+      } else {
         if (m.back) this.recycle?.(m.back);
         this.inFlight -= m.done!;
         if (this.inFlight < IN_FLIGHT) this.drained?.();
       }
+      this.hold();
     });
-    this.worker.on('error', (e) => {
-      for (const w of this.waiting.splice(0)) w.reject(e);
-      this.drained?.();
-    });
+    this.worker.on('error', (e) => this.fail(e));
   }
 
   /**
    * Hash `chunk`; resolves when the thread has room for more. With
    * `handOver` its memory moves to the thread instead of being copied: only
-   * for chunks nothing else will read again, and never for slices of Node's
-   * shared small-buffer pool.
+   * for chunks nothing else will read again.
    */
-  async update(chunk: Buffer, handOver = false): Promise<void> {
-    const own = handOver && chunk.buffer.byteLength >= 64 * 1024 && chunk.buffer instanceof ArrayBuffer;
-    this.inFlight += chunk.length;
-    // Copied chunks must not come back: their memory is still someone else's.
-    this.worker.postMessage(own ? chunk : Buffer.from(chunk).subarray(0), own ? [chunk.buffer as ArrayBuffer] : []);
-    if (this.inFlight >= IN_FLIGHT) {
-      await new Promise<void>((resolve) => (this.drained = resolve));
-      this.drained = undefined;
-    }
+  update(chunk: Buffer, handOver = false): Promise<void> {
+    return this.send(chunk, handOver, { hash: true });
   }
 
-  /** The hex digest of everything since the previous digest. */
-  digest(): Promise<string> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
-      this.worker.postMessage('digest');
-    });
+  /** Write `chunk` to the target (and with `hash`, hash it); `handOver` as for update. */
+  write(chunk: Buffer, hash: boolean, handOver: boolean): Promise<void> {
+    return this.send(chunk, handOver, { write: true, hash });
+  }
+
+  /** Write `bytes` at `offset` of the target (pwrite), after everything sent before. */
+  patch(offset: number, bytes: Buffer): Promise<void> {
+    return this.send(bytes, false, { write: true, at: offset });
+  }
+
+  /** The hex digest of everything hashed since the previous digest. */
+  async digest(): Promise<string> {
+    return (await this.ask('digest'))!;
+  }
+
+  /** Resolves once everything sent is written and hashed; rejects with a failed write. */
+  async finish(): Promise<void> {
+    await this.ask('end');
   }
 
   close(): void {
     void this.worker.terminate();
+  }
+
+  private async send(chunk: Buffer, handOver: boolean, what: { write?: boolean; hash?: boolean; at?: number }): Promise<void> {
+    if (this.failure) throw this.failure;
+    // Memory is moved only when the chunk owns it alone (never a slice of Node's shared small-buffer pool); else an exact copy moves.
+    const own = handOver && chunk.buffer instanceof ArrayBuffer && chunk.buffer.byteLength >= 64 * 1024;
+    const bytes = own ? chunk : new Uint8Array(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.length) as ArrayBuffer);
+    this.inFlight += chunk.length;
+    this.worker.postMessage({ ...what, bytes }, [bytes.buffer as ArrayBuffer]);
+    this.hold();
+    if (this.inFlight >= IN_FLIGHT) {
+      await new Promise<void>((resolve) => (this.drained = resolve));
+      this.drained = undefined;
+      if (this.failure) throw this.failure;
+    }
+  }
+
+  private ask(what: 'digest' | 'end'): Promise<string | undefined> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.worker.postMessage(what);
+      this.hold();
+    });
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const w of this.waiting.splice(0)) w.reject(this.failure);
+    this.drained?.();
+    this.hold();
+  }
+
+  // The thread keeps the process alive only while it owes an answer or holds unwritten bytes.
+  private hold(): void {
+    if (this.waiting.length > 0 || (this.inFlight > 0 && !this.failure)) this.worker.ref();
+    else this.worker.unref();
   }
 }

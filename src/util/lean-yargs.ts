@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isatty } from 'node:tty';
 import { inspect } from 'node:util';
 import type { Argv } from 'yargs';
 
@@ -64,7 +65,8 @@ export async function leanYargs(argv: string[], mayPrintHelp: boolean): Promise<
       execPath: () => process.execPath,
       exit: (code: number) => process.exit(code),
       nextTick: process.nextTick,
-      stdColumns: process.stdout.columns ?? null,
+      // Asked of a terminal only: creating process.stdout makes a pipe on fd 1 non-blocking.
+      stdColumns: isatty(1) ? (process.stdout.columns ?? null) : null,
     },
     readFileSync,
     readdirSync,

@@ -2,6 +2,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, chmodSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CLI, strata, strataOk, worldReadableCli } from '../helpers/cli.js';
@@ -125,6 +126,24 @@ test('a reader that goes away: quiet exit 141', () => {
   const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" stream "${conf}" | head -c 1000 >/dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
   assert.equal(r.stdout.trim(), '141');
   assert.equal(r.stderr, '');
+});
+
+test('a standard output another process made non-blocking (a pipe, a socket) still gets the whole image', () => {
+  const conf = writeConf('nonblocking.json', { store_layers: [[storePath('nnnn-big', { 'blob': Buffer.alloc(4 << 20, 'n') })]] });
+  const expected = createHash('sha256').update(strataOk(['stream', conf]).stdoutBytes).digest('hex');
+  const ready = join(work, 'ready.fifo');
+  runTool('mkfifo', [ready]);
+  // A node sharing strata's standard output creates its process.stdout, which
+  // makes the shared description non-blocking, and stays alive while strata
+  // writes (a node that exits, or spawns strata itself, makes it blocking again).
+  const holder = `"${process.execPath}" -e 'process.stdout; require("fs").writeFileSync("${ready}", "x"); setInterval(() => {}, 1e6)'`;
+  const run = `${holder} & h=$!; read -r _ < "${ready}"; "${process.execPath}" "${CLI}" stream "${conf}"; s=$?; kill $h; exit $s`;
+  // Through a pipe to cat (a FIFO), and straight into this process's pipe (a socket).
+  for (const script of [`{ ${run}; } | cat`, run]) {
+    const r = spawnSync('bash', ['-c', script], { maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.equal(createHash('sha256').update(r.stdout).digest('hex'), expected, script);
+  }
 });
 
 test('an output that is a device or a pipe is written in place, not replaced by a renamed file', () => {

@@ -90,8 +90,27 @@ export class DockerArchiveSink implements ImageSink {
       this.progress.bytes(chunk.length);
       await this.out.write(chunk);
     };
-    const send = (layer: Layer, bytes: Bytes, size: number, name: string, hashed: boolean): Promise<{ hex: Promise<string> } | undefined> =>
-      sendLayer(layer, bytes, size, name, put, hashed ? hashThread() : undefined, () => this.out.flushed);
+    const send = (layer: Layer, bytes: Bytes, size: number, name: string, hashed: boolean): Promise<{ hex: Promise<string> } | undefined> => {
+      const { out } = this;
+      // A sink that writes on its own thread hashes there too, right after writing.
+      if (out.handOver && out.digest) {
+        const handOver = out.handOver.bind(out);
+        const give = (chunk: Buffer): Promise<void> => {
+          offset += chunk.length;
+          this.progress.bytes(chunk.length);
+          return handOver(chunk, hashed);
+        };
+        return sendLayer(layer, bytes, size, name, give, hashed ? () => out.digest!() : undefined);
+      }
+      const hash = hashed ? hashThread() : undefined;
+      const write = async (chunk: Buffer): Promise<void> => {
+        await put(chunk);
+        // Written through (stdout pipes and files are synchronous on Linux): the chunk can move to the hashing thread.
+        if (hash) await hash.update(chunk, out.flushed);
+        else if (out.flushed) recycleChunk(chunk);
+      };
+      return sendLayer(layer, bytes, size, name, write, hash && (() => hash.digest()));
+    };
     const names: string[] = [];
     // Each layer's digest, checked once all are sent; and, for reserved headers, where they go.
     const layers: { name: string; size: number; digest: () => Promise<string>; reserved?: Reserved; layer: Layer }[] = [];
@@ -187,32 +206,28 @@ async function checkDigest(layer: Layer, name: string, got: Promise<string>, exp
 }
 
 /**
- * Send a layer's bytes, counting them as they go and, with `hash`, hashing
- * them on another thread; returns the hex digest to come, so the next layer
- * can be sent meanwhile. Too many bytes stop the layer before they are
- * written, too few after.
+ * Send a layer's bytes (`send` owns each chunk it is given), counting them
+ * as they go; with `digest`, returns the hex digest to come of what was
+ * sent, so the next layer can be sent meanwhile. Too many bytes stop the
+ * layer before they are written, too few after.
  */
 async function sendLayer(
   layer: Layer,
   bytes: Bytes,
   size: number,
   name: string,
-  put: (b: Buffer) => Promise<void>,
-  hash: HashThread | undefined,
-  flushed: () => boolean,
+  send: (chunk: Buffer) => Promise<void>,
+  digest: (() => Promise<string>) | undefined,
 ): Promise<{ hex: Promise<string> } | undefined> {
   let sent = 0;
   for await (const chunk of bytes) {
     if (sent + chunk.length > size) throw changed(layer, name, `more than the ${size} bytes measured`);
     sent += chunk.length;
-    await put(chunk);
-    // Written through (stdout pipes and files are synchronous on Linux): the chunk can move to the hashing thread.
-    if (hash) await hash.update(chunk, flushed());
-    else if (flushed()) recycleChunk(chunk);
+    await send(chunk);
   }
   if (sent !== size) throw changed(layer, name, `${sent} bytes instead of the ${size} measured`);
-  if (!hash) return undefined;
-  const got = hash.digest();
+  if (!digest) return undefined;
+  const got = digest();
   // Observed when the archive is finished; a failure before then is reported where it happened.
   got.catch(() => {});
   // Wrapped, so awaiting the send does not await the digest.
