@@ -79,6 +79,14 @@ class GzipBlocks extends Transform {
 
   private async fill(chunk: Buffer): Promise<void> {
     this.start();
+    // A whole block that owns its memory (a file read's chunk) goes to the thread as it is, uncopied.
+    if (this.pos === 0 && chunk.length === this.blockSize && chunk.byteOffset === 0 && chunk.buffer.byteLength === chunk.length && chunk.buffer instanceof ArrayBuffer) {
+      const spare = this.block;
+      this.block = chunk;
+      this.pos = chunk.length;
+      await this.submit(false, spare);
+      return;
+    }
     for (let from = 0; from < chunk.length; ) {
       const n = chunk.copy(this.block, this.pos, from);
       from += n;
@@ -106,7 +114,8 @@ class GzipBlocks extends Transform {
     this.push(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]));
   }
 
-  private async submit(last: boolean): Promise<void> {
+  /** Send the block to the threads; `spare`, an unused block's memory, is filled next. */
+  private async submit(last: boolean, spare?: Buffer): Promise<void> {
     const data = this.block.subarray(0, this.pos);
     const dictionary = this.previousTail;
     // A copy: the block's memory goes to the thread.
@@ -125,7 +134,7 @@ class GzipBlocks extends Transform {
     // A failure is reported where the result is awaited.
     entry.result.catch(() => {});
     this.queue.push(entry);
-    this.block = Buffer.allocUnsafe(this.blockSize);
+    this.block = spare ?? Buffer.allocUnsafe(this.blockSize);
     this.pos = 0;
     while (this.queue.length > 0 && (this.queue[0]!.done || this.queue.length >= this.inFlight)) this.pushResult(await this.queue.shift()!.result);
   }

@@ -179,7 +179,7 @@ export class RegistryClient {
   private async call(r: HttpRequest): Promise<HttpResponse> {
     let res = await this.plain({ ...r, headers: { ...r.headers, ...(await this.authorization(r.url)) } });
     if (this.renewable(res)) {
-      if (r.body !== undefined && !Buffer.isBuffer(r.body)) throw new TransientError('the registry refused the token mid-upload');
+      if (r.body !== undefined && !Buffer.isBuffer(r.body) && !Array.isArray(r.body)) throw new TransientError('the registry refused the token mid-upload');
       res = await this.plain({ ...r, headers: { ...r.headers, ...(await this.authorization(r.url)) } });
     }
     return this.redirected(r, res, (next) => this.plain(next));
@@ -359,10 +359,10 @@ export class RegistryClient {
       let sent: Promise<URL> = this.startUpload();
       // Awaited with the first chunk, or at the end.
       sent.catch(() => {});
-      const patch = async (chunk: Buffer): Promise<void> => {
+      // A chunk is sent as the pieces it was made of, uncopied.
+      const patch = async (parts: Buffer[], length: number): Promise<void> => {
         const at = await sent;
-        const from = sum.size - chunk.length;
-        sent = this.patch(what, at, chunk, from);
+        sent = this.patch(what, at, parts, sum.size - length, length);
         sent.catch(() => {});
       };
       let parts: Buffer[] = [];
@@ -372,12 +372,12 @@ export class RegistryClient {
         parts.push(chunk);
         filled += chunk.length;
         if (filled >= UPLOAD_CHUNK) {
-          await patch(Buffer.concat(parts));
+          await patch(parts, filled);
           parts = [];
           filled = 0;
         }
       }
-      if (filled > 0) await patch(Buffer.concat(parts));
+      if (filled > 0) await patch(parts, filled);
       const done = await sent;
       await check?.();
       const digest = sum.digest();
@@ -388,12 +388,12 @@ export class RegistryClient {
     });
   }
 
-  private async patch(what: string, url: URL, chunk: Buffer, from: number): Promise<URL> {
+  private async patch(what: string, url: URL, parts: Buffer[], from: number, length: number): Promise<URL> {
     const res = await this.call({
       method: 'PATCH',
       url,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${from}-${from + chunk.length - 1}` },
-      body: chunk,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(length), 'content-range': `${from}-${from + length - 1}` },
+      body: parts,
     });
     if (res.status !== 202) throw this.uploadRefused(`uploading ${what}`, res);
     return this.location(res);
