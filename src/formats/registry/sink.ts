@@ -1,5 +1,5 @@
 import { ExitCode, StrataError } from '../../errors.js';
-import { type Compression, compressionLevel, compressionOf, compressor, decompressor } from '../../image/compression.js';
+import { type Compression, compressionOf, compressor, decompressor } from '../../image/compression.js';
 import { type Blob, type Descriptor, type Image, type ImageSink, type Layer, knownTar } from '../../model/image.js';
 import type { DigestCache } from '../../layer/digest-cache.js';
 import { type Progress, counted, silent } from '../../progress.js';
@@ -341,7 +341,7 @@ export class RegistrySink implements ImageSink {
   }
 
   private blobKey(diffId: string, c: Exclude<Compression, 'none'>): string {
-    return `registry blob\0${c}\0blocks\0${compressionLevel(c, this.options.level)}\0${diffId}`;
+    return `registry blob\0${compressionId(c, this.options.level)}\0${diffId}`;
   }
 
   /** As asked; else a stored compressed blob keeps its compression (if the format has it), and tars are gzipped. */
