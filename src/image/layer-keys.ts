@@ -21,7 +21,7 @@ export interface KeyedLayer {
 /**
  * How a blob was compressed, as keyed layers and the digest cache record it:
  * the compressor, its level and, for gzip, the version of the block format
- * (2: deflate's memory level 9), so blobs made otherwise are never taken for these.
+ * (2: deflate's memory level 9 at levels 1 to 3), so blobs made otherwise are never taken for these.
  */
 export function compressionId(c: Compression, level: number | undefined): string {
   if (c === 'none') return c;
