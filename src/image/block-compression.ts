@@ -1,9 +1,10 @@
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { StrataError } from '../errors.js';
 import type { BlockJob, BlockResult } from './block-worker.js';
+import type { FrameMessage, FrameResult } from './zstd-worker.js';
+import { ownChunk } from '../util/streams.js';
 
 /**
  * Compression on every core that gives the same bytes on any machine: the
@@ -30,7 +31,6 @@ const WINDOW = 32 * 1024;
 // zstd's smallest job (ZSTDMT_JOBSIZE_MIN): it would round a smaller one up.
 const ZSTD_MIN_JOB = 512 * 1024;
 
-const zstd = (): typeof import('zstd-napi') => createRequire(import.meta.url)('zstd-napi');
 
 /**
  * A compressing stream whose output depends on the options alone, run on
@@ -46,7 +46,97 @@ export function blockCompressor(options: BlockCompression, threads: CompressionT
   }
   if (!(Number.isInteger(level) && level >= 1 && level <= 19)) throw new StrataError(`--compression-level ${level}: zstd takes 1 to 19`);
   if (!(Number.isInteger(blockSize) && blockSize >= ZSTD_MIN_JOB)) throw new StrataError(`block size ${blockSize}: zstd takes at least ${ZSTD_MIN_JOB} bytes`);
-  return new (zstd().CompressStream)({ compressionLevel: level, checksumFlag: false, nbWorkers: threads.size, jobSize: blockSize });
+  return new ZstdFrame(threads.size, level, blockSize);
+}
+
+/** Input a zstd frame's thread holds before the stream waits for it. */
+const ZSTD_AHEAD = 4 << 20;
+
+/** Threads that make zstd frames, one at a time each, kept (with zstd's context) from frame to frame. */
+const idleFrameThreads: Worker[] = [];
+
+/**
+ * One zstd frame, made on a thread of its own by zstd's worker threads in
+ * jobs of a fixed size; the main thread only passes bytes.
+ */
+class ZstdFrame extends Transform {
+  private readonly thread: Worker;
+  private ahead = 0;
+  private waiting: TransformCallback | undefined;
+  private ended: TransformCallback | undefined;
+  private failed: Error | undefined;
+  private released = false;
+
+  constructor(workers: number, level: number, jobSize: number) {
+    super();
+    this.thread = idleFrameThreads.pop() ?? new Worker(new URL('./zstd-worker.js', import.meta.url));
+    this.thread.ref();
+    this.thread.on('message', this.onResult);
+    this.thread.on('error', this.onError);
+    this.post({ start: { workers, level, jobSize } });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (this.failed) return done(this.failed);
+    // Fresh reads are handed over; other chunks may be read again by their producer: copied.
+    const data = ownChunk(chunk) ? chunk : Uint8Array.prototype.slice.call(chunk);
+    this.ahead += data.length;
+    this.post({ data }, [data.buffer as ArrayBuffer]);
+    if (this.ahead < ZSTD_AHEAD) done();
+    else this.waiting = done;
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.failed) return done(this.failed);
+    this.ended = done;
+    this.post({ end: true });
+  }
+
+  override _destroy(error: Error | null, done: (error: Error | null) => void): void {
+    // A frame cut short: its thread may still be at it, so it is not kept.
+    if (!this.released) {
+      this.thread.off('message', this.onResult);
+      void this.thread.terminate();
+    }
+    done(error);
+  }
+
+  private post(m: FrameMessage, transfer: ArrayBuffer[] = []): void {
+    this.thread.postMessage(m, transfer);
+  }
+
+  private readonly onResult = (r: FrameResult): void => {
+    if ('out' in r) this.push(Buffer.from(r.out.buffer, r.out.byteOffset, r.out.length));
+    else if ('taken' in r) {
+      this.ahead -= r.taken;
+      const resume = this.waiting;
+      if (resume && this.ahead < ZSTD_AHEAD) {
+        this.waiting = undefined;
+        resume();
+      }
+    } else if ('ended' in r) {
+      this.release();
+      this.ended?.();
+    } else this.fail(new StrataError(`zstd compression failed: ${r.error}`));
+  };
+
+  private readonly onError = (e: Error): void => this.fail(e);
+
+  private fail(e: Error): void {
+    this.failed = e;
+    const callback = this.waiting ?? this.ended;
+    this.waiting = this.ended = undefined;
+    if (callback) callback(e);
+    else this.destroy(e);
+  }
+
+  private release(): void {
+    this.released = true;
+    this.thread.off('message', this.onResult);
+    this.thread.off('error', this.onError);
+    this.thread.unref();
+    idleFrameThreads.push(this.thread);
+  }
 }
 
 /** gzip of fixed-size blocks deflated on the threads, joined in order. */
@@ -79,6 +169,14 @@ class GzipBlocks extends Transform {
 
   private async fill(chunk: Buffer): Promise<void> {
     this.start();
+    // A whole block that owns its memory (a file read's chunk) goes to the thread as it is, uncopied.
+    if (this.pos === 0 && chunk.length === this.blockSize && ownChunk(chunk)) {
+      const spare = this.block;
+      this.block = chunk;
+      this.pos = chunk.length;
+      await this.submit(false, spare);
+      return;
+    }
     for (let from = 0; from < chunk.length; ) {
       const n = chunk.copy(this.block, this.pos, from);
       from += n;
@@ -106,7 +204,8 @@ class GzipBlocks extends Transform {
     this.push(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]));
   }
 
-  private async submit(last: boolean): Promise<void> {
+  /** Send the block to the threads; `spare`, an unused block's memory, is filled next. */
+  private async submit(last: boolean, spare?: Buffer): Promise<void> {
     const data = this.block.subarray(0, this.pos);
     const dictionary = this.previousTail;
     // A copy: the block's memory goes to the thread.
@@ -125,7 +224,7 @@ class GzipBlocks extends Transform {
     // A failure is reported where the result is awaited.
     entry.result.catch(() => {});
     this.queue.push(entry);
-    this.block = Buffer.allocUnsafe(this.blockSize);
+    this.block = spare ?? Buffer.allocUnsafe(this.blockSize);
     this.pos = 0;
     while (this.queue.length > 0 && (this.queue[0]!.done || this.queue.length >= this.inFlight)) this.pushResult(await this.queue.shift()!.result);
   }

@@ -12,15 +12,20 @@ const CONFIG_FIELD = 'dev.strata.layers';
 export interface KeyedLayer {
   key: string;
   diffId: string;
-  /** `gzip/4`, `zstd/3`, `none`: the compressor and level that made the blob. */
+  /** `gzip/1/2`, `zstd/3`, `none`: the compressor and level that made the blob. */
   compression: string;
   digest: string;
   size: number;
 }
 
-/** How a blob was compressed, as keyed layers record it: the compressor and its level. */
+/**
+ * How a blob was compressed, as keyed layers and the digest cache record it:
+ * the compressor, its level and, for gzip, the version of the block format
+ * (2: deflate's memory level 9 at levels 1 to 3), so blobs made otherwise are never taken for these.
+ */
 export function compressionId(c: Compression, level: number | undefined): string {
-  return c === 'none' ? c : `${c}/${compressionLevel(c, level)}`;
+  if (c === 'none') return c;
+  return c === 'gzip' ? `gzip/${compressionLevel(c, level)}/2` : `${c}/${compressionLevel(c, level)}`;
 }
 
 export function keyAnnotations(l: Pick<KeyedLayer, 'key' | 'diffId' | 'compression'>): Record<string, string> {

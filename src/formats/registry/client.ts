@@ -20,9 +20,6 @@ interface ClientOptions {
   warn?: (message: string) => void;
 }
 
-/** Bytes per PATCH of a streamed upload: two in memory per blob in flight. */
-const UPLOAD_CHUNK = 8 << 20;
-
 /** A blob to upload: opened once per attempt, checked against its digest and size as it is sent. */
 export interface UploadBlob {
   digest: string;
@@ -349,36 +346,24 @@ export class RegistryClient {
 
   /**
    * Upload bytes whose digest is learned as they are sent: POST a session,
-   * PATCH each chunk (with its Content-Range) as it fills while the next is
-   * made, then (unless `check` throws) PUT `?digest=` of what was sent. A
-   * failure starts the blob over in a new session, opening its bytes again.
+   * one PATCH whose body streams the bytes as they are made (as docker and
+   * skopeo push), then (unless `check` throws) PUT `?digest=` of what was
+   * sent. A failure starts the blob over in a new session, opening its
+   * bytes again.
    */
   async uploadStream(what: string, open: () => Bytes, check?: () => Promise<void>): Promise<{ digest: string; size: number }> {
     return this.retrying(`uploading ${what}`, async () => {
+      const started = await this.startUpload();
       const sum = new StreamDigest();
-      let sent: Promise<URL> = this.startUpload();
-      // Awaited with the first chunk, or at the end.
-      sent.catch(() => {});
-      const patch = async (chunk: Buffer): Promise<void> => {
-        const at = await sent;
-        const from = sum.size - chunk.length;
-        sent = this.patch(what, at, chunk, from);
-        sent.catch(() => {});
-      };
-      let parts: Buffer[] = [];
-      let filled = 0;
-      for await (const chunk of open()) {
-        sum.update(chunk);
-        parts.push(chunk);
-        filled += chunk.length;
-        if (filled >= UPLOAD_CHUNK) {
-          await patch(Buffer.concat(parts));
-          parts = [];
-          filled = 0;
+      async function* body(): AsyncGenerator<Buffer> {
+        for await (const chunk of open()) {
+          sum.update(chunk);
+          yield chunk;
         }
       }
-      if (filled > 0) await patch(Buffer.concat(parts));
-      const done = await sent;
+      const patched = await this.call({ method: 'PATCH', url: started, headers: { 'content-type': 'application/octet-stream' }, body: body() });
+      if (patched.status !== 202 && patched.status !== 204) throw this.uploadRefused(`uploading ${what}`, patched);
+      const done = patched.headers.location ? this.location(patched) : started;
       await check?.();
       const digest = sum.digest();
       done.searchParams.set('digest', digest);
@@ -386,17 +371,6 @@ export class RegistryClient {
       if (put.status !== 201) throw this.uploadRefused(`completing the upload of ${what}`, put);
       return { digest, size: sum.size };
     });
-  }
-
-  private async patch(what: string, url: URL, chunk: Buffer, from: number): Promise<URL> {
-    const res = await this.call({
-      method: 'PATCH',
-      url,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${from}-${from + chunk.length - 1}` },
-      body: chunk,
-    });
-    if (res.status !== 202) throw this.uploadRefused(`uploading ${what}`, res);
-    return this.location(res);
   }
 
   /** Whether the repository holds a manifest under `reference` (a tag not there yet is no error). */

@@ -23,8 +23,8 @@ export interface HttpRequest {
   method: string;
   url: URL;
   headers?: Record<string, string>;
-  /** Bytes, or a stream sent as it is read (chunked unless a content-length header is given). */
-  body?: Buffer | Bytes;
+  /** Bytes (whole, or as pieces sent in one write), or a stream sent as it is read (chunked unless a content-length header is given). */
+  body?: Buffer | Buffer[] | Bytes;
 }
 
 /** How long a request may wait on a silent peer. */
@@ -56,7 +56,11 @@ export class Connections {
       req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no answer for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
       if (r.body === undefined || Buffer.isBuffer(r.body)) req.end(r.body);
-      else pipeline(Readable.from(r.body, { objectMode: false }), req).catch(reject);
+      else if (Array.isArray(r.body)) {
+        req.cork();
+        for (const part of r.body) req.write(part);
+        req.end();
+      } else pipeline(Readable.from(r.body, { objectMode: false }), req).catch(reject);
     });
   }
 

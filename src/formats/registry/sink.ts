@@ -1,5 +1,5 @@
 import { ExitCode, StrataError } from '../../errors.js';
-import { type Compression, compressionLevel, compressionOf, compressor, decompressor } from '../../image/compression.js';
+import { type Compression, compressionOf, compressor, decompressor } from '../../image/compression.js';
 import { type Blob, type Descriptor, type Image, type ImageSink, type Layer, knownTar } from '../../model/image.js';
 import type { DigestCache } from '../../layer/digest-cache.js';
 import { type Progress, counted, silent } from '../../progress.js';
@@ -12,7 +12,7 @@ import { type RegistryReference, formatReference, parseRegistryReference, parseR
 import { type KeyedLayer, compressionId, keyAnnotations, keyedLayers, withKeysInConfig } from '../../image/layer-keys.js';
 import { DOCKER_MANIFEST_LIST, OCI_INDEX } from '../../model/media-types.js';
 import { tlsSettings } from './tls.js';
-import { checkedTarOnThread } from '../../image/checked-tar.js';
+import { checkedTar, checkedTarOnThread } from '../../image/checked-tar.js';
 import { HashThread } from '../../util/hash-thread.js';
 import { StreamDigest, sha256Digest } from '../../model/digest.js';
 
@@ -244,11 +244,25 @@ export class RegistrySink implements ImageSink {
         return done(known.digest, known.size, known.diffId, 'mounted');
       }
     }
+    let tarInfo!: { diffId: string; size: number };
+    const stored = layer.blob && compressionOf(layer.blob.mediaType) === 'none' ? layer.blob : undefined;
+    if (stored) {
+      // A stored tar (a docker-archive's member) is read as it is and hashed once, here: layer.open() would hash it again to check it.
+      let tar!: ReturnType<typeof checkedTar>;
+      const blob = await client.uploadStream(
+        what,
+        () => {
+          tar = checkedTar({ ...layer, open: () => stored.open() });
+          return counted(through(tar.bytes, compressor(c, this.options.level)), this.progress);
+        },
+        async () => void (tarInfo = tar.finish()),
+      );
+      return this.pushed(layer, c, blob, tarInfo, done);
+    }
     // The tar is hashed on a thread of the sink's pool: the main thread reads, feeds the compressor and sends.
     let thread = this.hashers.pop() ?? new HashThread();
     let attempts = 0;
     let tar!: ReturnType<typeof checkedTarOnThread>;
-    let tarInfo!: { diffId: string; size: number };
     let blob: { digest: string; size: number };
     try {
       blob = await client.uploadStream(
@@ -270,6 +284,11 @@ export class RegistrySink implements ImageSink {
       throw e;
     }
     this.hashers.push(thread);
+    return this.pushed(layer, c, blob, tarInfo, done);
+  }
+
+  /** Record a layer's tar and blob digests in the cache; its result. */
+  private async pushed<R>(layer: Layer, c: Compression, blob: { digest: string; size: number }, tarInfo: { diffId: string; size: number }, done: (digest: string, size: number, diffId: string, status: PushedBlob['status']) => R): Promise<R> {
     const { cache } = this.options;
     if (cache && c !== 'none') {
       if (layer.cacheKey) await cache.put(layer.cacheKey(), { digest: tarInfo.diffId, size: tarInfo.size });
@@ -322,7 +341,7 @@ export class RegistrySink implements ImageSink {
   }
 
   private blobKey(diffId: string, c: Exclude<Compression, 'none'>): string {
-    return `registry blob\0${c}\0blocks\0${compressionLevel(c, this.options.level)}\0${diffId}`;
+    return `registry blob\0${compressionId(c, this.options.level)}\0${diffId}`;
   }
 
   /** As asked; else a stored compressed blob keeps its compression (if the format has it), and tars are gzipped. */
