@@ -69,7 +69,8 @@ class ZstdFrame extends Transform {
 
   constructor(workers: number, level: number, jobSize: number) {
     super();
-    this.thread = idleFrameThreads.pop() ?? new Worker(new URL('./zstd-worker.js', import.meta.url));
+    // Its own stdout and stderr, as the block threads have (see spawn below).
+    this.thread = idleFrameThreads.pop() ?? new Worker(new URL('./zstd-worker.js', import.meta.url), { stdout: true, stderr: true });
     this.thread.ref();
     this.thread.on('message', this.onResult);
     this.thread.on('error', this.onError);
