@@ -53,6 +53,6 @@ export interface WalkedTar {
 
 /** Walk `members` once, keeping them: for writers that need the length before the bytes. */
 export function walkedTar(members: Iterable<Member>): WalkedTar {
-  const list = [...members];
+  const list: Member[] = Array.isArray(members) ? members : [...members];
   return { size: tarSize(list), open: () => packMembers(list) };
 }

@@ -13,7 +13,7 @@ export interface EntryAttributes {
   gname: string;
 }
 
-interface WalkedEntry {
+export interface WalkedEntry {
   /** Absolute path on disk, in surrogateescape form. */
   path: string;
   stat: Stats;
@@ -98,6 +98,11 @@ export class FileFingerprints {
   /** Call at the start of every read of the layer (a file gone missing shows in the digest). */
   begin(): void {
     this.pass++;
+  }
+
+  /** Whether the layer has been read (here, or by another thread whose read was adopted). */
+  read(): boolean {
+    return this.pass > 0;
   }
 
   /** What the first read saw, to hand to the copy of the layer another thread streams; nothing before a first read. */
