@@ -1,12 +1,11 @@
-import type { Stats } from 'node:fs';
 import { type TarHeader, TarType, endOfArchiveLength, headerLength, padLength } from './header.js';
 import { ChunkedTar } from './chunked-tar.js';
-import type { FileFingerprints } from './tree-walk.js';
+import type { FileFingerprints, ListedStat } from './tree-walk.js';
 
 /** One member of a generated layer: its header, and the file it was made from (none for made-up directories). */
 export interface Member {
   header: TarHeader;
-  entry?: { path: string; stat: Stats };
+  entry?: { path: string; stat: ListedStat };
 }
 
 /**

@@ -13,6 +13,9 @@ export interface EntryAttributes {
   gname: string;
 }
 
+/** What a file is checked against when read: a walk's lstat, or only these fields of it. */
+export type ListedStat = Pick<Stats, 'mode' | 'size' | 'mtimeMs' | 'ctimeMs' | 'ino'>;
+
 export interface WalkedEntry {
   /** Absolute path on disk, in surrogateescape form. */
   path: string;
@@ -116,7 +119,7 @@ export class FileFingerprints {
     this.pass = Math.max(this.pass, 1);
   }
 
-  check(entry: WalkedEntry): void {
+  check(entry: { path: string; stat: ListedStat }): void {
     const s = entry.stat;
     const print = `${s.mode}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.ino}`;
     if (this.pass === 1) this.first.set(entry.path, print);
