@@ -302,7 +302,7 @@ describe('the guard on the walk the writer reads by', () => {
   });
 });
 
-describe('destinations that may read no layer run the guard on the store paths first', () => {
+describe('the guard refuses before a destination is reached or made', () => {
   const arm64 = foreign('arm64');
 
   test('a registry and an engine: refused (exit 2) before either is reached; an OCI layout: refused with no directory made', () => {
