@@ -2,8 +2,8 @@ import { type Conf, parseConf } from '../conf/conf.js';
 import { type Inspection, inspectImages } from '../inspect/inspect.js';
 import { type MakeConfOptions, makeConf, readText } from './make-conf.js';
 import { StrataError } from '../errors.js';
-import { checkPlatform } from '../guard/platform-guard.js';
-import { checkStorePaths } from '../layer/store-layer.js';
+import { checkPlatform, checkWalkedPlatform } from '../guard/platform-guard.js';
+import { checkStorePaths, isStoreLayer } from '../layer/store-layer.js';
 import { type ConfImageOptions, imageFromConf } from './from-conf.js';
 import type { Image, ImageSink } from '../model/image.js';
 import { type SinkOptions, attachDocument, attachable, openDestination } from '../formats/table.js';
@@ -82,17 +82,43 @@ export async function writeConfs(confs: Conf[], options: WriteOptions): Promise<
   const to = options.to ?? '-';
   // Refused before anything is opened or written.
   for (const c of confs) checkStorePaths(c.store_layers, c.store_dir);
-  if (options.allowForeignBinaries !== true) {
-    for (const c of confs) await checkPlatform(c.store_layers.flat(), { architecture: c.architecture, os: c.os ?? 'linux' }, options.cache?.beside('binaries'));
-  }
+  const guard = await platformGuard(confs, to, options);
   // A registry's push report and an engine's load report say what was written.
   const summary = options.describe === true && !to.startsWith('docker:') && !to.startsWith('docker-daemon:');
   if (summary && ['-', 'docker-archive:', 'docker-archive:-'].includes(to)) {
     throw new StrataError('--json: standard output holds the image; write it with -o FILE or --to DEST, or drop --json');
   }
-  if (options.sbom === undefined) await streamConf(confs, to, options);
-  else await writeWithSbom(confs, to, options, options.sbom);
+  if (options.sbom === undefined) await streamConf(confs, to, options, guard);
+  else await writeWithSbom(confs, to, options, options.sbom, guard);
   return summary ? { destination: to, images: await inspectImages(to) } : undefined;
+}
+
+/**
+ * Store layer members kept between the guard's walk and the writer's read,
+ * in all: about 20 MB of heap (0.5 KB a member), up to 50 MB of RSS.
+ */
+const KEPT_MEMBERS = 40_000;
+
+/**
+ * The platform guard, refusing before anything is written. A destination
+ * that reads every store layer has it look at the walk its writer needs
+ * anyway: each image's store layers are walked ahead, before the
+ * destination is opened. Others (a registry or an engine may hold the
+ * layers, read then not at all) have their store paths checked here, with
+ * what the cache holds.
+ */
+async function platformGuard(confs: Conf[], to: string, options: WriteOptions): Promise<(image: Image) => Image> {
+  const unchanged = (image: Image) => image;
+  if (options.allowForeignBinaries === true) return unchanged;
+  if (to !== '-' && !/^(docker-archive|oci|oci-archive):/.test(to)) {
+    for (const c of confs) await checkPlatform(c.store_layers.flat(), { architecture: c.architecture, os: c.os ?? 'linux' }, options.cache?.beside('binaries'));
+    return unchanged;
+  }
+  const budget = { members: KEPT_MEMBERS };
+  return (image) => {
+    checkWalkedPlatform(image.layers.filter(isStoreLayer), image.platform, budget);
+    return image;
+  };
 }
 
 type Pushed = Parameters<NonNullable<NonNullable<SinkOptions['registry']>['onPushed']>>[0];
@@ -102,7 +128,7 @@ type Pushed = Parameters<NonNullable<NonNullable<SinkOptions['registry']>['onPus
  * diff_id of the layer holding it (as the sink computed them), the manifest
  * digest where the destination has one (a registry's as its push reported it).
  */
-async function writeWithSbom(confs: Conf[], to: string, options: WriteOptions, sbom: NonNullable<WriteOptions['sbom']>): Promise<void> {
+async function writeWithSbom(confs: Conf[], to: string, options: WriteOptions, sbom: NonNullable<WriteOptions['sbom']>, guard: (image: Image) => Image): Promise<void> {
   if (confs.length !== 1) throw new StrataError('--sbom: one image at a time; write each platform\'s image with its own --sbom');
   if (!attachable(to)) throw new StrataError(`--sbom: ${to} has no place for an SBOM; write to a file (-o FILE), an OCI layout or archive, or a registry (docker://)`);
   const conf = confs[0]!;
@@ -113,6 +139,7 @@ async function writeWithSbom(confs: Conf[], to: string, options: WriteOptions, s
   let repoTag: string | null | undefined;
   const pushed = pushedDigest(options);
   await streamConf(conf, to, pushed.options, (image) => {
+    guard(image);
     layers = image.layers;
     repoTag = image.repoTags[0];
     // Every sink asks for the config with the layers' diff_ids once it knows them.

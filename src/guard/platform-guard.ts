@@ -1,6 +1,7 @@
 import { type Dirent, type Stats, closeSync, lstatSync, openSync, readSync, readdirSync } from 'node:fs';
 import { StrataError } from '../errors.js';
-import { identity } from '../layer/store-layer.js';
+import { type StoreLayer, identity } from '../layer/store-layer.js';
+import { fsName } from '../util/surrogateescape.js';
 import { firstFew } from '../util/text.js';
 import { type BinaryKind, HEAD_BYTES, binaryKind } from './binary.js';
 
@@ -42,12 +43,15 @@ export async function findForeignBinaries(paths: readonly string[], target: Targ
   const head = Buffer.allocUnsafe(HEAD_BYTES);
   const found = await Promise.all(paths.map((root) => binariesOf(root, head, cache)));
   const foreign = found.flatMap((binaries, i) =>
-    binaries
-      .filter(([, kind]) => !(kind.architectures.includes(target.architecture) && (kind.os === undefined || kind.os === target.os)))
-      .map(([rel, kind]) => ({ path: rel === '' ? paths[i]! : `${paths[i]}/${rel}`, kind })),
+    binaries.filter(([, kind]) => isForeign(kind, target)).map(([rel, kind]) => ({ path: rel === '' ? paths[i]! : `${paths[i]}/${rel}`, kind })),
   );
-  return foreign.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return byPath(foreign);
 }
+
+const isForeign = (kind: BinaryKind, target: TargetPlatform): boolean =>
+  !(kind.architectures.includes(target.architecture) && (kind.os === undefined || kind.os === target.os));
+
+const byPath = (foreign: ForeignBinary[]): ForeignBinary[] => foreign.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
 async function binariesOf(root: string, head: Buffer, cache: FoundCache | undefined): Promise<Found> {
   const id = cache && identity(root);
@@ -121,7 +125,7 @@ function modeOf(path: string): number {
   }
 }
 
-function readKind(path: string, head: Buffer): BinaryKind | undefined {
+function readKind(path: string | Buffer, head: Buffer): BinaryKind | undefined {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -149,7 +153,30 @@ function describeKind(kind: BinaryKind): string {
  * another platform than the image's, naming the first few.
  */
 export async function checkPlatform(paths: readonly string[], target: TargetPlatform, cache?: FoundCache): Promise<void> {
-  const foreign = await findForeignBinaries(paths, target, cache);
+  refuseForeign(await findForeignBinaries(paths, target, cache), target);
+}
+
+/**
+ * checkPlatform over store layers about to be read, each walked once for
+ * both: the guard looks at every entry's lstat and opens only the
+ * candidates, and each layer keeps its walk for its read while `budget`
+ * (members in all, shared by the calls of one write) has room; a layer
+ * past it is walked again when read.
+ */
+export function checkWalkedPlatform(layers: readonly StoreLayer[], target: TargetPlatform, budget: { members: number }): void {
+  const head = Buffer.allocUnsafe(HEAD_BYTES);
+  const foreign: ForeignBinary[] = [];
+  for (const layer of layers) {
+    budget.members -= layer.walkAhead(({ path, stat }) => {
+      if (!stat.isFile() || !isCandidate(path, () => stat.mode)) return;
+      const kind = readKind(fsName(path), head);
+      if (kind && isForeign(kind, target)) foreign.push({ path, kind });
+    }, budget.members);
+  }
+  refuseForeign(byPath(foreign), target);
+}
+
+function refuseForeign(foreign: ForeignBinary[], target: TargetPlatform): void {
   if (foreign.length === 0) return;
   const named = foreign.map((f) => `${f.path} (${describeKind(f.kind)})`);
   throw new StrataError(

@@ -6,7 +6,7 @@ import type { Layer } from '../model/image.js';
 import { sha256Hex } from '../model/digest.js';
 import { TarType, tarHeader } from '../tar/header.js';
 import { type Member, type WalkedTar, packMembers, tarSize, walkedTar } from '../tar/members.js';
-import { type EntryAttributes, FileFingerprints, entryHeader, walk } from '../tar/tree-walk.js';
+import { type EntryAttributes, FileFingerprints, type ListedStat, type WalkedEntry, entryHeader, walk } from '../tar/tree-walk.js';
 import { layerKeyOf, pathContent } from './key.js';
 import { type LayerPerms, type Perms, pathlibForm } from './perms.js';
 
@@ -17,16 +17,41 @@ import { type LayerPerms, type Perms, pathlibForm } from './perms.js';
  * what the `perms` rules for its paths set. Its key comes from the paths'
  * NAR hashes (`narHashes`, by store path) where known.
  */
-export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttributes, perms?: Perms, narHashes?: ReadonlyMap<string, string>): SizedLayer {
+export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttributes, perms?: Perms, narHashes?: ReadonlyMap<string, string>): StoreLayer {
   const roots = paths.map((p) => storeRoot(p, storeDir));
   const fingerprints = new FileFingerprints();
   const rules = perms?.forLayer(roots);
+  const members = () => storeLayerMembers(roots, storeDir, attrs, rules);
+  // A walk done ahead of the first read, taken by that read.
+  let ahead: Member[] | undefined;
+  const firstRead = (): Iterable<Member> => {
+    const kept = ahead;
+    ahead = undefined;
+    // A layer already read (hashed here or in a worker) is walked again, so
+    // that read checks this one against it: a file added since shows.
+    return kept && !fingerprints.read() ? kept : members();
+  };
   return {
     contents: paths,
     fingerprints,
-    open: () => packMembers(storeLayerMembers(roots, storeDir, attrs, rules), fingerprints),
-    tarSize: () => tarSize(storeLayerMembers(roots, storeDir, attrs, rules), fingerprints),
-    walk: () => walkedTar(storeLayerMembers(roots, storeDir, attrs, rules)),
+    open: () => packMembers(firstRead(), fingerprints),
+    tarSize: () => tarSize(members(), fingerprints),
+    walk: () => walkedTar(firstRead()),
+    walkAhead: (see, keep) => {
+      if (keep <= 0) {
+        // Entries alone: no headers to make.
+        for (const root of roots) for (const entry of walk(root)) see(entry);
+        return 0;
+      }
+      let kept: Member[] | undefined = [];
+      for (const { header, entry } of members()) {
+        if (entry) see(entry);
+        kept?.push(entry ? { header, entry: { path: entry.path, stat: listed(entry.stat) } } : { header });
+        if (kept && kept.length > keep) kept = undefined;
+      }
+      ahead = kept;
+      return kept?.length ?? 0;
+    },
     // Rules are objects a worker thread cannot receive; such layers are hashed here.
     ...(rules ? {} : { recipe: { kind: 'store' as const, args: [paths, storeDir, attrs] as [string[], string, EntryAttributes] } }),
     cacheKey: () => JSON.stringify({ layer: 'store/1', storeDir, roots, attrs, identity: roots.map(identity), perms: rules?.key }),
@@ -102,7 +127,26 @@ function storeDirParents(storeDir: string): string[] {
  */
 export type SizedLayer = Layer & { tarSize(): number; walk(): WalkedTar; inputKey(): string };
 
-function* storeLayerMembers(paths: string[], storeDir: string, attrs: EntryAttributes, rules?: LayerPerms): Generator<Member> {
+/** A layer of store paths, which can be walked before it is read. */
+export type StoreLayer = SizedLayer & {
+  /**
+   * Walk the layer now, showing `see` each entry (path and lstat); the
+   * layer's first read (walk() or open()) then takes this walk instead of
+   * walking again, unless it has more than `keep` members. Returns how many
+   * members were kept (0: none).
+   */
+  walkAhead(see: (entry: WalkedEntry) => void, keep: number): number;
+};
+
+/** Whether `layer` holds store paths (and can be walked ahead). */
+export function isStoreLayer(layer: Layer): layer is StoreLayer {
+  return 'walkAhead' in layer;
+}
+
+// Kept with what a read checks of their lstat alone: less than half the memory, and much less to collect.
+const listed = ({ mode, size, mtimeMs, ctimeMs, ino }: ListedStat): ListedStat => ({ mode, size, mtimeMs, ctimeMs, ino });
+
+function* storeLayerMembers(paths: string[], storeDir: string, attrs: EntryAttributes, rules?: LayerPerms): Generator<Member & { entry?: WalkedEntry }> {
   for (const dir of storeDirParents(storeDir)) yield { header: tarHeader({ name: dir, type: TarType.Directory, mode: 0o755, ...attrs }) };
   for (const root of paths) {
     for (const entry of walk(root)) {

@@ -2,6 +2,7 @@ import { type Stats, closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ExitCode, StrataError } from '../errors.js';
 import { fsName } from '../util/surrogateescape.js';
 import { BLOCK, type TarHeader, TarType, encodeHeader, endOfArchive, writeHeader } from './header.js';
+import type { ListedStat } from './tree-walk.js';
 
 // strata's own tar encoder, not tar-stream: it writes store and
 // customisation layers and the docker-archive stream, where the bytes must
@@ -52,7 +53,7 @@ export class ChunkedTar {
    * content and the padding. With `listed` (the file's stat when it was
    * listed), a file modified while read stops the layer.
    */
-  *entry(header: TarHeader, path: string, listed?: Stats): Generator<Buffer> {
+  *entry(header: TarHeader, path: string, listed?: ListedStat): Generator<Buffer> {
     const direct = writeHeader(this.buf, this.pos, CHUNK - this.pos, header);
     if (direct > 0) this.advance(direct);
     else this.put(encodeHeader(header));
@@ -91,7 +92,7 @@ export class ChunkedTar {
     while (this.full.length > 0) yield this.full.shift()!;
   }
 
-  private *content(path: string, size: number, listed?: Stats): Generator<Buffer> {
+  private *content(path: string, size: number, listed?: ListedStat): Generator<Buffer> {
     let fd: number;
     try {
       fd = openSync(fsName(path), 'r');
@@ -126,6 +127,6 @@ export class ChunkedTar {
   }
 }
 
-function sameFile(a: Stats, b: Stats): boolean {
+function sameFile(a: ListedStat, b: Stats): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 }

@@ -1,12 +1,11 @@
-import type { Stats } from 'node:fs';
 import { type TarHeader, TarType, endOfArchiveLength, headerLength, padLength } from './header.js';
 import { ChunkedTar } from './chunked-tar.js';
-import type { FileFingerprints } from './tree-walk.js';
+import type { FileFingerprints, ListedStat } from './tree-walk.js';
 
 /** One member of a generated layer: its header, and the file it was made from (none for made-up directories). */
 export interface Member {
   header: TarHeader;
-  entry?: { path: string; stat: Stats };
+  entry?: { path: string; stat: ListedStat };
 }
 
 /**
@@ -53,6 +52,6 @@ export interface WalkedTar {
 
 /** Walk `members` once, keeping them: for writers that need the length before the bytes. */
 export function walkedTar(members: Iterable<Member>): WalkedTar {
-  const list = [...members];
+  const list: Member[] = Array.isArray(members) ? members : [...members];
   return { size: tarSize(list), open: () => packMembers(list) };
 }

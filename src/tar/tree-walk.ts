@@ -13,7 +13,10 @@ export interface EntryAttributes {
   gname: string;
 }
 
-interface WalkedEntry {
+/** What a file is checked against when read: a walk's lstat, or only these fields of it. */
+export type ListedStat = Pick<Stats, 'mode' | 'size' | 'mtimeMs' | 'ctimeMs' | 'ino'>;
+
+export interface WalkedEntry {
   /** Absolute path on disk, in surrogateescape form. */
   path: string;
   stat: Stats;
@@ -100,6 +103,11 @@ export class FileFingerprints {
     this.pass++;
   }
 
+  /** Whether the layer has been read (here, or by another thread whose read was adopted). */
+  read(): boolean {
+    return this.pass > 0;
+  }
+
   /** What the first read saw, to hand to the copy of the layer another thread streams; nothing before a first read. */
   export(): [string, string][] | undefined {
     return this.pass === 0 ? undefined : [...this.first];
@@ -111,7 +119,7 @@ export class FileFingerprints {
     this.pass = Math.max(this.pass, 1);
   }
 
-  check(entry: WalkedEntry): void {
+  check(entry: { path: string; stat: ListedStat }): void {
     const s = entry.stat;
     const print = `${s.mode}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.ino}`;
     if (this.pass === 1) this.first.set(entry.path, print);

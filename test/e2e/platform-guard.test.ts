@@ -4,15 +4,21 @@
  * a stub Mach-O executable and the host's busybox (amd64).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { StrataError } from '../../src/errors.js';
 import { type BinaryKind, binaryKind } from '../../src/guard/binary.js';
-import { checkPlatform, findForeignBinaries } from '../../src/guard/platform-guard.js';
+import { checkPlatform, checkWalkedPlatform, findForeignBinaries } from '../../src/guard/platform-guard.js';
 import { DigestCache } from '../../src/layer/digest-cache.js';
-import { strata } from '../helpers/cli.js';
+import { isStoreLayer, storeLayer } from '../../src/layer/store-layer.js';
+import { parseConf } from '../../src/conf/conf.js';
+import { imageFromConf } from '../../src/build/from-conf.js';
+import { writeImage } from '../../src/build/write.js';
+import type { Bytes } from '../../src/model/image.js';
+import { strata, strataOk } from '../helpers/cli.js';
 import { REPO_ROOT, buildFixture, nixBuild, tmpDir } from '../helpers/store.js';
 
 const foreign = (attr: string) => nixBuild(join(REPO_ROOT, 'test', 'fixtures', 'foreign.nix'), attr);
@@ -207,5 +213,106 @@ describe('strata image and stream check the closure before writing anything', ()
     assert.equal(strata(['image', arm64, '--architecture', 'amd64', '--allow-foreign-binaries', '-o', join(dir, 'a.tar')]).status, 0);
     assert.equal(strata(['image', arm64, '--architecture', 'arm64', '-o', join(dir, 'b.tar')]).status, 0);
     assert.ok(existsSync(join(dir, 'a.tar')) && existsSync(join(dir, 'b.tar')));
+  });
+});
+
+const ATTRS = { mtime: 1, uid: 0, gid: 0, uname: 'root', gname: 'root' };
+const NO_LIMIT = { members: Number.MAX_SAFE_INTEGER };
+
+async function sha256Of(bytes: Bytes): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of bytes) h.update(chunk);
+  return h.digest('hex');
+}
+
+/** A store of one path we may change: a file bigger than any pipe buffer, then a small one. */
+function mutableStore(name: string): { storeDir: string; path: string; conf: string; small: string } {
+  const work = tmpDir('strata-guard-walk-');
+  const storeDir = join(work, 'store');
+  const path = join(storeDir, `${'b'.repeat(32)}-${name}`);
+  mkdirSync(path, { recursive: true });
+  writeFileSync(join(path, 'a-big'), Buffer.alloc(4 << 20, 7));
+  writeFileSync(join(path, 'z-small'), 'before\n');
+  const graph = join(work, 'graph.json');
+  writeFileSync(graph, JSON.stringify([{ path, narSize: 4 << 20, references: [] }]));
+  const conf = join(work, 'conf.json');
+  strataOk(['conf', '--graph', graph, '--store-dir', storeDir, '-o', conf]);
+  return { storeDir, path, conf, small: join(path, 'z-small') };
+}
+
+describe('the guard on the walk the writer reads by', () => {
+  const arm64 = foreign('arm64');
+  const busybox = buildFixture('busybox');
+  const amd64 = { architecture: 'amd64', os: 'linux' };
+  const membersOf = (paths: string[]) => storeLayer(paths, '/nix/store', ATTRS).walkAhead(() => {}, NO_LIMIT.members);
+
+  test('what it finds is what the standalone guard finds, in layers kept and in layers past the budget', async () => {
+    const expected = await findForeignBinaries([arm64, busybox], amd64);
+    const budget = { members: membersOf([arm64]) };
+    const layers = [storeLayer([arm64], '/nix/store', ATTRS), storeLayer([busybox], '/nix/store', ATTRS)];
+    assert.throws(
+      () => checkWalkedPlatform(layers, amd64, budget),
+      (e: unknown) => e instanceof StrataError && e.exitCode === 2 && e.message.startsWith(`the closure holds ${expected.length} executable(s)`) && e.message.includes(`${expected[0]!.path} (ELF `),
+    );
+    // The first layer took the whole budget; the second was walked for the guard and not kept.
+    assert.equal(budget.members, 0);
+    // Past the budget, still guarded: busybox is the one foreign binary of this closure on arm64.
+    const arm = { architecture: 'arm64', os: 'linux' };
+    assert.throws(
+      () => checkWalkedPlatform([storeLayer([arm64], '/nix/store', ATTRS), storeLayer([busybox], '/nix/store', ATTRS)], arm, { members: membersOf([arm64]) }),
+      (e: unknown) => e instanceof StrataError && e.message.includes(`${join(busybox, 'bin', 'busybox')} (ELF linux/amd64)`) && !e.message.includes(arm64),
+    );
+  });
+
+  test('a layer walked ahead is read from that walk: the same tar as a layer walked when read', async () => {
+    const fresh = storeLayer([busybox, buildFixture('app')], '/nix/store', ATTRS);
+    const ahead = storeLayer([busybox, buildFixture('app')], '/nix/store', ATTRS);
+    checkWalkedPlatform([ahead], amd64, NO_LIMIT);
+    const walked = ahead.walk();
+    assert.equal(walked.size, fresh.walk().size);
+    assert.equal(await sha256Of(walked.open()), await sha256Of(fresh.open()));
+    // One walk, taken once: a second read walks again.
+    const again = storeLayer([busybox], '/nix/store', ATTRS);
+    checkWalkedPlatform([again], amd64, NO_LIMIT);
+    assert.equal(await sha256Of(again.open()), await sha256Of(again.open()));
+  });
+
+  test('a file changed between the guard\'s walk and the read stops the write (exit 4), to a docker-archive and an OCI layout', async () => {
+    for (const to of ['docker-archive', 'oci']) {
+      const { conf, small } = mutableStore(to);
+      const image = await imageFromConf(parseConf(readFileSync(conf, 'utf8'), conf));
+      checkWalkedPlatform(image.layers.filter(isStoreLayer), image.platform, NO_LIMIT);
+      appendFileSync(small, 'changed\n');
+      const out = join(tmpDir('strata-guard-walk-out-'), 'image');
+      await assert.rejects(writeImage(image, `${to}:${out}`), (e: unknown) => e instanceof StrataError && e.exitCode === 4 && /z-small: changed while the image was written/.test(e.message), to);
+      if (to === 'docker-archive') assert.equal(existsSync(out), false);
+    }
+  });
+
+  test('a layer read since its walk ahead (hashed, here or in a worker) is walked again, so a file added since is in its bytes', async () => {
+    const { storeDir, path } = mutableStore('added');
+    const layer = storeLayer([path], storeDir, ATTRS);
+    checkWalkedPlatform([layer], amd64, NO_LIMIT);
+    writeFileSync(join(path, 'm-added'), 'new\n');
+    // Another read of the layer (a hashing worker's), adopted as the first.
+    const hashed = storeLayer([path], storeDir, ATTRS);
+    const digest = await sha256Of(hashed.open());
+    layer.fingerprints!.adopt(hashed.fingerprints!.export()!);
+    assert.equal(await sha256Of(layer.open()), digest);
+  });
+});
+
+describe('the guard refuses before a destination is reached or made', () => {
+  const arm64 = foreign('arm64');
+
+  test('a registry and an engine: refused (exit 2) before either is reached; an OCI layout: refused with no directory made', () => {
+    const layout = join(tmpDir('strata-guard-'), 'layout');
+    const env = { ...process.env, DOCKER_HOST: `unix://${join(tmpDir('strata-guard-'), 'no.sock')}` };
+    for (const to of ['docker://127.0.0.1:9/guard:1', 'docker-daemon:guard:1', `oci:${layout}`]) {
+      const r = strata(['image', arm64, '--architecture', 'amd64', '--to', to], { env });
+      assert.equal(r.status, 2, `${to}: ${r.stderr}`);
+      assert.match(r.stderr, /^strata: the closure holds \d+ executable\(s\) or librar\(ies\) not built for linux\/amd64: /, to);
+    }
+    assert.equal(existsSync(layout), false);
   });
 });

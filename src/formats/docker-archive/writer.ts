@@ -135,10 +135,12 @@ export class DockerArchiveSink implements ImageSink {
         const got = await send(layer, layer.open(), size, name, verify);
         layers.push({ name, size, layer, digest: () => (got ? checkDigest(layer, name, got.hex, digest) : Promise.resolve(digest)) });
       } else {
-        // Walked right before it is read: a file changed in between stops the layer.
+        // Walked before it is read (right before, or ahead by the platform guard): a file changed in between stops the layer.
         const cacheKey = this.cache && layer.cacheKey ? layer.cacheKey() : undefined;
         const walked = layer.walk!();
-        this.progress.layer(i, image.layers.length, layer.contents.join(' '), walked.size);
+        // Kept apart from the walk, so the walk is freed once the layer is sent.
+        const size = walked.size;
+        this.progress.layer(i, image.layers.length, layer.contents.join(' '), size);
         // Messages name a layer whose name waits for its digest by its place.
         let name = `#${i + 1}`;
         let reserved: Reserved | undefined;
@@ -155,13 +157,13 @@ export class DockerArchiveSink implements ImageSink {
         const known = layer.known?.digest;
         layers.push({
           name,
-          size: walked.size,
+          size,
           layer,
           reserved,
           digest: async () => {
             const digest = known ? await checkDigest(layer, name, got.hex, known) : `sha256:${await got.hex}`;
             // What this run measured serves later runs that need digests first (and pushes).
-            if (cacheKey !== undefined) await this.cache!.put(cacheKey, { digest, size: walked.size });
+            if (cacheKey !== undefined) await this.cache!.put(cacheKey, { digest, size });
             return digest;
           },
         });
