@@ -1,44 +1,54 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 
-// The worker's whole program: for each chunk that arrives, write it to the
-// file descriptor (plain blocking write(2), at an offset for a patch) and/or
-// add it to the sha256, then give its memory back; a digest or an end marker
-// answers in order. After a failed write, chunks are only given back.
+// The threads' whole program. A hashing thread adds each chunk that arrives
+// to the sha256 and gives its memory back; digests and end markers are
+// answered in order. A writing thread writes each chunk to the file
+// descriptor (plain blocking write(2), at an offset for a patch) and passes
+// it on to its hashing thread, so the next chunk is written while this one
+// is hashed; after a failed write, chunks are only passed on.
 const PROGRAM = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
 const { writeSync } = require('node:fs');
-const fd = workerData.fd;
-let hash = createHash('sha256');
-let failed = false;
-const pause = new Int32Array(new SharedArrayBuffer(4));
-function put(bytes, at) {
-  for (let done = 0; done < bytes.length; ) {
-    try {
-      done += writeSync(fd, bytes, done, bytes.length - done, at === undefined ? null : at + done);
-    } catch (e) {
-      // Made non-blocking by another holder of the same pipe: wait for room.
-      if (e.code !== 'EAGAIN') throw e;
-      Atomics.wait(pause, 0, 0, 1);
+const { fd, next, input } = workerData ?? {};
+if (next === undefined) {
+  const { createHash } = require('node:crypto');
+  let hash = createHash('sha256');
+  (input ?? parentPort).on('message', (m) => {
+    if (m === 'digest') { parentPort.postMessage({ hex: hash.digest('hex') }); hash = createHash('sha256'); return; }
+    if (m === 'end') { parentPort.postMessage({ ended: true }); return; }
+    // A failed write, passed on by the writing thread: answered in order, before any later end.
+    if (m.failed) { parentPort.postMessage(m); return; }
+    if (m.hash) hash.update(m.bytes);
+    // The memory goes back, to be filled again: it arrived as this thread's own
+    // (handed over, or a copy), whole even when the chunk was a part of it.
+    parentPort.postMessage({ done: m.bytes.length, back: m.bytes.buffer }, [m.bytes.buffer]);
+  });
+} else {
+  let failed = false;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const put = (bytes, at) => {
+    for (let done = 0; done < bytes.length; ) {
+      try {
+        done += writeSync(fd, bytes, done, bytes.length - done, at === undefined ? null : at + done);
+      } catch (e) {
+        // Made non-blocking by another holder of the same pipe: wait for room.
+        if (e.code !== 'EAGAIN') throw e;
+        Atomics.wait(pause, 0, 0, 1);
+      }
     }
-  }
-}
-parentPort.on('message', (m) => {
-  if (m === 'digest') { parentPort.postMessage({ hex: hash.digest('hex') }); hash = createHash('sha256'); return; }
-  if (m === 'end') { parentPort.postMessage({ ended: true }); return; }
-  if (!failed) {
-    try {
-      if (m.write) put(m.bytes, m.at);
-      if (m.hash) hash.update(m.bytes);
-    } catch (e) {
-      failed = true;
-      parentPort.postMessage({ failed: { code: e.code, message: e.message } });
+  };
+  parentPort.on('message', (m) => {
+    if (typeof m !== 'string' && m.write && !failed) {
+      try {
+        put(m.bytes, m.at);
+      } catch (e) {
+        failed = true;
+        next.postMessage({ failed: { code: e.code, message: e.message } });
+      }
     }
-  }
-  // The memory goes back, to be filled again: it arrived as this thread's own
-  // (handed over, or a copy), whole even when the chunk was a part of it.
-  parentPort.postMessage({ done: m.bytes.length, back: m.bytes.buffer }, [m.bytes.buffer]);
-});`;
+    next.postMessage(m, typeof m === 'string' ? [] : [m.bytes.buffer]);
+  });
+}`;
 
 /** Bytes sent and not yet written or hashed before a call makes its caller wait: memory stays bounded. */
 const IN_FLIGHT = 4 << 20;
@@ -58,7 +68,9 @@ interface WriteTarget {
  * the order given; a failed write is raised by the next call (and `finish`).
  */
 export class HashThread {
+  // The hashing thread, which answers; and the writing thread before it, given a target.
   private readonly worker: Worker;
+  private readonly writer: Worker | undefined;
   // Digests and ends are answered in the order they were asked for.
   private readonly waiting: { resolve: (answer: string | undefined) => void; reject: (e: Error) => void }[] = [];
   private inFlight = 0;
@@ -71,7 +83,14 @@ export class HashThread {
     target?: WriteTarget,
   ) {
     // Its own stdout and stderr: without them Node creates the process's, making a pipe on fd 1 non-blocking.
-    this.worker = new Worker(PROGRAM, { eval: true, workerData: { fd: target?.fd }, stdout: true, stderr: true });
+    const options = { eval: true, stdout: true, stderr: true } as const;
+    if (target) {
+      // Writing and hashing on two threads: a write waits on the pipe's reader, and the hashing goes on meanwhile.
+      const { port1, port2 } = new MessageChannel();
+      this.worker = new Worker(PROGRAM, { ...options, workerData: { input: port2 }, transferList: [port2] });
+      this.writer = new Worker(PROGRAM, { ...options, workerData: { fd: target.fd, next: port1 }, transferList: [port1] });
+      this.writer.on('error', (e) => this.fail(e));
+    } else this.worker = new Worker(PROGRAM, options);
     this.worker.unref();
     this.worker.on('message', (m: { hex?: string; ended?: boolean; done?: number; back?: ArrayBuffer; failed?: NodeJS.ErrnoException }) => {
       if (m.failed) {
@@ -121,6 +140,7 @@ export class HashThread {
   }
 
   close(): void {
+    void this.writer?.terminate();
     void this.worker.terminate();
   }
 
@@ -130,7 +150,7 @@ export class HashThread {
     const own = handOver && chunk.buffer instanceof ArrayBuffer && chunk.buffer.byteLength >= 64 * 1024;
     const bytes = own ? chunk : new Uint8Array(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.length) as ArrayBuffer);
     this.inFlight += chunk.length;
-    this.worker.postMessage({ ...what, bytes }, [bytes.buffer as ArrayBuffer]);
+    (this.writer ?? this.worker).postMessage({ ...what, bytes }, [bytes.buffer as ArrayBuffer]);
     this.hold();
     if (this.inFlight >= IN_FLIGHT) {
       await new Promise<void>((resolve) => (this.drained = resolve));
@@ -143,7 +163,7 @@ export class HashThread {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      this.worker.postMessage(what);
+      (this.writer ?? this.worker).postMessage(what);
       this.hold();
     });
   }
@@ -157,7 +177,10 @@ export class HashThread {
 
   // The thread keeps the process alive only while it owes an answer or holds unwritten bytes.
   private hold(): void {
-    if (this.waiting.length > 0 || (this.inFlight > 0 && !this.failure)) this.worker.ref();
-    else this.worker.unref();
+    const busy = this.waiting.length > 0 || (this.inFlight > 0 && !this.failure);
+    for (const w of [this.worker, this.writer]) {
+      if (busy) w?.ref();
+      else w?.unref();
+    }
   }
 }
