@@ -99,7 +99,7 @@ export const layerOptions = <T>(y: Argv<T>) =>
   )
     .option('mount-from', { type: 'string', describe: 'repository of the same registry to mount missing blobs from' })
     .option('additional-tag', { type: 'string', array: true, describe: 'also put the manifest under TAG in the same repository (repeatable; the blobs are sent once)' })
-    .option('verify-reused', { type: 'boolean', describe: 'download each layer taken by its key from the registry (the tag replaced, --reuse docker://...) and refuse one whose digest or diff_id is wrong' })
+    .option('verify-reused', { type: 'boolean', describe: 'download each layer taken by its key or diff_id from the registry (the tags replaced, --reuse docker://...) and refuse one whose digest or diff_id is wrong' })
     .option('manifest-format', { choices: MANIFEST_FORMATS, default: 'oci' as ManifestFormat, describe: 'docker: Docker schema 2 media types' })
     .option('digestfile', { type: 'string', describe: 'write the pushed manifest\'s digest to FILE' })
     .option('json', { type: 'boolean', describe: 'print the push report as JSON on stdout (default: the digest alone); for files, what was written (digests, layers, sizes)' });

@@ -177,3 +177,78 @@ test('strata verify docker://: a Docker config whose layer keys name another lay
   assert.equal(r.stdout, '');
   assert.match(r.stderr, new RegExp(`^strata: \\S+wrong-keys:1: layer 1 \\([^)]+\\): its key names diff_id ${diffIds[1]}, the config ${diffIds[0]}; the image's layer keys are wrong\\n$`));
 });
+
+/** The bytes a strata run reported reading (STRATA_STATS). */
+const bytesRead = (stderr: string): number => Number(/^strata: stats: read (\d+) bytes/m.exec(stderr)?.[1]);
+
+/** Two docker-archives (no layer keys) that differ in their app layer alone, and their layers' tar sizes. */
+function archives(): { v1: string; v2: string; tars: number[] } {
+  const [v1, v2] = [join(work, 'archive-v1.tar'), join(work, 'archive-v2.tar')];
+  assert.equal(strata([...image('archive one'), '-o', v1]).status, 0);
+  assert.equal(strata([...image('archive two'), '-o', v2]).status, 0);
+  const tars = JSON.parse(strata(['inspect', v2, '--json']).stdout).layers.map((l: { size: number }) => l.size);
+  return { v1, v2, tars };
+}
+
+test('a docker-archive re-pushed with an app change from an empty cache: the layers the tag names are taken by their diff_id, unread; the image runs', async (t) => {
+  const { v1, v2, tars } = archives();
+  const ref = (host: string, repo = 'from-archive'): string => `docker://${host}/${repo}:release`;
+  push(['push', v1, ref(registry.host)]);
+  // The same archive to a repository that holds nothing yet: every layer read (the bytes to compare with).
+  const fresh = strata(['push', v2, ref(registry.host, 'from-archive-fresh')], { env: { ...emptyCache(), STRATA_STATS: '1' } });
+  assert.equal(fresh.status, 0, fresh.stderr);
+  const proxy = await CountingProxy.start(registry.port);
+  try {
+    const r = await strataAsync(['push', v2, ref(proxy.host), '--json'], { ...emptyCache(), STRATA_STATS: '1' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).blobs.map((b: any) => b.status), ['skipped', 'skipped', 'skipped', 'pushed', 'pushed']);
+    // Read: the tag's manifest and its config; sent: the app layer and the config.
+    assert.equal(proxy.requests('GET', /\/manifests\/release$/).length, 1);
+    assert.equal(proxy.requests('GET', /\/blobs\//).length, 1);
+    const manifest = raw(ref(registry.host));
+    assert.equal(proxy.requests('PATCH', /\/blobs\/uploads\//).reduce((n, p) => n + p.sent, 0), manifest.layers.at(-1).size + manifest.config.size);
+    // The unchanged layers' tars were not read (a few KB of manifest and config were).
+    const unread = tars.slice(0, -1).reduce((n, s) => n + s, 0);
+    t.diagnostic(`bytes read: ${bytesRead(r.stderr)}, by a full push ${bytesRead(fresh.stderr)}; unchanged tars ${unread}`);
+    assert.ok(bytesRead(fresh.stderr) - bytesRead(r.stderr) >= unread - 16384, `read ${bytesRead(r.stderr)} bytes, a full push ${bytesRead(fresh.stderr)}; the unchanged tars are ${unread}`);
+    // The same blobs as the push that read everything: the tag held strata's own compression of those tars.
+    assert.deepEqual(manifest.layers, raw(ref(registry.host, 'from-archive-fresh')).layers);
+    assert.equal(runFromRegistry(ref(registry.host)), HELLO);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('what an --additional-tag names is read like the tag; a blob of another compression is not taken', () => {
+  const { v1, v2 } = archives();
+  const ref = (tag: string): string => `docker://${registry.host}/ci:${tag}`;
+  push(['push', v1, ref('sha-1'), '--additional-tag', 'latest']);
+  // A CI pushing :$SHA with --additional-tag latest: latest names the previous release.
+  const report = push(['push', v2, ref('sha-2'), '--additional-tag', 'latest']);
+  assert.deepEqual(report.blobs.map((b: any) => b.status), ['skipped', 'skipped', 'skipped', 'pushed', 'pushed']);
+  assert.equal(runFromRegistry(ref('latest')), HELLO);
+  const zstd = push(['push', v2, ref('zstd'), '--additional-tag', 'latest', '--compression', 'zstd']);
+  // The layers gzip-compressed under latest are not taken for zstd ones (the config, the same, is there already).
+  assert.deepEqual(zstd.blobs.map((b: any) => b.status), ['pushed', 'pushed', 'pushed', 'pushed', 'skipped']);
+});
+
+test('--verify-reused downloads the blobs taken by their diff_id and refuses one that does not hold its tar, the tag unchanged', async () => {
+  const { v1, v2 } = archives();
+  const name = `docker://${registry.host}/tampered-archive:1`;
+  push(['push', v1, name]);
+  // The manifest now names the second layer's blob for the first: the config's first diff_id stands over the wrong tar.
+  const manifest = raw(name);
+  manifest.layers[0] = manifest.layers[1];
+  const put = await fetch(`http://${registry.host}/v2/tampered-archive/manifests/1`, { method: 'PUT', headers: { 'content-type': manifest.mediaType }, body: JSON.stringify(manifest) });
+  assert.equal(put.status, 201);
+  const before = raw(name);
+  const r = strata(['push', v2, name, '--verify-reused'], { env: emptyCache() });
+  assert.equal(r.status, 4, r.stderr);
+  assert.match(r.stderr, /^strata: --verify-reused: layer 1\/4: blob sha256:[0-9a-f]{64} of docker:\/\/[^ ]+\/tampered-archive:1 holds the tar sha256:[0-9a-f]{64}, not its config's diff_id sha256:[0-9a-f]{64}; refusing it \(that image's config is wrong\)$/m);
+  assert.deepEqual(raw(name), before, 'the tag still names what it did');
+  // An untampered release verifies and is taken.
+  const honest = `docker://${registry.host}/honest-archive:1`;
+  push(['push', v1, honest]);
+  const report = push(['push', v2, honest, '--verify-reused']);
+  assert.deepEqual(report.blobs.map((b: any) => b.status), ['skipped', 'skipped', 'skipped', 'pushed', 'pushed']);
+});

@@ -15,6 +15,8 @@ import { tlsSettings } from './tls.js';
 import { checkedTar, checkedTarOnThread } from '../../image/checked-tar.js';
 import { HashThread } from '../../util/hash-thread.js';
 import { StreamDigest, sha256Digest } from '../../model/digest.js';
+import { diffIdsOf } from '../../image/config-fields.js';
+import { parsePyJson } from '../../util/pyjson.js';
 
 /** What happened to one blob (or per-platform manifest) of a push. */
 export interface PushedBlob {
@@ -86,6 +88,8 @@ export class RegistrySink implements ImageSink {
   private readonly hashers: HashThread[] = [];
   /** Layers the destination and the --reuse images hold, by key and compression. */
   private shipped = new Map<string, Shipped>();
+  /** Their blobs by the diff_id of their tar and their compression (gzip or zstd): for layers with no key. */
+  private byDiffId = new Map<string, Shipped[]>();
 
   constructor(
     readonly ref: RegistryReference,
@@ -131,14 +135,17 @@ export class RegistrySink implements ImageSink {
     const client = await this.connect(this.ref, pullFrom);
     const others: RegistryClient[] = [];
     try {
-      // Keyed layers are looked for only when this push has some.
+      // Shipped layers are looked for only when this push has some keyed, or some whose diff_id is known unread (a docker-archive's).
       const keyed = images.some((i) => i.layers.some((l) => l.key !== undefined));
-      for (const ref of keyed ? this.reuseRefs : []) {
+      const unkeyed = images.some((i) => i.layers.some((l) => l.key === undefined && l.known !== undefined));
+      for (const ref of keyed || unkeyed ? this.reuseRefs : []) {
         const other = ref.repository === this.ref.repository ? client : await this.connect(ref, []);
         if (other !== client) others.push(other);
-        await this.readShipped(other, ref.digest ?? ref.tag!, true);
+        await this.readShipped(other, ref.digest ?? ref.tag!, true, unkeyed);
       }
-      if (keyed && this.ref.tag !== undefined) await this.readShipped(client, this.ref.tag, false);
+      // What the tags being replaced name now.
+      const tags = new Set([...(this.ref.tag === undefined ? [] : [this.ref.tag]), ...(this.options.additionalTags ?? [])]);
+      for (const tag of keyed || unkeyed ? tags : []) await this.readShipped(client, tag, false, unkeyed);
       const blobs: PushedBlob[] = [];
       const { mediaType, bytes } = await build(client, blobs);
       const digest = sha256Digest(bytes);
@@ -166,11 +173,12 @@ export class RegistrySink implements ImageSink {
 
   /**
    * The keyed layers of the image `client`'s repository holds under
-   * `reference` (manifest and config only; each platform's of an index):
-   * what this push may take instead of reading its own. A tag not there yet
-   * gives nothing; a named --reuse image must be there.
+   * `reference` (manifest and config only; each platform's of an index),
+   * and, when `byDiffId`, each compressed layer's blob by the diff_id its
+   * config names: what this push may take instead of reading its own. A tag
+   * not there yet gives nothing; a named --reuse image must be there.
    */
-  private async readShipped(client: RegistryClient, reference: string, named: boolean): Promise<void> {
+  private async readShipped(client: RegistryClient, reference: string, named: boolean, byDiffId: boolean): Promise<void> {
     const accept = [this.types.manifest, mediaTypes(this.format === 'oci' ? 'docker' : 'oci').manifest, OCI_INDEX, DOCKER_MANIFEST_LIST];
     if (!named && !(await client.hasManifest(reference, accept))) return;
     const top = await client.getManifest(reference, accept);
@@ -179,10 +187,25 @@ export class RegistrySink implements ImageSink {
       ? await Promise.all(parsed.manifests.map(async (m) => JSON.parse((await client.getManifest(m.digest, accept)).bytes.toString('utf8')) as typeof parsed))
       : [parsed];
     for (const m of manifests) {
-      const config = m.config;
-      for (const l of await keyedLayers(m, () => (config ? client.readBlob(config.digest) : Promise.reject(new Error('no config'))))) {
+      const { config } = m;
+      let bytes: Promise<Buffer> | undefined;
+      const readConfig = (): Promise<Buffer> => (bytes ??= config ? client.readBlob(config.digest) : Promise.reject(new Error('no config')));
+      const keyed = await keyedLayers(m, readConfig);
+      for (const l of keyed) {
         const id = `${l.key}\0${l.compression}`;
         if (!this.shipped.has(id)) this.shipped.set(id, { ...l, client });
+      }
+      if (!byDiffId) continue;
+      const layers = Array.isArray(m.layers) ? m.layers : [];
+      const diffIds = await configDiffIds(readConfig);
+      if (diffIds?.length !== layers.length) continue;
+      for (const [i, d] of layers.entries()) {
+        const c = tarCompression(d.mediaType);
+        if (c !== 'gzip' && c !== 'zstd') continue;
+        const diffId = diffIds[i]!;
+        const id = `${diffId}\0${c}`;
+        const compression = keyed.find((k) => k.digest === d.digest && k.diffId === diffId)?.compression;
+        this.byDiffId.set(id, [...(this.byDiffId.get(id) ?? []), { digest: d.digest, size: d.size, diffId, client, compression }]);
       }
     }
   }
@@ -231,11 +254,8 @@ export class RegistrySink implements ImageSink {
     }
     const shipped = layer.key === undefined ? undefined : this.shipped.get(`${layer.key}\0${compression}`);
     if (shipped) {
-      // Taken by its key, unread: present here, or mounted from where it was found.
-      if (this.options.verifyReused) await verifyShipped(shipped, c, what);
-      if (await client.blobExists(shipped.digest)) return done(shipped.digest, shipped.size, shipped.diffId, 'skipped');
-      const from = shipped.client.ref.repository;
-      if (from !== this.ref.repository && (await client.mount(shipped.digest, from)) === 'mounted') return done(shipped.digest, shipped.size, shipped.diffId, 'mounted');
+      const taken = await this.takeShipped(client, shipped, c, what);
+      if (taken) return done(shipped.digest, shipped.size, shipped.diffId, taken);
     }
     const known = await this.knownBlob(layer, c);
     if (known) {
@@ -243,6 +263,12 @@ export class RegistrySink implements ImageSink {
       if (this.options.mountFrom !== undefined && (await client.mount(known.digest, this.options.mountFrom)) === 'mounted') {
         return done(known.digest, known.size, known.diffId, 'mounted');
       }
+    }
+    // An unkeyed layer whose tar is known unread, taken as a blob of that tar and compression an image of the registry holds (one made at this level first).
+    const same = c === 'none' || layer.key !== undefined || layer.known === undefined ? [] : (this.byDiffId.get(`${layer.known.digest}\0${c}`) ?? []);
+    for (const blob of [...same.filter((b) => b.compression === compression), ...same.filter((b) => b.compression !== compression)]) {
+      const taken = await this.takeShipped(client, blob, c, what);
+      if (taken) return done(blob.digest, blob.size, blob.diffId, taken);
     }
     let tarInfo!: { diffId: string; size: number };
     const stored = layer.blob && compressionOf(layer.blob.mediaType) === 'none' ? layer.blob : undefined;
@@ -285,6 +311,15 @@ export class RegistrySink implements ImageSink {
     }
     this.hashers.push(thread);
     return this.pushed(layer, c, blob, tarInfo, done);
+  }
+
+  /** A blob an image of the registry holds, unread: verified if asked, then present here, or mounted from where it was found; else undefined. */
+  private async takeShipped(client: RegistryClient, shipped: Shipped, c: Compression, what: string): Promise<PushedBlob['status'] | undefined> {
+    if (this.options.verifyReused) await verifyShipped(shipped, c, what);
+    if (await client.blobExists(shipped.digest)) return 'skipped';
+    const from = shipped.client.ref.repository;
+    if (from !== this.ref.repository && (await client.mount(shipped.digest, from)) === 'mounted') return 'mounted';
+    return undefined;
   }
 
   /** Record a layer's tar and blob digests in the cache; its result. */
@@ -352,12 +387,32 @@ export class RegistrySink implements ImageSink {
   }
 }
 
-/** A keyed layer an image in the registry holds, and the repository it is in. */
-interface Shipped extends KeyedLayer {
+/** A layer an image in the registry holds (by its key, or by the diff_id its config names), and the repository it is in. */
+interface Shipped extends Omit<KeyedLayer, 'key' | 'compression'> {
+  key?: string;
+  compression?: string;
   client: RegistryClient;
 }
 
-/** Download a blob taken by its key: refused unless it is its digest and decompresses to its diff_id. */
+/** The rootfs.diff_ids of an image config; undefined when it has none. */
+async function configDiffIds(config: () => Promise<Buffer>): Promise<string[] | undefined> {
+  try {
+    return diffIdsOf(parsePyJson((await config()).toString('utf8'), 'config'), 'config');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A layer media type's compression; undefined for one that is not a tar (foreign layers and the like). */
+function tarCompression(mediaType: string): Compression | undefined {
+  try {
+    return compressionOf(mediaType);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Download a blob taken by its key or diff_id: refused unless it is its digest and decompresses to its diff_id. */
 async function verifyShipped(shipped: Shipped, c: Compression, what: string): Promise<void> {
   const where = `${formatReference(shipped.client.ref)}`;
   // Streamed: the blob hashed as it arrives, its tar as it decompresses.
@@ -379,7 +434,8 @@ async function verifyShipped(shipped: Shipped, c: Compression, what: string): Pr
   }
   const diffId = tar.digest();
   if (diffId !== shipped.diffId) {
-    throw new StrataError(`--verify-reused: ${what}: blob ${shipped.digest} of ${where} holds the tar ${diffId}, not the ${shipped.diffId} its key ${shipped.key.slice(0, 19)} names; refusing it (that image's annotations are wrong)`, ExitCode.Integrity);
+    const named = shipped.key === undefined ? `its config's diff_id ${shipped.diffId}` : `the ${shipped.diffId} its key ${shipped.key.slice(0, 19)} names`;
+    throw new StrataError(`--verify-reused: ${what}: blob ${shipped.digest} of ${where} holds the tar ${diffId}, not ${named}; refusing it (${shipped.key === undefined ? "that image's config is wrong" : "that image's annotations are wrong"})`, ExitCode.Integrity);
   }
 }
 
