@@ -5,6 +5,7 @@ import { StrataError } from '../errors.js';
 import type { BlockJob, BlockResult } from './block-worker.js';
 import type { FrameMessage, FrameResult } from './zstd-worker.js';
 import { ownChunk } from '../util/streams.js';
+import { workerOptions } from '../util/worker-options.js';
 
 /**
  * Compression on every core that gives the same bytes on any machine: the
@@ -69,8 +70,7 @@ class ZstdFrame extends Transform {
 
   constructor(workers: number, level: number, jobSize: number) {
     super();
-    // Its own stdout and stderr, as the block threads have (see spawn below).
-    this.thread = idleFrameThreads.pop() ?? new Worker(new URL('./zstd-worker.js', import.meta.url), { stdout: true, stderr: true });
+    this.thread = idleFrameThreads.pop() ?? new Worker(new URL('./zstd-worker.js', import.meta.url), workerOptions());
     this.thread.ref();
     this.thread.on('message', this.onResult);
     this.thread.on('error', this.onError);
@@ -270,8 +270,7 @@ export class CompressionThreads {
   }
 
   private spawn(): Worker {
-    // Its own stdout and stderr: without them Node creates the process's, making a pipe on fd 1 non-blocking.
-    const worker = new Worker(new URL('./block-worker.js', import.meta.url), { stdout: true, stderr: true });
+    const worker = new Worker(new URL('./block-worker.js', import.meta.url), workerOptions());
     this.workers.push(worker);
     worker.on('message', (r: BlockResult) => {
       const pending = this.running.get(worker)!;

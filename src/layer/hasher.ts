@@ -4,6 +4,7 @@ import { StrataError } from '../errors.js';
 import { measure } from './measure.js';
 import { type Layer, knownTar } from '../model/image.js';
 import type { DigestCache } from './digest-cache.js';
+import { workerOptions } from '../util/worker-options.js';
 
 /** A digest, and whether this run measured it (rather than being told it). */
 type Digest = { digest: string; size: number; measured?: boolean };
@@ -71,8 +72,7 @@ export class LayerHasher {
   }
 
   private spawn(): Worker {
-    // Its own stdout and stderr: without them Node creates the process's, making a pipe on fd 1 non-blocking.
-    const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { stdout: true, stderr: true });
+    const worker = new Worker(new URL('./hash-worker.js', import.meta.url), workerOptions());
     worker.unref();
     this.workers.push(worker);
     type Reply = { id: number; result?: Digest; first?: [string, string][]; error?: { message: string; exitCode?: number } };

@@ -1,4 +1,5 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
+import { workerOptions } from './worker-options.js';
 
 // The threads' whole program. A hashing thread adds each chunk that arrives
 // to the sha256 and gives its memory back; digests and end markers are
@@ -82,8 +83,7 @@ export class HashThread {
     private readonly recycle?: (memory: ArrayBuffer) => void,
     target?: WriteTarget,
   ) {
-    // Its own stdout and stderr: without them Node creates the process's, making a pipe on fd 1 non-blocking.
-    const options = { eval: true, stdout: true, stderr: true } as const;
+    const options = { ...workerOptions(), eval: true };
     if (target) {
       // Writing and hashing on two threads: a write waits on the pipe's reader, and the hashing goes on meanwhile.
       const { port1, port2 } = new MessageChannel();
