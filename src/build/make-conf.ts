@@ -2,12 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { storeName } from '../closure/store-path.js';
 import type { Closure } from '../closure/types.js';
 import { type Conf, DEFAULT_TIME, checkInherit, parseRuntimeConfig } from '../conf/conf.js';
-import { type ConfOptions, confFromPlan } from '../conf/from-plan.js';
+import type { ConfOptions } from '../conf/from-plan.js';
 import { StrataError } from '../errors.js';
 import { type PermRule, parsePerms } from '../layer/perms.js';
 import { type PyObject, parsePyJson } from '../util/pyjson.js';
 import { withLayerDigests } from './from-conf.js';
-import { type PlanImageOptions, planImage } from './plan-image.js';
+import type { PlanImageOptions } from './plan-image.js';
 
 /** What `strata conf` takes: a plan's options, and the image's. */
 export interface MakeConfOptions extends PlanImageOptions, Pick<ConfOptions, 'architecture' | 'os' | 'variant' | 'author' | 'created' | 'mtime' | 'uid' | 'gid' | 'uname' | 'gname' | 'customisation'> {
@@ -44,6 +44,8 @@ export async function makeConf(options: MakeConfOptions): Promise<Conf> {
   const perms = options.perms === undefined ? undefined : await permsOf(options.perms);
   // As confFromPlan writes them: what a reused conf layer must match.
   const writing = { uid: options.uid ?? 0, gid: options.gid ?? 0, uname: options.uname ?? 'root', gname: options.gname ?? 'root', mtime: options.mtime ?? DEFAULT_TIME, perms };
+  // Loaded here: stream, which reads confs with this module, plans nothing.
+  const [{ planImage }, { confFromPlan }] = await Promise.all([import('./plan-image.js'), import('../conf/from-plan.js')]);
   const plan = await planImage(options, writing, seen);
   const firstRoot = options.roots?.[0]?.replace(/\/+$/, '').split('/').pop();
   const conf = confFromPlan(plan, {

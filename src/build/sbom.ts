@@ -4,12 +4,11 @@ import type { Closure } from '../closure/types.js';
 import { CYCLONEDX_MEDIA_TYPE, cycloneDx } from '../sbom/cyclonedx.js';
 import { StrataError } from '../errors.js';
 import { type SourceOptions, openImageSource } from '../formats/table.js';
-import { historyPaths } from '../image/history.js';
 import { selectImage } from '../image/platform.js';
 import type { ImageSource, SourceImage } from '../image/source.js';
 import { pathAndRef } from '../image/format.js';
 import type { Platform } from '../model/image.js';
-import { type SbomModel, historySbomModel, sbomModel } from '../sbom/sbom.js';
+import type { SbomModel } from '../sbom/sbom.js';
 import { SPDX_MEDIA_TYPE, spdx } from '../sbom/spdx.js';
 
 /** The SBOM document formats: CycloneDX 1.6 JSON and SPDX 2.3 JSON. */
@@ -21,6 +20,10 @@ const WRITERS: Record<SbomFormat, { write(model: SbomModel): string; mediaType: 
   cyclonedx: { write: cycloneDx, mediaType: CYCLONEDX_MEDIA_TYPE, suffix: '.cdx.json' },
   spdx: { write: spdx, mediaType: SPDX_MEDIA_TYPE, suffix: '.spdx.json' },
 };
+
+// The model, and the history reader, are loaded when a document is made:
+// stream, image and push name the formats here and seldom make one.
+const model = () => import('../sbom/sbom.js');
 
 /** A format's media type and the suffix of its file beside an image file. */
 export function sbomFile(format: SbomFormat): { mediaType: string; suffix: string } {
@@ -39,6 +42,7 @@ async function tool(): Promise<{ name: string; version: string }> {
 
 /** A JSON SBOM of a closure, naming strata as the tool: `strata sbom`. */
 export async function closureSbom(options: SbomOptions): Promise<string> {
+  const { sbomModel } = await model();
   return WRITERS[options.format ?? 'cyclonedx'].write(sbomModel({ closure: await loadClosure(options), tool: await tool() }));
 }
 
@@ -113,11 +117,11 @@ async function besideSource(source: ImageSource, name: string, suffix: string): 
  * names no store paths.
  */
 export async function historySbom(image: SourceImage, name: string, format: SbomFormat = 'cyclonedx'): Promise<ImageSbom | undefined> {
-  const paths = historyPaths(image);
+  const paths = (await import('../image/history.js')).historyPaths(image);
   if (paths.every((p) => p.length === 0)) return undefined;
   const layers = image.layers.map((l, i) => ({ digest: l.known.digest, paths: paths[i]! }));
   const { write, mediaType, suffix } = WRITERS[format];
-  const by = await tool();
+  const [{ historySbomModel }, by] = await Promise.all([model(), tool()]);
   return { mediaType, suffix, document: (digest) => Buffer.from(write(historySbomModel({ layers, image: { name, ...(digest === undefined ? {} : { digest }) }, tool: by }))) };
 }
 
@@ -137,7 +141,7 @@ export async function imageSbom(
   format: SbomFormat = 'cyclonedx',
 ): Promise<ImageSbom> {
   const writer = WRITERS[format];
-  const by = await tool();
+  const [{ sbomModel }, by] = await Promise.all([model(), tool()]);
   return {
     mediaType: writer.mediaType,
     suffix: writer.suffix,

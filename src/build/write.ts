@@ -1,5 +1,5 @@
 import { type Conf, parseConf } from '../conf/conf.js';
-import { type Inspection, inspectImages } from '../inspect/inspect.js';
+import type { Inspection } from '../inspect/inspect.js';
 import { type MakeConfOptions, makeConf, readText } from './make-conf.js';
 import { StrataError } from '../errors.js';
 import { checkPlatform, checkWalkedPlatform } from '../guard/platform-guard.js';
@@ -90,7 +90,7 @@ export async function writeConfs(confs: Conf[], options: WriteOptions): Promise<
   }
   if (options.sbom === undefined) await streamConf(confs, to, options, guard);
   else await writeWithSbom(confs, to, options, options.sbom, guard);
-  return summary ? { destination: to, images: await inspectImages(to) } : undefined;
+  return summary ? { destination: to, images: await (await import('../inspect/inspect.js')).inspectImages(to) } : undefined;
 }
 
 /**

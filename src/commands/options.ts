@@ -3,12 +3,12 @@ import type { PlanImageOptions } from '../build/plan-image.js';
 import type { WriteOptions } from '../build/write.js';
 import type { ClosureSource } from '../closure/stores/table.js';
 import { StrataError } from '../errors.js';
-import { COMPRESSIONS, type Compression } from '../image/compression.js';
+import { COMPRESSIONS, type Compression } from '../image/compression-names.js';
 import { DigestCache } from '../layer/digest-cache.js';
 import { pushReport } from '../formats/registry/report.js';
 import { MANIFEST_FORMATS, type ManifestFormat } from '../formats/registry/manifest.js';
 import type { SourceOptions } from '../formats/table.js';
-import { DEFAULT_MAX_LAYERS, DEFAULT_STRATEGY, STRATEGIES, type Strategy } from '../plan/plan.js';
+import { DEFAULT_MAX_LAYERS, DEFAULT_STRATEGY, STRATEGIES, type Strategy } from '../plan/strategies.js';
 import { terminalProgress } from '../progress.js';
 import { SBOM_FORMATS, type SbomFormat } from '../build/sbom.js';
 

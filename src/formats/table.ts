@@ -3,7 +3,6 @@ import { stat } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
 import { type AttachedDocument, type CommonSinkOptions, type Format, type OpenedSink, pathAndRef } from '../image/format.js';
 import type { ImageSource } from '../image/source.js';
-import { TarArchive } from '../image/tar-archive.js';
 import { archiveWriter, dockerArchive } from './docker-archive/index.js';
 import { type DaemonOptions, dockerDaemon } from './docker-daemon/index.js';
 import { ociArchive, ociLayout } from './oci-layout/index.js';
@@ -110,6 +109,8 @@ function openWith(format: Format<SinkOptions, SourceOptions>, path: string, ref:
 
 /** A tar of images; without a format, the one whose marker member the archive holds. */
 async function openArchive(path: string, ref: string | undefined, name: string, format?: Format<SinkOptions, SourceOptions>): Promise<ImageSource> {
+  // Loaded here: a run that only writes has no archive to read.
+  const { TarArchive } = await import('../image/tar-archive.js');
   const archive = await TarArchive.open(path);
   try {
     const archives = readable.flatMap((f) => (f.reader?.kind === 'archive' ? [{ format: f, reader: f.reader }] : []));

@@ -4,17 +4,12 @@ import { createRequire } from 'node:module';
 import { StrataError } from '../errors.js';
 import { DOCKER_LAYER, OCI_LAYER } from '../model/media-types.js';
 import { blockCompressor } from './block-compression.js';
+import type { Compression } from './compression-names.js';
+
+export { type Compression, layerMediaType } from './compression-names.js';
 
 // Loaded on first use, so commands without zstd do not pay for the native module.
 const zstd = (): typeof import('zstd-napi') => createRequire(import.meta.url)('zstd-napi');
-
-export const COMPRESSIONS = ['none', 'gzip', 'zstd'] as const;
-export type Compression = (typeof COMPRESSIONS)[number];
-
-/** The OCI media type of a layer with this compression. */
-export function layerMediaType(c: Compression): string {
-  return c === 'none' ? OCI_LAYER : `${OCI_LAYER}+${c}`;
-}
 
 /** The compression a layer media type (OCI or Docker) implies. */
 export function compressionOf(mediaType: string): Compression {

@@ -52,8 +52,8 @@ type FormatReader<S> =
 /**
  * An image format, named as skopeo names its transport (`NAME:REFERENCE`):
  * how it reads images, how it writes them, or both. One line of
- * formats/table.ts each. A writer is loaded when a sink is opened, so a
- * run loads only the one it writes.
+ * formats/table.ts each. A writer is loaded when a sink is opened and a
+ * reader when an image is read, so a run loads only the ones it uses.
  */
 export interface Format<O extends CommonSinkOptions = CommonSinkOptions, S = unknown> {
   name: string;

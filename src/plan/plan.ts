@@ -7,8 +7,10 @@ import { limitLayers } from './limit.js';
 import { sharedLayers } from './shared.js';
 import { sizeLayers } from './size.js';
 import { type Pipeline, pipelineLayers } from './pipeline.js';
+import { DEFAULT_MAX_LAYERS, DEFAULT_STRATEGY, type Strategy } from './strategies.js';
 
 export { limitLayers };
+export { DEFAULT_MAX_LAYERS, DEFAULT_STRATEGY, STRATEGIES, type Strategy } from './strategies.js';
 
 export interface PlannedLayer {
   /** Store paths of the layer, in the order they are written. */
@@ -24,11 +26,6 @@ export interface Plan {
   maxLayers: number;
   layers: PlannedLayer[];
 }
-
-export const STRATEGIES = ['popularity', 'auto', 'size', 'shared'] as const;
-export type Strategy = (typeof STRATEGIES)[number];
-/** strata's own, the one the fleet simulator measures against the others. `popularity` is for byte-compatible drop-in use. */
-export const DEFAULT_STRATEGY: Strategy = 'shared';
 
 export interface PlanOptions {
   strategy?: Strategy;
@@ -48,8 +45,6 @@ export interface PlanOptions {
    */
   pipeline?: Pipeline;
 }
-
-export const DEFAULT_MAX_LAYERS = 100;
 
 /** A layer budget, checked: at least one store layer beside the customisation layer. */
 export function checkMaxLayers(maxLayers: number): number {

@@ -1,4 +1,3 @@
-import { notStrictEqual, strictEqual } from 'node:assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
@@ -21,6 +20,8 @@ const yargsRoot = dirname(fileURLToPath(import.meta.resolve('yargs/package.json'
 const requireFromYargs = createRequire(join(yargsRoot, 'package.json'));
 const importFromYargs = async <T>(spec: string): Promise<T> => ((await import(pathToFileURL(requireFromYargs.resolve(spec)).href)) as { default: T }).default;
 const yargsFile = (path: string): string => pathToFileURL(join(yargsRoot, path)).href;
+type Check = (actual: unknown, expected: unknown, message?: string) => void;
+const nodeAssert = (): { notStrictEqual: Check; strictEqual: Check } => requireFromYargs('node:assert') as ReturnType<typeof nodeAssert>;
 
 async function loadRenderer(): Promise<Renderer> {
   const [cliui, stringWidth] = await Promise.all([importFromYargs<Renderer['cliui']>('cliui'), importFromYargs<Renderer['stringWidth']>('string-width')]);
@@ -49,7 +50,15 @@ export async function leanYargs(argv: string[], mayPrintHelp: boolean): Promise<
   };
   const render = (): Renderer => (renderer ??= { cliui: requireDefault('cliui'), stringWidth: requireDefault('string-width') });
   const shim = {
-    assert: { notStrictEqual, strictEqual },
+    // yargs asserts as it registers options; node:assert (some milliseconds to load) is loaded only to report a failure.
+    assert: {
+      notStrictEqual: (actual: unknown, expected: unknown, message?: string) => {
+        if (actual === expected) nodeAssert().notStrictEqual(actual, expected, message);
+      },
+      strictEqual: (actual: unknown, expected: unknown, message?: string) => {
+        if (actual !== expected) nodeAssert().strictEqual(actual, expected, message);
+      },
+    },
     cliui: (opts: unknown) => render().cliui(opts),
     findUp,
     getEnv: (key: string) => process.env[key],

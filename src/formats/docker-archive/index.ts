@@ -2,13 +2,12 @@ import { StrataError } from '../../errors.js';
 import { type CommonSinkOptions, type Format, pathAndRef } from '../../image/format.js';
 import type { ImageSink } from '../../model/image.js';
 import { type ByteSink, openOutput, writeOutput } from '../../output.js';
-import { readDockerArchive } from './reader.js';
 import type { HeldLayer } from './writer.js';
 
 /** `docker save`'s archive, as `docker load` and nixpkgs' streamLayeredImage have it. */
 export const dockerArchive: Format = {
   name: 'docker-archive',
-  reader: { kind: 'archive', marker: 'manifest.json', markerText: 'a manifest.json (docker-archive)', read: readDockerArchive },
+  reader: { kind: 'archive', marker: 'manifest.json', markerText: 'a manifest.json (docker-archive)', read: async (archive, name, ref) => (await import('./reader.js')).readDockerArchive(archive, name, ref) },
   async openSink(reference, options) {
     if (options.compression && options.compression !== 'none') {
       throw new StrataError(`--compression ${options.compression}: docker-archive holds uncompressed layers (as docker load expects); use --to oci:DIR or oci-archive:FILE`);

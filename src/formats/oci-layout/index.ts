@@ -1,11 +1,10 @@
 import { StrataError } from '../../errors.js';
 import { type Format, pathAndRef } from '../../image/format.js';
 import { openOutput, writeOutput } from '../../output.js';
-import { readOciArchive } from './archive-reader.js';
-import { layoutDirectory, layoutReferrer, readOciLayout } from './layout-reader.js';
 
 // An OCI image layout has two transports: a directory (oci) and the same
-// files in one tar (oci-archive); both live here, as one format.
+// files in one tar (oci-archive); both live here, as one format. Readers
+// and writers are loaded when used, as the table loads every format.
 
 const noCommit = async (): Promise<void> => {};
 
@@ -14,6 +13,7 @@ export const ociLayout: Format = {
   reader: {
     kind: 'directory',
     async open(dir, ref, name) {
+      const { layoutDirectory, layoutReferrer, readOciLayout } = await import('./layout-reader.js');
       const files = layoutDirectory(dir);
       const images = await readOciLayout(files, name, ref);
       return { name, format: 'oci', images, referrer: (subject, type) => layoutReferrer(files, name, subject, type), close: async () => {} };
@@ -35,7 +35,7 @@ export const ociLayout: Format = {
 
 export const ociArchive: Format = {
   name: 'oci-archive',
-  reader: { kind: 'archive', marker: 'oci-layout', markerText: 'an oci-layout (OCI archive)', read: readOciArchive },
+  reader: { kind: 'archive', marker: 'oci-layout', markerText: 'an oci-layout (OCI archive)', read: async (archive, name, ref) => (await import('./archive-reader.js')).readOciArchive(archive, name, ref) },
   async openSink(reference, options) {
     const [path, ref] = pathAndRef(reference);
     if (path === '' || path === '-') throw new StrataError('--to oci-archive:FILE[:REF] needs a file name');

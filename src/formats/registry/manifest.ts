@@ -1,5 +1,5 @@
 import { StrataError } from '../../errors.js';
-import { type Compression, layerMediaType } from '../../image/compression.js';
+import { type Compression, layerMediaType } from '../../image/compression-names.js';
 import type { Descriptor } from '../../model/image.js';
 import { DOCKER_CONFIG, DOCKER_LAYER, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST } from '../../model/media-types.js';
 
