@@ -2,7 +2,7 @@ import { type SinkOptions, type SourceOptions, openImageSource } from '../format
 import { selectImage } from '../image/platform.js';
 import type { ImageSource, SourceImage } from '../image/source.js';
 import type { Image, Platform } from '../model/image.js';
-import { writeImage, writeIndex } from './write.js';
+import { writeImage, writeIndex } from './write-image.js';
 
 export interface PullOptions {
   /** Any image strata reads: docker://HOST/REPO[:TAG|@DIGEST], docker-archive:FILE, oci:DIR[:REF], ... */

@@ -1,5 +1,6 @@
 import { ExitCode, StrataError } from '../errors.js';
-import { type WriteOptions, pushedDigest } from './write.js';
+import type { WriteOptions } from './write.js';
+import { pushedDigest } from './write-image.js';
 import { type SbomFormat, historySbom, sbomFile, storedSbom } from './sbom.js';
 import type { AttachedDocument } from '../image/format.js';
 import type { ImageSource } from '../image/source.js';

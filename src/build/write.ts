@@ -1,41 +1,18 @@
 import { type Conf, parseConf } from '../conf/conf.js';
 import type { Inspection } from '../inspect/inspect.js';
 import { type MakeConfOptions, makeConf, readText } from './make-conf.js';
+import { pushedDigest, writeImage, writeIndex } from './write-image.js';
 import { StrataError } from '../errors.js';
 import { checkPlatform, checkWalkedPlatform } from '../guard/platform-guard.js';
 import { checkStorePaths, isStoreLayer } from '../layer/store-layer.js';
 import { type ConfImageOptions, imageFromConf } from './from-conf.js';
-import type { Image, ImageSink } from '../model/image.js';
-import { type SinkOptions, attachDocument, attachable, openDestination } from '../formats/table.js';
+import type { Image } from '../model/image.js';
+import { type SinkOptions, attachDocument, attachable } from '../formats/table.js';
 import { type ClosureSource, loadClosure } from '../closure/stores/table.js';
 import { type SbomFormat, imageSbom } from './sbom.js';
 
-/** Write `image` to a destination (`-`, docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF]). */
-export function writeImage(image: Image, destination: string, options: SinkOptions = {}): Promise<void> {
-  return writeTo(destination, options, (sink) => sink.write(image));
-}
-
-/** Write several images (one per platform) as one multi-platform index. */
-export function writeIndex(images: Image[], destination: string, options: SinkOptions = {}): Promise<void> {
-  return writeTo(destination, options, async (sink) => {
-    if (!sink.writeIndex) throw new StrataError(`--to ${destination}: several images need an OCI destination (oci:DIR[:REF] or oci-archive:FILE[:REF])`);
-    await sink.writeIndex(images);
-  });
-}
-
-/** Open a destination, write to it, and commit it; on failure, drop what was written. */
-async function writeTo(destination: string, options: SinkOptions, write: (sink: ImageSink) => Promise<void>): Promise<void> {
-  const opened = await openDestination(destination, options);
-  try {
-    await write(opened.sink);
-    await opened.commit();
-    options.progress?.done(true);
-  } catch (e) {
-    options.progress?.done(false);
-    await opened.abort();
-    throw e;
-  }
-}
+// The writing of images, which push and pull need without confs.
+export { writeImage, writeIndex };
 
 /** Write the image a conf describes; several confs make a multi-platform index. `watch` sees each image before it is written. */
 export async function streamConf(conf: Conf | Conf[], destination: string, options: ConfImageOptions & SinkOptions = {}, watch: (image: Image) => Image = (i) => i): Promise<void> {
@@ -121,8 +98,6 @@ async function platformGuard(confs: Conf[], to: string, options: WriteOptions): 
   };
 }
 
-type Pushed = Parameters<NonNullable<NonNullable<SinkOptions['registry']>['onPushed']>>[0];
-
 /**
  * Write one image and store its SBOM with it: each store path with the
  * diff_id of the layer holding it (as the sink computed them), the manifest
@@ -153,19 +128,6 @@ async function writeWithSbom(confs: Conf[], to: string, options: WriteOptions, s
   const [name, tag] = repoTag ? [repoTag.slice(0, repoTag.lastIndexOf(':')) || repoTag, repoTag.includes(':') ? repoTag.slice(repoTag.lastIndexOf(':') + 1) : undefined] : ['image', undefined];
   const document = await imageSbom(closure, layers.map((l, i) => ({ digest: diffIds[i]!, paths: l.contents })), { name, ...(tag === undefined ? {} : { tag }) }, sbom.format);
   sbom.onStored?.(await attachDocument(to, document, { ...options, digest: pushed.digest() }));
-}
-
-/** The options with a registry push's manifest digest kept as it is reported (undefined for other destinations). */
-export function pushedDigest<O extends SinkOptions>(options: O): { options: O; digest(): string | undefined } {
-  let digest: string | undefined;
-  const registry = options.registry && {
-    ...options.registry,
-    onPushed: async (result: Pushed) => {
-      digest = result.digest;
-      await options.registry?.onPushed?.(result);
-    },
-  };
-  return { options: { ...options, ...(registry === undefined ? {} : { registry }) }, digest: () => digest };
 }
 
 /** What `strata stream` takes: conf.json files (nixpkgs' or strata's), one per platform. */
