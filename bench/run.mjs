@@ -44,7 +44,7 @@ const corpora = arg('roots', undefined)
     });
 const ROWS = [
   'b1', 'pipe-cold', 'pipe-cached', 'nixpkgs-pipe-cold', 'nixpkgs-pipe-cached', 'nixpkgs-pipe-digests', 'file-cold', 'nixpkgs-script',
-  'push-gzip', 'skopeo-gzip', 'push-zstd', 'skopeo-zstd', 'repush-cached', 'skopeo-repush', 'push-app-change', 'skopeo-app-change', 'refuse-conf', 'refuse-plan', 'startup',
+  'push-gzip', 'skopeo-gzip', 'push-zstd', 'skopeo-zstd', 'repush-cached', 'skopeo-repush', 'push-app-change', 'skopeo-app-change', 'refuse-conf', 'refuse-plan', 'startup', 'startup-stream',
 ];
 const selected = new Set(arg('rows', quick ? ROWS.filter((r) => !r.includes('push') && !r.startsWith('skopeo')).join(',') : ROWS.join(',')).split(','));
 for (const r of selected) if (!ROWS.includes(r)) throw new Error(`--rows ${r}: expected some of ${ROWS.join(',')}`);
@@ -268,6 +268,8 @@ closureBytes = undefined;
 if (selected.has('refuse-conf')) row('-', 'refuse-conf', 'refuse a conf of 200k layers (missing paths)', await measure(`node ${q(cli)} stream ${q(writeLargeConf(work))} -o ${q(join(work, 'refused.tar'))} 2>/dev/null; [ $? -eq 4 ]`));
 if (selected.has('refuse-plan')) row('-', 'refuse-plan', 'refuse a plan of 200k layers (a bad path)', await measure(`node ${q(cli)} image --plan ${q(writeLargePlan(work))} -o ${q(join(work, 'refused.tar'))} 2>/dev/null; [ $? -eq 2 ]`));
 if (selected.has('startup')) row('-', 'startup', 'strata start-up alone (--version)', await measure(`node ${q(cli)} --version`));
+// A command's start-up to its first read: its modules loaded, its arguments parsed (a missing conf fails the read, exit 2).
+if (selected.has('startup-stream')) row('-', 'startup-stream', 'strata stream start-up, to its first read (a missing conf)', await measure(`node ${q(cli)} stream ${q(join(work, 'missing.json'))} 2>/dev/null; [ $? -eq 2 ]`));
 
 
 if (!quick && selected.has('startup')) {

@@ -6,7 +6,6 @@ import type { ConfOptions } from '../conf/from-plan.js';
 import { StrataError } from '../errors.js';
 import { type PermRule, parsePerms } from '../layer/perms.js';
 import { type PyObject, parsePyJson } from '../util/pyjson.js';
-import { withLayerDigests } from './from-conf.js';
 import type { PlanImageOptions } from './plan-image.js';
 
 /** What `strata conf` takes: a plan's options, and the image's. */
@@ -71,7 +70,8 @@ export async function makeConf(options: MakeConfOptions): Promise<Conf> {
   });
   const inLayers = conf.store_layers.flat().filter((p) => narHashes.has(p)).sort();
   const hashed = inLayers.length === 0 ? conf : { ...conf, nar_hashes: new Map(inLayers.map((p) => [p, narHashes.get(p)!])) };
-  return options.digests ? withLayerDigests(hashed) : hashed;
+  // The store layer reader (and what it pulls in: tar, threads) is loaded for --digests alone.
+  return options.digests ? (await import('./from-conf.js')).withLayerDigests(hashed) : hashed;
 }
 
 async function runtimeConfig(o: Pick<MakeConfOptions, 'config' | 'entrypoint' | 'env' | 'label'>): Promise<PyObject> {
