@@ -10,7 +10,8 @@ import { workerOptions } from './worker-options.js';
 const PROGRAM = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { writeSync } = require('node:fs');
-const { fd, next, input } = workerData ?? {};
+const { next, input } = workerData ?? {};
+let fd;
 if (next === undefined) {
   const { createHash } = require('node:crypto');
   let hash = createHash('sha256');
@@ -39,6 +40,8 @@ if (next === undefined) {
     }
   };
   parentPort.on('message', (m) => {
+    // The descriptor comes first: the thread may be started before it is opened.
+    if (typeof m !== 'string' && m.fd !== undefined) { fd = m.fd; return; }
     if (typeof m !== 'string' && m.write && !failed) {
       try {
         put(m.bytes, m.at);
@@ -50,6 +53,43 @@ if (next === undefined) {
     next.postMessage(m, typeof m === 'string' ? [] : [m.bytes.buffer]);
   });
 }`;
+
+/** A writing and a hashing thread started ahead of their HashThread, and a failure before it took them. */
+interface Started {
+  writer: Worker;
+  hasher: Worker;
+  error?: Error;
+}
+
+let started: Started | undefined;
+
+/**
+ * Start the threads of the next HashThread given a target now, while the
+ * process has a core to spare (a thread takes about 0.1 s of CPU to start):
+ * they are ready when the first chunk comes. They hold the process only
+ * once taken.
+ */
+export function startWritingThreads(): void {
+  if (started) return;
+  const options = { ...workerOptions(), eval: true };
+  const { port1, port2 } = new MessageChannel();
+  const hasher = new Worker(PROGRAM, { ...options, workerData: { input: port2 }, transferList: [port2] });
+  const writer = new Worker(PROGRAM, { ...options, workerData: { next: port1 }, transferList: [port1] });
+  const pair: Started = { writer, hasher };
+  for (const w of [writer, hasher]) {
+    w.unref();
+    w.on('error', (e) => (pair.error ??= e));
+  }
+  started = pair;
+}
+
+/** The started threads, or new ones. */
+function writingThreads(): Started {
+  startWritingThreads();
+  const pair = started!;
+  started = undefined;
+  return pair;
+}
 
 /** Bytes sent and not yet written or hashed before a call makes its caller wait: memory stays bounded. */
 const IN_FLIGHT = 4 << 20;
@@ -83,14 +123,17 @@ export class HashThread {
     private readonly recycle?: (memory: ArrayBuffer) => void,
     target?: WriteTarget,
   ) {
-    const options = { ...workerOptions(), eval: true };
     if (target) {
       // Writing and hashing on two threads: a write waits on the pipe's reader, and the hashing goes on meanwhile.
-      const { port1, port2 } = new MessageChannel();
-      this.worker = new Worker(PROGRAM, { ...options, workerData: { input: port2 }, transferList: [port2] });
-      this.writer = new Worker(PROGRAM, { ...options, workerData: { fd: target.fd, next: port1 }, transferList: [port1] });
+      const { writer, hasher, error } = writingThreads();
+      this.worker = hasher;
+      this.writer = writer;
+      writer.postMessage({ fd: target.fd });
+      writer.removeAllListeners('error');
+      hasher.removeAllListeners('error');
+      if (error) this.fail(error);
       this.writer.on('error', (e) => this.fail(e));
-    } else this.worker = new Worker(PROGRAM, options);
+    } else this.worker = new Worker(PROGRAM, { ...workerOptions(), eval: true });
     this.worker.unref();
     this.worker.on('message', (m: { hex?: string; ended?: boolean; done?: number; back?: ArrayBuffer; failed?: NodeJS.ErrnoException }) => {
       if (m.failed) {
