@@ -9,7 +9,7 @@ import type { Image, ImageSink } from '../model/image.js';
 import { type SinkOptions, attachDocument, attachable, openDestination } from '../formats/table.js';
 import { type ClosureSource, loadClosure } from '../closure/stores/table.js';
 import { type SbomFormat, imageSbom } from './sbom.js';
-import { startWritingThreads } from '../util/hash-thread.js';
+import { startWritingThread } from '../util/hash-thread.js';
 
 /** Write `image` to a destination (`-`, docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF]). */
 export function writeImage(image: Image, destination: string, options: SinkOptions = {}): Promise<void> {
@@ -117,8 +117,8 @@ async function platformGuard(confs: Conf[], to: string, options: WriteOptions): 
   }
   const budget = { members: KEPT_MEMBERS };
   return (image) => {
-    // The walk keeps one core busy: the other starts the output's threads meanwhile.
-    if (writesThroughThreads(to)) startWritingThreads();
+    // The walk keeps one core busy: the other starts the output's thread meanwhile.
+    if (writesThroughThreads(to)) startWritingThread();
     checkWalkedPlatform(image.layers.filter(isStoreLayer), image.platform, budget);
     return image;
   };
