@@ -41,20 +41,20 @@ export function* walk(root: string): Generator<WalkedEntry> {
     const stat = lstatOrFail(path, escaped);
     yield { path, stat };
     if (!stat.isDirectory()) continue;
-    const children = childNames(path, escaped);
-    if (!escaped) escaped = children.some(hasLoneSurrogate);
+    const { children, bytes } = childNames(path, escaped);
+    if (bytes && !escaped) escaped = children.some(hasLoneSurrogate);
     for (let i = children.length - 1; i >= 0; i--) pending.push(`${path}/${children[i]}`);
   }
 }
 
-/** A directory's names in code point order, as decodeName spells them. */
-function childNames(path: string, escaped: boolean): string[] {
+/** A directory's names in code point order, as decodeName spells them, and whether they were listed as bytes. */
+function childNames(path: string, escaped: boolean): { children: string[]; bytes: boolean } {
   try {
     // Names as strings: no buffer per name. A name that is not UTF-8 decodes with U+FFFD in it; that
     // directory is listed again as bytes (which also keeps a name really holding U+FFFD as it is).
     const names = readdirSync(escaped ? fsName(path) : path);
-    const exact = names.some((name) => name.includes('\ufffd')) ? readdirSync(fsName(path), { encoding: 'buffer' }).map(decodeName) : names;
-    return exact.sort(compareCodePoints);
+    const bytes = names.some((name) => name.includes('\ufffd'));
+    return { children: (bytes ? readdirSync(fsName(path), { encoding: 'buffer' }).map(decodeName) : names).sort(compareCodePoints), bytes };
   } catch (e) {
     throw new StrataError(`${path}: cannot list directory (${(e as NodeJS.ErrnoException).code})`, ExitCode.Integrity);
   }
