@@ -81,6 +81,8 @@ export interface WriteOptions extends ConfImageOptions, SinkOptions {
  */
 export async function writeConfs(confs: Conf[], options: WriteOptions): Promise<WrittenImages | undefined> {
   const to = options.to ?? '-';
+  // Started now, on the core the checks and the guard's walk leave idle: ready for the first chunk.
+  if (writesThroughThreads(to)) startWritingThread();
   // Refused before anything is opened or written.
   for (const c of confs) checkStorePaths(c.store_layers, c.store_dir);
   const guard = await platformGuard(confs, to, options);
@@ -117,8 +119,6 @@ async function platformGuard(confs: Conf[], to: string, options: WriteOptions): 
   }
   const budget = { members: KEPT_MEMBERS };
   return (image) => {
-    // The walk keeps one core busy: the other starts the output's thread meanwhile.
-    if (writesThroughThreads(to)) startWritingThread();
     checkWalkedPlatform(image.layers.filter(isStoreLayer), image.platform, budget);
     return image;
   };
