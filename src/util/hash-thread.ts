@@ -88,10 +88,11 @@ interface WriteTarget {
 /**
  * SHA-256 computed on another thread, so a stream can be read and hashed on
  * two cores at once; or, with a `target`, chunks written there with blocking
- * write(2) calls, so the main thread never waits on a pipe's reader (a writer
- * hashes what it hands over itself meanwhile: a thread that hashed too would
- * leave the pipe's reader idle). Chunks are written and hashed in the order
- * given; a failed write is raised by the next call (and `finish`).
+ * write(2) calls, so the main thread never waits on a pipe's reader (its
+ * caller hashes what it sends meanwhile, as FdSink does: a thread that wrote
+ * and hashed would leave the pipe's reader idle while it hashed). Chunks are
+ * written and hashed in the order given; a failed write is raised by the
+ * next call (and `finish`).
  */
 export class HashThread {
   private readonly worker: Worker;
