@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -92,6 +93,7 @@ class FdSink implements ByteSink {
   // Written chunks are copies, or handed over.
   readonly flushed = true;
   private readonly thread: HashThread;
+  private sum = createHash('sha256');
   private closed = false;
 
   /** `owned`: the descriptor is closed at the end. */
@@ -108,16 +110,20 @@ class FdSink implements ByteSink {
 
   async write(chunk: Buffer): Promise<void> {
     this.bytes += chunk.length;
-    await this.thread.write(chunk, false, false);
+    await this.thread.write(chunk, false);
   }
 
   async handOver(chunk: Buffer, hash: boolean): Promise<void> {
     this.bytes += chunk.length;
-    await this.thread.write(chunk, hash, true);
+    // Hashed here while the thread writes the chunks before.
+    if (hash) this.sum.update(chunk);
+    await this.thread.write(chunk, true);
   }
 
-  digest(): Promise<string> {
-    return this.thread.digest();
+  async digest(): Promise<string> {
+    const hex = this.sum.digest('hex');
+    this.sum = createHash('sha256');
+    return hex;
   }
 
   protected pwrite(offset: number, bytes: Buffer): Promise<void> {

@@ -10,6 +10,7 @@ import type { Image } from '../model/image.js';
 import { type SinkOptions, attachDocument, attachable } from '../formats/table.js';
 import { type ClosureSource, loadClosure } from '../closure/stores/table.js';
 import { type SbomFormat, imageSbom } from './sbom.js';
+import { startWritingThread } from '../util/hash-thread.js';
 
 // The writing of images, which push and pull need without confs.
 export { writeImage, writeIndex };
@@ -57,6 +58,8 @@ export interface WriteOptions extends ConfImageOptions, SinkOptions {
  */
 export async function writeConfs(confs: Conf[], options: WriteOptions): Promise<WrittenImages | undefined> {
   const to = options.to ?? '-';
+  // Started now, on the core the checks and the guard's walk leave idle: ready for the first chunk.
+  if (writesThroughThreads(to)) startWritingThread();
   // Refused before anything is opened or written.
   for (const c of confs) checkStorePaths(c.store_layers, c.store_dir);
   const guard = await platformGuard(confs, to, options);
@@ -97,6 +100,9 @@ async function platformGuard(confs: Conf[], to: string, options: WriteOptions): 
     return image;
   };
 }
+
+/** Whether `to` is written by an output's own threads: standard output, or a file. */
+const writesThroughThreads = (to: string): boolean => to === '-' || /^(docker-archive|oci-archive):/.test(to);
 
 /**
  * Write one image and store its SBOM with it: each store path with the

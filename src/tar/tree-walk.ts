@@ -1,7 +1,7 @@
 import { type Stats, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { ExitCode, StrataError } from '../errors.js';
 import { compareCodePoints } from '../util/compare.js';
-import { decodeName, fsName } from '../util/surrogateescape.js';
+import { decodeName, fsName, hasLoneSurrogate } from '../util/surrogateescape.js';
 import { type TarHeader, TarType } from './header.js';
 
 /** Ownership and time every entry of a generated layer gets. */
@@ -32,26 +32,37 @@ export interface WalkedEntry {
  * Symlinks are not followed; a root that is a symlink is yielded alone.
  */
 export function* walk(root: string): Generator<WalkedEntry> {
+  // Paths whose names are all UTF-8 (nearly all) go to fs calls as they are;
+  // once a name that is not turns up, every path is converted.
+  let escaped = hasLoneSurrogate(root);
   // An explicit stack: nested generators would pass every entry up through each level.
   const pending = [root];
   for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
-    const stat = lstatOrFail(path);
+    const stat = lstatOrFail(path, escaped);
     yield { path, stat };
     if (!stat.isDirectory()) continue;
-    let names: Buffer[];
-    try {
-      names = readdirSync(fsName(path), { encoding: 'buffer' });
-    } catch (e) {
-      throw new StrataError(`${path}: cannot list directory (${(e as NodeJS.ErrnoException).code})`, ExitCode.Integrity);
-    }
-    const children = names.map(decodeName).sort(compareCodePoints);
+    const { children, bytes } = childNames(path, escaped);
+    if (bytes && !escaped) escaped = children.some(hasLoneSurrogate);
     for (let i = children.length - 1; i >= 0; i--) pending.push(`${path}/${children[i]}`);
   }
 }
 
-function lstatOrFail(path: string): Stats {
+/** A directory's names in code point order, as decodeName spells them, and whether they were listed as bytes. */
+function childNames(path: string, escaped: boolean): { children: string[]; bytes: boolean } {
   try {
-    return lstatSync(fsName(path));
+    // Names as strings: no buffer per name. A name that is not UTF-8 decodes with U+FFFD in it; that
+    // directory is listed again as bytes (which also keeps a name really holding U+FFFD as it is).
+    const names = readdirSync(escaped ? fsName(path) : path);
+    const bytes = names.some((name) => name.includes('\ufffd'));
+    return { children: (bytes ? readdirSync(fsName(path), { encoding: 'buffer' }).map(decodeName) : names).sort(compareCodePoints), bytes };
+  } catch (e) {
+    throw new StrataError(`${path}: cannot list directory (${(e as NodeJS.ErrnoException).code})`, ExitCode.Integrity);
+  }
+}
+
+function lstatOrFail(path: string, escaped: boolean): Stats {
+  try {
+    return lstatSync(escaped ? fsName(path) : path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new StrataError(

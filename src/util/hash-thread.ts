@@ -1,55 +1,79 @@
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { workerOptions } from './worker-options.js';
 
-// The threads' whole program. A hashing thread adds each chunk that arrives
-// to the sha256 and gives its memory back; digests and end markers are
-// answered in order. A writing thread writes each chunk to the file
-// descriptor (plain blocking write(2), at an offset for a patch) and passes
-// it on to its hashing thread, so the next chunk is written while this one
-// is hashed; after a failed write, chunks are only passed on.
+// The thread's whole program. Each chunk that arrives is written to the
+// file descriptor when asked (plain blocking write(2), at an offset for a
+// patch; nothing more after a failed write) and added to the sha256 when
+// asked, then its memory goes back; digests and end markers are answered in order.
 const PROGRAM = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const { writeSync } = require('node:fs');
-const { fd, next, input } = workerData ?? {};
-if (next === undefined) {
-  const { createHash } = require('node:crypto');
-  let hash = createHash('sha256');
-  (input ?? parentPort).on('message', (m) => {
-    if (m === 'digest') { parentPort.postMessage({ hex: hash.digest('hex') }); hash = createHash('sha256'); return; }
-    if (m === 'end') { parentPort.postMessage({ ended: true }); return; }
-    // A failed write, passed on by the writing thread: answered in order, before any later end.
-    if (m.failed) { parentPort.postMessage(m); return; }
-    if (m.hash) hash.update(m.bytes);
-    // The memory goes back, to be filled again: it arrived as this thread's own
-    // (handed over, or a copy), whole even when the chunk was a part of it.
-    parentPort.postMessage({ done: m.bytes.length, back: m.bytes.buffer }, [m.bytes.buffer]);
-  });
-} else {
-  let failed = false;
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  const put = (bytes, at) => {
-    for (let done = 0; done < bytes.length; ) {
-      try {
-        done += writeSync(fd, bytes, done, bytes.length - done, at === undefined ? null : at + done);
-      } catch (e) {
-        // Made non-blocking by another holder of the same pipe: wait for room.
-        if (e.code !== 'EAGAIN') throw e;
-        Atomics.wait(pause, 0, 0, 1);
-      }
+const { createHash } = require('node:crypto');
+let hash = createHash('sha256');
+let fd;
+let failed = false;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+const put = (bytes, at) => {
+  for (let done = 0; done < bytes.length; ) {
+    try {
+      done += writeSync(fd, bytes, done, bytes.length - done, at === undefined ? null : at + done);
+    } catch (e) {
+      // Made non-blocking by another holder of the same pipe: wait for room.
+      if (e.code !== 'EAGAIN') throw e;
+      Atomics.wait(pause, 0, 0, 1);
     }
-  };
-  parentPort.on('message', (m) => {
-    if (typeof m !== 'string' && m.write && !failed) {
-      try {
-        put(m.bytes, m.at);
-      } catch (e) {
-        failed = true;
-        next.postMessage({ failed: { code: e.code, message: e.message } });
-      }
+  }
+};
+parentPort.on('message', (m) => {
+  if (m === 'digest') { parentPort.postMessage({ hex: hash.digest('hex') }); hash = createHash('sha256'); return; }
+  if (m === 'end') { parentPort.postMessage({ ended: true }); return; }
+  // The descriptor comes first: the thread may be started before it is opened.
+  if (m.fd !== undefined) { fd = m.fd; return; }
+  if (m.write && !failed) {
+    try {
+      put(m.bytes, m.at);
+    } catch (e) {
+      failed = true;
+      // Answered in order, before any later end.
+      parentPort.postMessage({ failed: { code: e.code, message: e.message } });
     }
-    next.postMessage(m, typeof m === 'string' ? [] : [m.bytes.buffer]);
-  });
-}`;
+  }
+  if (m.hash) hash.update(m.bytes);
+  // The memory goes back, to be filled again: it arrived as this thread's own
+  // (handed over, or a copy), whole even when the chunk was a part of it.
+  parentPort.postMessage({ done: m.bytes.length, back: m.bytes.buffer }, [m.bytes.buffer]);
+});`;
+
+/** A writing thread started ahead of its HashThread, and a failure before it was taken. */
+interface Started {
+  worker: Worker;
+  error?: Error;
+}
+
+let started: Started | undefined;
+
+/**
+ * Start the thread of the next HashThread given a target now, while the
+ * process has a core to spare (a thread takes about 0.1 s of CPU to start):
+ * it is ready when the first chunk comes. It holds the process only once taken.
+ */
+export function startWritingThread(): void {
+  if (started) return;
+  const worker = newThread();
+  const thread: Started = { worker };
+  worker.unref();
+  worker.on('error', (e) => (thread.error ??= e));
+  started = thread;
+}
+
+const newThread = (): Worker => new Worker(PROGRAM, { ...workerOptions(), eval: true });
+
+/** The started thread, or a new one. */
+function writingThread(): Started {
+  const thread = started ?? { worker: newThread() };
+  started = undefined;
+  return thread;
+}
 
 /** Bytes sent and not yet written or hashed before a call makes its caller wait: memory stays bounded. */
 const IN_FLIGHT = 4 << 20;
@@ -62,16 +86,16 @@ interface WriteTarget {
 }
 
 /**
- * SHA-256 computed on another thread, so a stream can be read, written and
- * hashed on two cores at once; with a `target`, the thread also writes the
- * chunks (before hashing them) with blocking write(2) calls, so the main
- * thread never waits on a pipe's reader. Chunks are written and hashed in
- * the order given; a failed write is raised by the next call (and `finish`).
+ * SHA-256 computed on another thread, so a stream can be read and hashed on
+ * two cores at once; or, with a `target`, chunks written there with blocking
+ * write(2) calls, so the main thread never waits on a pipe's reader (its
+ * caller hashes what it sends meanwhile, as FdSink does: a thread that wrote
+ * and hashed would leave the pipe's reader idle while it hashed). Chunks are
+ * written and hashed in the order given; a failed write is raised by the
+ * next call (and `finish`).
  */
 export class HashThread {
-  // The hashing thread, which answers; and the writing thread before it, given a target.
   private readonly worker: Worker;
-  private readonly writer: Worker | undefined;
   // Digests and ends are answered in the order they were asked for.
   private readonly waiting: { resolve: (answer: string | undefined) => void; reject: (e: Error) => void }[] = [];
   private inFlight = 0;
@@ -83,14 +107,13 @@ export class HashThread {
     private readonly recycle?: (memory: ArrayBuffer) => void,
     target?: WriteTarget,
   ) {
-    const options = { ...workerOptions(), eval: true };
     if (target) {
-      // Writing and hashing on two threads: a write waits on the pipe's reader, and the hashing goes on meanwhile.
-      const { port1, port2 } = new MessageChannel();
-      this.worker = new Worker(PROGRAM, { ...options, workerData: { input: port2 }, transferList: [port2] });
-      this.writer = new Worker(PROGRAM, { ...options, workerData: { fd: target.fd, next: port1 }, transferList: [port1] });
-      this.writer.on('error', (e) => this.fail(e));
-    } else this.worker = new Worker(PROGRAM, options);
+      const { worker, error } = writingThread();
+      this.worker = worker;
+      worker.postMessage({ fd: target.fd });
+      worker.removeAllListeners('error');
+      if (error) this.fail(error);
+    } else this.worker = newThread();
     this.worker.unref();
     this.worker.on('message', (m: { hex?: string; ended?: boolean; done?: number; back?: ArrayBuffer; failed?: NodeJS.ErrnoException }) => {
       if (m.failed) {
@@ -119,9 +142,9 @@ export class HashThread {
     return this.send(chunk, handOver, { hash: true });
   }
 
-  /** Write `chunk` to the target (and with `hash`, hash it); `handOver` as for update. */
-  write(chunk: Buffer, hash: boolean, handOver: boolean): Promise<void> {
-    return this.send(chunk, handOver, { write: true, hash });
+  /** Write `chunk` to the target; `handOver` as for update. */
+  write(chunk: Buffer, handOver: boolean): Promise<void> {
+    return this.send(chunk, handOver, { write: true });
   }
 
   /** Write `bytes` at `offset` of the target (pwrite), after everything sent before. */
@@ -140,7 +163,6 @@ export class HashThread {
   }
 
   close(): void {
-    void this.writer?.terminate();
     void this.worker.terminate();
   }
 
@@ -150,7 +172,7 @@ export class HashThread {
     const own = handOver && chunk.buffer instanceof ArrayBuffer && chunk.buffer.byteLength >= 64 * 1024;
     const bytes = own ? chunk : new Uint8Array(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.length) as ArrayBuffer);
     this.inFlight += chunk.length;
-    (this.writer ?? this.worker).postMessage({ ...what, bytes }, [bytes.buffer as ArrayBuffer]);
+    this.worker.postMessage({ ...what, bytes }, [bytes.buffer as ArrayBuffer]);
     this.hold();
     if (this.inFlight >= IN_FLIGHT) {
       await new Promise<void>((resolve) => (this.drained = resolve));
@@ -163,7 +185,7 @@ export class HashThread {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      (this.writer ?? this.worker).postMessage(what);
+      this.worker.postMessage(what);
       this.hold();
     });
   }
@@ -178,9 +200,7 @@ export class HashThread {
   // The thread keeps the process alive only while it owes an answer or holds unwritten bytes.
   private hold(): void {
     const busy = this.waiting.length > 0 || (this.inFlight > 0 && !this.failure);
-    for (const w of [this.worker, this.writer]) {
-      if (busy) w?.ref();
-      else w?.unref();
-    }
+    if (busy) this.worker.ref();
+    else this.worker.unref();
   }
 }

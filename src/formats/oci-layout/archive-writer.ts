@@ -128,7 +128,7 @@ class ArchiveMembers implements BlobTarget {
   async putTar(layer: Layer, compression: Compression, level: number | undefined): Promise<{ digest: string; size: number; diffId: string }> {
     const walked = layer.walk?.();
     const expected = walked?.size ?? knownTar(layer)?.size;
-    const hash = (this.hash ??= new HashThread(recycleChunk));
+    const hashThread = () => (this.hash ??= new HashThread(recycleChunk));
     let sent = 0;
     const counted = async function* (source: Bytes): AsyncGenerator<Buffer> {
       for await (const chunk of source) {
@@ -140,16 +140,28 @@ class ArchiveMembers implements BlobTarget {
     };
     const tar = counted(walked ? walked.open() : layer.open());
     if (compression === 'none') {
+      // Packed from a walk, a chunk is read by nothing else once sent: a sink writing on its own thread takes its memory (no copy) and hashes it.
+      const { out } = this;
+      const handOver = walked !== undefined && out.handOver !== undefined && out.digest !== undefined ? out.handOver.bind(out) : undefined;
       const { digest, size } = await this.blob(expected, async () => {
+        if (handOver) {
+          for await (const chunk of tar) {
+            this.count(chunk);
+            await handOver(chunk, true);
+          }
+          return { digest: claimed(layer, `sha256:${await out.digest!()}`, sent).diffId, size: sent };
+        }
+        const hash = hashThread();
         for await (const chunk of tar) {
           await this.put(chunk, true);
           // Packed from a walk, the chunk is read by nothing else once written through: its memory moves to the hashing thread.
-          await hash.update(chunk, walked !== undefined && this.out.flushed);
+          await hash.update(chunk, walked !== undefined && out.flushed);
         }
         return { digest: claimed(layer, `sha256:${await hash.digest()}`, sent).diffId, size: sent };
       });
       return { digest, size, diffId: digest };
     }
+    const hash = hashThread();
     const tarHashed = async function* (): AsyncGenerator<Buffer> {
       for await (const chunk of tar) {
         await hash.update(chunk);
@@ -202,9 +214,15 @@ class ArchiveMembers implements BlobTarget {
   }
 
   private async put(chunk: Buffer, counted = false): Promise<void> {
-    this.offset += chunk.length;
-    if (counted) this.progress.bytes(chunk.length);
+    if (counted) this.count(chunk);
+    else this.offset += chunk.length;
     await this.out.write(chunk);
+  }
+
+  /** A chunk of a blob, about to be sent. */
+  private count(chunk: Buffer): void {
+    this.offset += chunk.length;
+    this.progress.bytes(chunk.length);
   }
 }
 
