@@ -221,10 +221,13 @@ export class RegistrySink implements ImageSink {
       this.progress.layer(i, count, layer.contents.join(' '), layer.blob?.size);
       pushed[i] = await this.pushLayer(client, layer, `${prefix}layer ${i + 1}/${count}`, image.layerKeys === true);
     };
-    // Small gzip layers, bound by round trips more than by CPU, go in a lane of their own beside the big ones, which go largest first.
-    const small = (i: number): boolean => layerBytes(image.layers[i]!) <= SMALL_LAYER && this.compressionOf(image.layers[i]!) !== 'zstd';
+    // Small gzip layers, bound by round trips more than by CPU, go in a lane of their own beside the big ones, which go
+    // largest first (but zstd's: several big zstd frames at once cost more CPU and memory than they save).
+    const zstd = (i: number): boolean => this.compressionOf(image.layers[i]!) === 'zstd';
+    const small = (i: number): boolean => layerBytes(image.layers[i]!) <= SMALL_LAYER && !zstd(i);
     const indices = image.layers.map((_, i) => i);
-    const big = indices.filter((i) => !small(i)).sort((a, b) => layerBytes(image.layers[b]!) - layerBytes(image.layers[a]!) || a - b);
+    const big = indices.filter((i) => !small(i));
+    if (!big.some(zstd)) big.sort((a, b) => layerBytes(image.layers[b]!) - layerBytes(image.layers[a]!) || a - b);
     await Promise.all([inTurn(big, PARALLEL_BLOBS, push), inTurn(indices.filter(small), SMALL_PARALLEL, push)]);
     // The report lists the layers in order, whichever finished first.
     blobs.push(...pushed.map((p) => p.record));
