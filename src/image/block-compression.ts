@@ -5,7 +5,7 @@ import { StrataError } from '../errors.js';
 import type { BlockJob, BlockResult } from './block-worker.js';
 import type { FrameMessage, FrameResult } from './zstd-worker.js';
 import { ownChunk } from '../util/streams.js';
-import { newChunk, recycleChunk } from '../tar/chunked-tar.js';
+import { CHUNK, newChunk, recycleChunk } from '../tar/chunked-tar.js';
 import { workerOptions } from '../util/worker-options.js';
 
 /**
@@ -162,8 +162,7 @@ class GzipBlocks extends Transform {
 
   // Blocks of a chunk's size come from the chunks given back (file reads', and blocks the threads are done with).
   private newBlock(): Buffer {
-    const chunk = newChunk();
-    return chunk.length === this.blockSize ? chunk : Buffer.allocUnsafe(this.blockSize);
+    return this.blockSize === CHUNK ? newChunk() : Buffer.allocUnsafe(this.blockSize);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
