@@ -5,6 +5,7 @@ import { StrataError } from '../errors.js';
 import type { BlockJob, BlockResult } from './block-worker.js';
 import type { FrameMessage, FrameResult } from './zstd-worker.js';
 import { ownChunk } from '../util/streams.js';
+import { CHUNK, newChunk, recycleChunk } from '../tar/chunked-tar.js';
 import { workerOptions } from '../util/worker-options.js';
 
 /**
@@ -142,7 +143,7 @@ class ZstdFrame extends Transform {
 
 /** gzip of fixed-size blocks deflated on the threads, joined in order. */
 class GzipBlocks extends Transform {
-  private block: Buffer;
+  private block: Buffer | undefined;
   private pos = 0;
   private started = false;
   // Submitted blocks, oldest first; `done` once the result is in.
@@ -157,7 +158,11 @@ class GzipBlocks extends Transform {
   constructor(private readonly threads: CompressionThreads, private readonly level: number, private readonly blockSize: number) {
     super();
     this.inFlight = 2 * threads.size + 1;
-    this.block = Buffer.allocUnsafe(blockSize);
+  }
+
+  // Blocks of a chunk's size come from the chunks given back (file reads', and blocks the threads are done with).
+  private newBlock(): Buffer {
+    return this.blockSize === CHUNK ? newChunk() : Buffer.allocUnsafe(this.blockSize);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
@@ -179,6 +184,7 @@ class GzipBlocks extends Transform {
       return;
     }
     for (let from = 0; from < chunk.length; ) {
+      this.block ??= this.newBlock();
       const n = chunk.copy(this.block, this.pos, from);
       from += n;
       this.pos += n;
@@ -207,7 +213,7 @@ class GzipBlocks extends Transform {
 
   /** Send the block to the threads; `spare`, an unused block's memory, is filled next. */
   private async submit(last: boolean, spare?: Buffer): Promise<void> {
-    const data = this.block.subarray(0, this.pos);
+    const data = (this.block ??= this.newBlock()).subarray(0, this.pos);
     const dictionary = this.previousTail;
     // A copy: the block's memory goes to the thread.
     if (!last) this.previousTail = Uint8Array.prototype.slice.call(data, Math.max(0, data.length - WINDOW));
@@ -215,7 +221,8 @@ class GzipBlocks extends Transform {
     const deflated = this.threads.run({ level: this.level, data, dictionary, last });
     const entry: { result: Promise<Uint8Array>; done: boolean } = { result: Promise.resolve(new Uint8Array()), done: false };
     // The CRC and length are taken in stream order: each block waits for the one before.
-    entry.result = Promise.all([this.ordered, deflated]).then(([, { out, crc }]) => {
+    entry.result = Promise.all([this.ordered, deflated]).then(([, { out, crc, input }]) => {
+      recycleChunk(input);
       this.crc = crc32Combine(this.crc, crc, length);
       this.length += length;
       entry.done = true;
@@ -225,7 +232,7 @@ class GzipBlocks extends Transform {
     // A failure is reported where the result is awaited.
     entry.result.catch(() => {});
     this.queue.push(entry);
-    this.block = spare ?? Buffer.allocUnsafe(this.blockSize);
+    this.block = spare;
     this.pos = 0;
     while (this.queue.length > 0 && (this.queue[0]!.done || this.queue.length >= this.inFlight)) this.pushResult(await this.queue.shift()!.result);
   }
@@ -237,7 +244,7 @@ class GzipBlocks extends Transform {
 
 // ---------------------------------------------------------------------------
 
-type Pending = { job: BlockJob; resolve: (r: { out: Uint8Array; crc: number }) => void; reject: (e: Error) => void };
+type Pending = { job: BlockJob; resolve: (r: { out: Uint8Array; crc: number; input: ArrayBuffer }) => void; reject: (e: Error) => void };
 
 /** Threads that compress blocks, started as needed; idle ones do not keep the process alive. `size` is also zstd's worker count. */
 export class CompressionThreads {
@@ -249,7 +256,7 @@ export class CompressionThreads {
   private readonly queue: Pending[] = [];
   private next = 0;
 
-  run(job: Omit<BlockJob, 'id'>): Promise<{ out: Uint8Array; crc: number }> {
+  run(job: Omit<BlockJob, 'id'>): Promise<{ out: Uint8Array; crc: number; input: ArrayBuffer }> {
     return new Promise((resolve, reject) => {
       this.queue.push({ job: { ...job, id: this.next++ }, resolve, reject });
       this.dispatch();

@@ -6,7 +6,10 @@ import { constants, crc32, deflateRawSync } from 'node:zlib';
 // the last: never on which thread or when.
 
 export type BlockJob = { id: number; level: number; data: Uint8Array; dictionary?: Uint8Array; last: boolean };
-export type BlockResult = { id: number; out: Uint8Array; crc: number } | { id: number; error: string };
+export type BlockResult = { id: number; out: Uint8Array; crc: number; input: ArrayBuffer } | { id: number; error: string };
+
+// Below this Node may cut a buffer from its shared pool; chunkSize is at least this.
+const OWN = 64 * 1024;
 
 parentPort!.on('message', (job: BlockJob) => {
   try {
@@ -18,13 +21,17 @@ parentPort!.on('message', (job: BlockJob) => {
       level: job.level,
       memLevel: job.level <= 3 ? 9 : 8,
       finishFlush: job.last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+      // Room for the whole output in one piece (deflate grows stored data by a few bytes per 16 KiB), which is
+      // handed over as it is: no joining of pieces, no copy. The bytes do not depend on it.
+      chunkSize: Math.max(job.data.length + (job.data.length >> 10) + 1024, OWN),
       ...(job.dictionary ? { dictionary: job.dictionary } : {}),
     });
     const crc = crc32(job.data);
-    // Node's pool may hold small outputs: hand over only memory of their own.
-    const own = out.byteOffset === 0 && out.buffer.byteLength === out.length;
-    const copy = own ? out : Uint8Array.prototype.slice.call(out);
-    parentPort!.postMessage({ id: job.id, out: copy, crc } satisfies BlockResult, [copy.buffer as ArrayBuffer]);
+    // Memory of its own (never a slice of Node's shared pool of small buffers) moves whole.
+    const copy = out.byteOffset === 0 && out.buffer.byteLength >= OWN ? out : Uint8Array.prototype.slice.call(out);
+    // The block's memory goes back too, to be filled again (see GzipBlocks).
+    const input = job.data.buffer as ArrayBuffer;
+    parentPort!.postMessage({ id: job.id, out: copy, crc, input } satisfies BlockResult, [copy.buffer as ArrayBuffer, input]);
   } catch (e) {
     parentPort!.postMessage({ id: job.id, error: (e as Error).message } satisfies BlockResult);
   }

@@ -14,7 +14,8 @@ import type { Bytes } from '../model/image.js';
 import { type TarMember, applyPax, indexTar, readMember } from '../tar/reader.js';
 import { TarType } from '../tar/header.js';
 import { decodeName } from '../util/surrogateescape.js';
-import { freshReads } from '../util/streams.js';
+import { fileRange } from '../util/streams.js';
+import { CHUNK, newChunk } from '../tar/chunked-tar.js';
 
 /** Members up to this size (manifests, configs, index files) are kept in memory when an archive is read in sequence. */
 const IN_MEMORY = 256 * 1024;
@@ -146,7 +147,7 @@ export class TarArchive {
   stream(m: TarMember): Bytes {
     const kept = this.memory.get(m);
     if (kept) return kept.length === 0 ? [] : [kept];
-    return m.size === 0 ? [] : freshReads(createReadStream(this.tar, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1 << 20 }));
+    return m.size === 0 ? [] : fileRange(this.tar, m.offset, m.size, newChunk, CHUNK);
   }
 
   async close(): Promise<void> {

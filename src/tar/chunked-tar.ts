@@ -11,7 +11,7 @@ import type { ListedStat } from './tree-walk.js';
 // from the files (README, "tar-stream and strata's encoder", has the
 // measurement). Tars written in sequence without those needs use tar-stream.
 
-const CHUNK = 1 << 20;
+export const CHUNK = 1 << 20;
 
 // Chunks whose reader is done with them (see util/hash-thread.ts), filled
 // again instead of leaving a megabyte of garbage per chunk.
@@ -28,7 +28,8 @@ export function recycleChunk(chunk: Buffer | ArrayBuffer): void {
   if (memory instanceof ArrayBuffer && memory.byteLength === CHUNK && spare.length < 32) spare.push(Buffer.from(memory));
 }
 
-const newChunk = (): Buffer => spare.pop() ?? Buffer.allocUnsafe(CHUNK);
+/** A 1 MiB chunk to fill: a recycled one, else new memory. */
+export const newChunk = (): Buffer => spare.pop() ?? Buffer.allocUnsafe(CHUNK);
 
 /**
  * A tar stream built in 1 MiB chunks: headers and small files are packed

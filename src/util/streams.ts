@@ -1,3 +1,5 @@
+import { open } from 'node:fs/promises';
+import { StrataError } from '../errors.js';
 import { Readable, type Transform } from 'node:stream';
 
 /** `source` passed through `transform`, errors on either side ending the iteration. */
@@ -16,15 +18,33 @@ export async function* through(source: AsyncIterable<Buffer> | Iterable<Buffer>,
 // file reads): that reader may hand their memory to a thread, uncopied.
 const fresh = new WeakSet<Buffer>();
 
-/** A file's bytes as read, each chunk marked as its reader's to keep (see ownChunk). */
-export async function* freshReads(stream: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  for await (const chunk of stream) {
-    fresh.add(chunk);
-    yield chunk;
+/**
+ * `length` bytes of a file from `start`, read in sequence into `size`-byte
+ * chunks from `take()` (memory given back to it is filled again, never
+ * faulted in anew), each marked as its reader's to keep (see ownChunk); a
+ * shorter last piece gets memory of its own size.
+ */
+export async function* fileRange(path: string, start: number, length: number, take: () => Buffer, size: number): AsyncGenerator<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    for (let done = 0; done < length; ) {
+      const want = Math.min(size, length - done);
+      const buf = want === size ? take() : Buffer.allocUnsafeSlow(want);
+      for (let got = 0; got < want; ) {
+        const { bytesRead } = await fh.read(buf, got, want - got, start + done + got);
+        if (bytesRead === 0) throw new StrataError(`${path}: truncated at byte ${start + done + got}`);
+        got += bytesRead;
+      }
+      done += want;
+      fresh.add(buf);
+      yield buf;
+    }
+  } finally {
+    await fh.close();
   }
 }
 
-/** Whether a chunk's whole memory may be taken by its reader: marked by freshReads, and not a view of a larger allocation. */
+/** Whether a chunk's whole memory may be taken by its reader: marked by fileRange, and not a view of a larger allocation. */
 export function ownChunk(chunk: Buffer): boolean {
   return fresh.has(chunk) && chunk.byteOffset === 0 && chunk.buffer.byteLength === chunk.length && chunk.buffer instanceof ArrayBuffer;
 }

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { StrataError } from '../../src/errors.js';
 import { type BlockCompression, CompressionThreads, blockCompressor } from '../../src/image/block-compression.js';
+import { CHUNK, newChunk } from '../../src/tar/chunked-tar.js';
+import { fileRange } from '../../src/util/streams.js';
 import { REPO_ROOT, runTool, tmpDir } from '../helpers/store.js';
 
 // Parallel compression must give the same bytes whatever the number of
@@ -101,4 +103,32 @@ test('levels and block sizes out of range are refused, naming the value', () => 
   assert.throws(() => blockCompressor({ kind: 'zstd', level: 0, blockSize: 1 << 20 }, pools[0]), (e: unknown) => e instanceof StrataError && /zstd takes 1 to 19/.test(e.message));
   assert.throws(() => blockCompressor({ kind: 'gzip', level: 6, blockSize: 1000 }, pools[0]), (e: unknown) => e instanceof StrataError && /block size 1000: gzip takes at least 65536/.test(e.message));
   assert.throws(() => blockCompressor({ kind: 'zstd', level: 3, blockSize: 65536 }, pools[0]), (e: unknown) => e instanceof StrataError && /block size 65536: zstd takes at least 524288/.test(e.message));
+});
+
+test('gzip of file ranges read into recycled chunks, several at once: the bytes of the same input arriving as copies', async () => {
+  // The chunks' memory goes to the threads and comes back to be read into again: a chunk filled while another still held it would show here.
+  const file = join(work, 'ranges');
+  const data = Buffer.concat([input, input.subarray(0, 3 << 20), input]);
+  writeFileSync(file, data);
+  const ranges = [[0, data.length], [12345, (3 << 20) + 77], [1 << 20, 5 << 20], [data.length - 1000, 1000]] as const;
+  const options = { kind: 'gzip', level: 1, blockSize: CHUNK } as const;
+  const fromFile = await Promise.all(
+    ranges.map(async ([start, length]) => {
+      const out: Buffer[] = [];
+      for await (const b of Readable.from(fileRange(file, start, length, newChunk, CHUNK)).pipe(blockCompressor(options, pools[1]!))) out.push(b);
+      return Buffer.concat(out);
+    }),
+  );
+  for (const [i, [start, length]] of ranges.entries()) {
+    const expected = data.subarray(start, start + length);
+    assert.equal(sha(fromFile[i]!), sha(await compress(options, pools[2]!, Buffer.from(expected), 7919)));
+    assert.ok(systemDecompress('gzip', fromFile[i]!).equals(expected));
+  }
+  // A range past the end of the file is refused, naming the file and where it ended.
+  await assert.rejects(
+    (async () => {
+      for await (const _ of fileRange(file, data.length - 10, 20, newChunk, CHUNK));
+    })(),
+    (e: unknown) => e instanceof StrataError && e.message === `${file}: truncated at byte ${data.length}`,
+  );
 });

@@ -70,6 +70,9 @@ interface RegistrySinkOptions extends RegistryOptions {
 
 /** Layers read, compressed and sent at once (each compressing on every core). */
 const PARALLEL_BLOBS = 3;
+/** Layers of at most one gzip block (as far as known unread), and how many of them go at once besides. */
+const SMALL_LAYER = 1 << 20;
+const SMALL_PARALLEL = 3;
 
 /**
  * Push to a registry: several layers at once, each read once, compressed
@@ -212,10 +215,20 @@ export class RegistrySink implements ImageSink {
 
   private async pushImage(client: RegistryClient, image: Image, blobs: PushedBlob[], prefix: string) {
     const count = image.layers.length;
-    const pushed = await bounded(image.layers, PARALLEL_BLOBS, (layer, i) => {
+    const pushed: Awaited<ReturnType<RegistrySink['pushLayer']>>[] = new Array(count);
+    const push = async (i: number): Promise<void> => {
+      const layer = image.layers[i]!;
       this.progress.layer(i, count, layer.contents.join(' '), layer.blob?.size);
-      return this.pushLayer(client, layer, `${prefix}layer ${i + 1}/${count}`, image.layerKeys === true);
-    });
+      pushed[i] = await this.pushLayer(client, layer, `${prefix}layer ${i + 1}/${count}`, image.layerKeys === true);
+    };
+    // Small gzip layers, bound by round trips more than by CPU, go in a lane of their own beside the big ones, which go
+    // largest first (but zstd's: several big zstd frames at once cost more CPU and memory than they save).
+    const zstd = (i: number): boolean => this.compressionOf(image.layers[i]!) === 'zstd';
+    const small = (i: number): boolean => layerBytes(image.layers[i]!) <= SMALL_LAYER && !zstd(i);
+    const indices = image.layers.map((_, i) => i);
+    const big = indices.filter((i) => !small(i));
+    if (!big.some(zstd)) big.sort((a, b) => layerBytes(image.layers[b]!) - layerBytes(image.layers[a]!) || a - b);
+    await Promise.all([inTurn(big, PARALLEL_BLOBS, push), inTurn(indices.filter(small), SMALL_PARALLEL, push)]);
     // The report lists the layers in order, whichever finished first.
     blobs.push(...pushed.map((p) => p.record));
     const layers = pushed.map((p) => p.descriptor);
@@ -439,16 +452,16 @@ async function verifyShipped(shipped: Shipped, c: Compression, what: string): Pr
   }
 }
 
-/** `work` over `items`, at most `limit` at once; the results in the items' order. */
-async function bounded<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
+/** A layer's bytes as far as they are known unread (its stored blob's, else its tar's); unknown as large. */
+function layerBytes(layer: Layer): number {
+  return layer.blob?.size ?? layer.known?.size ?? Infinity;
+}
+
+/** `work` on each item, in turn, at most `limit` at once. */
+async function inTurn<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]!, i);
-    }
+    while (next < items.length) await work(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
