@@ -70,6 +70,8 @@ interface RegistrySinkOptions extends RegistryOptions {
 
 /** Layers read, compressed and sent at once (each compressing on every core). */
 const PARALLEL_BLOBS = 3;
+/** As many for zstd: each frame in flight holds a context of ~30 MB, and two keep both cores busy. */
+const PARALLEL_ZSTD_BLOBS = 2;
 
 /**
  * Push to a registry: several layers at once, each read once, compressed
@@ -212,7 +214,7 @@ export class RegistrySink implements ImageSink {
 
   private async pushImage(client: RegistryClient, image: Image, blobs: PushedBlob[], prefix: string) {
     const count = image.layers.length;
-    const pushed = await bounded(image.layers, PARALLEL_BLOBS, (layer, i) => {
+    const pushed = await bounded(image.layers, this.options.compression === 'zstd' ? PARALLEL_ZSTD_BLOBS : PARALLEL_BLOBS, (layer, i) => {
       this.progress.layer(i, count, layer.contents.join(' '), layer.blob?.size);
       return this.pushLayer(client, layer, `${prefix}layer ${i + 1}/${count}`, image.layerKeys === true);
     });
