@@ -51,31 +51,66 @@ export function blockCompressor(options: BlockCompression, threads: CompressionT
   return new ZstdFrame(threads.size, level, blockSize);
 }
 
-/** Input a zstd frame's thread holds before the stream waits for it. */
+/** Input of a zstd frame at its thread before the stream waits for it. */
 const ZSTD_AHEAD = 4 << 20;
 
-/** Threads that make zstd frames, one at a time each, kept (with zstd's context) from frame to frame. */
-const idleFrameThreads: Worker[] = [];
+/**
+ * The one thread that makes every zstd frame (see zstd-worker.ts), started
+ * when a frame needs it; it keeps the process alive only while frames are
+ * at it. A thread that fails fails its frames, and the next starts another.
+ */
+class FrameThread {
+  private static current: FrameThread | undefined;
+  private static nextId = 0;
+
+  static frame(to: ZstdFrame): { id: number; thread: FrameThread } {
+    const thread = (FrameThread.current ??= new FrameThread());
+    const id = FrameThread.nextId++;
+    thread.frames.set(id, to);
+    thread.worker.ref();
+    return { id, thread };
+  }
+
+  private readonly worker = new Worker(new URL('./zstd-worker.js', import.meta.url), workerOptions());
+  private readonly frames = new Map<number, ZstdFrame>();
+
+  private constructor() {
+    this.worker.on('message', (r: FrameResult) => this.frames.get(r.id)?.onResult(r));
+    this.worker.on('error', (e) => {
+      if (FrameThread.current === this) FrameThread.current = undefined;
+      for (const f of this.frames.values()) f.fail(e);
+      this.frames.clear();
+    });
+  }
+
+  post(m: FrameMessage, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(m, transfer);
+  }
+
+  /** The frame is over (ended, failed or cut short): its results, if any still come, go nowhere. */
+  release(id: number): void {
+    this.frames.delete(id);
+    if (this.frames.size === 0) this.worker.unref();
+  }
+}
 
 /**
- * One zstd frame, made on a thread of its own by zstd's worker threads in
- * jobs of a fixed size; the main thread only passes bytes.
+ * One zstd frame, made by zstd's worker threads in jobs of a fixed size,
+ * driven from the frame thread; the main thread only passes bytes.
  */
 class ZstdFrame extends Transform {
-  private readonly thread: Worker;
+  private readonly id: number;
+  private readonly thread: FrameThread;
   private ahead = 0;
   private waiting: TransformCallback | undefined;
   private ended: TransformCallback | undefined;
   private failed: Error | undefined;
-  private released = false;
+  private over = false;
 
   constructor(workers: number, level: number, jobSize: number) {
     super();
-    this.thread = idleFrameThreads.pop() ?? new Worker(new URL('./zstd-worker.js', import.meta.url), workerOptions());
-    this.thread.ref();
-    this.thread.on('message', this.onResult);
-    this.thread.on('error', this.onError);
-    this.post({ start: { workers, level, jobSize } });
+    ({ id: this.id, thread: this.thread } = FrameThread.frame(this));
+    this.thread.post({ id: this.id, start: { workers, level, jobSize } });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
@@ -83,7 +118,7 @@ class ZstdFrame extends Transform {
     // Fresh reads are handed over; other chunks may be read again by their producer: copied.
     const data = ownChunk(chunk) ? chunk : Uint8Array.prototype.slice.call(chunk);
     this.ahead += data.length;
-    this.post({ data }, [data.buffer as ArrayBuffer]);
+    this.thread.post({ id: this.id, data }, [data.buffer as ArrayBuffer]);
     if (this.ahead < ZSTD_AHEAD) done();
     else this.waiting = done;
   }
@@ -91,40 +126,35 @@ class ZstdFrame extends Transform {
   override _flush(done: TransformCallback): void {
     if (this.failed) return done(this.failed);
     this.ended = done;
-    this.post({ end: true });
+    this.thread.post({ id: this.id, end: true });
   }
 
   override _destroy(error: Error | null, done: (error: Error | null) => void): void {
-    // A frame cut short: its thread may still be at it, so it is not kept.
-    if (!this.released) {
-      this.thread.off('message', this.onResult);
-      void this.thread.terminate();
+    // A frame cut short: its context is reset for the next frame.
+    if (!this.over) {
+      this.thread.post({ id: this.id, abort: true });
+      this.finish();
     }
     done(error);
   }
 
-  private post(m: FrameMessage, transfer: ArrayBuffer[] = []): void {
-    this.thread.postMessage(m, transfer);
-  }
-
-  private readonly onResult = (r: FrameResult): void => {
+  onResult(r: FrameResult): void {
     if ('out' in r) this.push(Buffer.from(r.out.buffer, r.out.byteOffset, r.out.length));
     else if ('taken' in r) {
-      this.ahead -= r.taken;
+      this.ahead -= r.length;
       const resume = this.waiting;
       if (resume && this.ahead < ZSTD_AHEAD) {
         this.waiting = undefined;
         resume();
       }
     } else if ('ended' in r) {
-      this.release();
+      this.finish();
       this.ended?.();
     } else this.fail(new StrataError(`zstd compression failed: ${r.error}`));
-  };
+  }
 
-  private readonly onError = (e: Error): void => this.fail(e);
-
-  private fail(e: Error): void {
+  fail(e: Error): void {
+    this.finish();
     this.failed = e;
     const callback = this.waiting ?? this.ended;
     this.waiting = this.ended = undefined;
@@ -132,12 +162,9 @@ class ZstdFrame extends Transform {
     else this.destroy(e);
   }
 
-  private release(): void {
-    this.released = true;
-    this.thread.off('message', this.onResult);
-    this.thread.off('error', this.onError);
-    this.thread.unref();
-    idleFrameThreads.push(this.thread);
+  private finish(): void {
+    this.over = true;
+    this.thread.release(this.id);
   }
 }
 

@@ -70,6 +70,8 @@ interface RegistrySinkOptions extends RegistryOptions {
 
 /** Layers read, compressed and sent at once (each compressing on every core). */
 const PARALLEL_BLOBS = 3;
+/** Layers in flight when they are zstd-compressed: each frame holds a context of ~30 MB, and two keep both cores busy. */
+const PARALLEL_ZSTD_BLOBS = 2;
 /** Layers of at most one gzip block (as far as known unread), and how many of them go at once besides. */
 const SMALL_LAYER = 1 << 20;
 const SMALL_PARALLEL = 3;
@@ -227,8 +229,9 @@ export class RegistrySink implements ImageSink {
     const small = (i: number): boolean => layerBytes(image.layers[i]!) <= SMALL_LAYER && !zstd(i);
     const indices = image.layers.map((_, i) => i);
     const big = indices.filter((i) => !small(i));
-    if (!big.some(zstd)) big.sort((a, b) => layerBytes(image.layers[b]!) - layerBytes(image.layers[a]!) || a - b);
-    await Promise.all([inTurn(big, PARALLEL_BLOBS, push), inTurn(indices.filter(small), SMALL_PARALLEL, push)]);
+    const anyZstd = big.some(zstd);
+    if (!anyZstd) big.sort((a, b) => layerBytes(image.layers[b]!) - layerBytes(image.layers[a]!) || a - b);
+    await Promise.all([inTurn(big, anyZstd ? PARALLEL_ZSTD_BLOBS : PARALLEL_BLOBS, push), inTurn(indices.filter(small), SMALL_PARALLEL, push)]);
     // The report lists the layers in order, whichever finished first.
     blobs.push(...pushed.map((p) => p.record));
     const layers = pushed.map((p) => p.descriptor);
