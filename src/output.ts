@@ -24,12 +24,34 @@ export interface ByteSink {
   /**
    * Offered by sinks that write on another thread: write `chunk`, handing
    * its memory over (the caller never touches it again; it comes back to
-   * recycleChunk), and with `hash` add it to what `digest` hashes.
+   * recycleChunk), and with `hash` add it to what `digest` hashes, on the
+   * calling thread or the writing one (hashSide chooses; one side per digest).
    */
-  handOver?(chunk: Buffer, hash: boolean): Promise<void>;
+  handOver?(chunk: Buffer, hash?: HashSide): Promise<void>;
   /** The hex sha256 of the chunks handed over with `hash` since the previous digest. */
   digest?(): Promise<string>;
   end(): Promise<void>;
+}
+
+/** Where a sink writing on its own thread hashes what it is handed: on the calling thread, or the writing one. */
+type HashSide = 'caller' | 'writer';
+
+// Costs measured on the 378 MB closure's pipe, in ms: the calling thread's per
+// file (open, fstat, close, its header) and per MiB read; the writing thread's
+// per MiB written (with the pipe's reader on its core); sha256's per MiB.
+const COST = { file: 0.026, read: 0.42, write: 0.8, hash: 0.72 };
+
+/**
+ * Where to hash a tar of `files` files and `size` bytes read from disk so
+ * that the busier thread has least to do: the caller spends its time per file
+ * (small files), the writing thread per byte (big files).
+ */
+export function hashSide({ size, files }: { size: number; files: number }): HashSide {
+  const mib = size / (1 << 20);
+  const caller = files * COST.file + mib * COST.read;
+  const writer = mib * COST.write;
+  const hash = mib * COST.hash;
+  return Math.max(caller + hash, writer) <= Math.max(caller, writer + hash) ? 'caller' : 'writer';
 }
 
 /**
@@ -94,6 +116,8 @@ class FdSink implements ByteSink {
   readonly flushed = true;
   private readonly thread: HashThread;
   private sum = createHash('sha256');
+  // Who hashed the chunks since the previous digest.
+  private hashedBy: HashSide = 'caller';
   private closed = false;
 
   /** `owned`: the descriptor is closed at the end. */
@@ -113,14 +137,16 @@ class FdSink implements ByteSink {
     await this.thread.write(chunk, false);
   }
 
-  async handOver(chunk: Buffer, hash: boolean): Promise<void> {
+  async handOver(chunk: Buffer, hash?: HashSide): Promise<void> {
     this.bytes += chunk.length;
-    // Hashed here while the thread writes the chunks before.
-    if (hash) this.sum.update(chunk);
-    await this.thread.write(chunk, true);
+    if (hash) this.hashedBy = hash;
+    // Hashed here while the thread writes the chunks before, or there once written.
+    if (hash === 'caller') this.sum.update(chunk);
+    await this.thread.write(chunk, true, hash === 'writer');
   }
 
   async digest(): Promise<string> {
+    if (this.hashedBy === 'writer') return this.thread.digest();
     const hex = this.sum.digest('hex');
     this.sum = createHash('sha256');
     return hex;

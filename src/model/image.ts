@@ -25,9 +25,10 @@ export interface Layer {
   open(): Bytes;
   /**
    * The tar's length from a walk of its files' metadata (no reads), and its
-   * bytes packed from that walk: for writers that need the length first.
+   * bytes packed from that walk: for writers that need the length first;
+   * `files`, how many files with content it reads.
    */
-  walk?(): { size: number; open(): Bytes };
+  walk?(): { size: number; files: number; open(): Bytes };
   /**
    * 64 hex digits from what the layer is made of (not its bytes), unique in
    * an image: names its docker-archive member when the digest is not known

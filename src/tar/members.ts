@@ -43,6 +43,8 @@ export function tarSize(members: Iterable<Member>, fingerprints?: FileFingerprin
 /** A layer walked once: its tar length, and its bytes packed from that walk. */
 export interface WalkedTar {
   size: number;
+  /** Regular files with content: each is opened and read. */
+  files: number;
   /**
    * The tar, from the walk's headers and stats (no second walk): a file
    * whose size, times or inode differ from the walk's when read stops it.
@@ -53,5 +55,7 @@ export interface WalkedTar {
 /** Walk `members` once, keeping them: for writers that need the length before the bytes. */
 export function walkedTar(members: Iterable<Member>): WalkedTar {
   const list: Member[] = Array.isArray(members) ? members : [...members];
-  return { size: tarSize(list), open: () => packMembers(list) };
+  let files = 0;
+  for (const { header } of list) if (header.type === TarType.File && header.size > 0) files++;
+  return { size: tarSize(list), files, open: () => packMembers(list) };
 }

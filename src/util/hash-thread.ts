@@ -88,11 +88,10 @@ interface WriteTarget {
 /**
  * SHA-256 computed on another thread, so a stream can be read and hashed on
  * two cores at once; or, with a `target`, chunks written there with blocking
- * write(2) calls, so the main thread never waits on a pipe's reader (its
- * caller hashes what it sends meanwhile, as FdSink does: a thread that wrote
- * and hashed would leave the pipe's reader idle while it hashed). Chunks are
- * written and hashed in the order given; a failed write is raised by the
- * next call (and `finish`).
+ * write(2) calls, so the main thread never waits on a pipe's reader, and
+ * hashed there too when asked (FdSink has the thread with less else to do
+ * hash: see hashSide). Chunks are written and hashed in the order given; a
+ * failed write is raised by the next call (and `finish`).
  */
 export class HashThread {
   private readonly worker: Worker;
@@ -142,9 +141,9 @@ export class HashThread {
     return this.send(chunk, handOver, { hash: true });
   }
 
-  /** Write `chunk` to the target; `handOver` as for update. */
-  write(chunk: Buffer, handOver: boolean): Promise<void> {
-    return this.send(chunk, handOver, { write: true });
+  /** Write `chunk` to the target, and with `hash` add it to the digest; `handOver` as for update. */
+  write(chunk: Buffer, handOver: boolean, hash = false): Promise<void> {
+    return this.send(chunk, handOver, { write: true, hash });
   }
 
   /** Write `bytes` at `offset` of the target (pwrite), after everything sent before. */

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { ExitCode, StrataError, fileError } from '../../errors.js';
-import { type ByteSink, scratchFile } from '../../output.js';
+import { type ByteSink, hashSide, scratchFile } from '../../output.js';
 import { type Progress, silent } from '../../progress.js';
 import { through } from '../../util/streams.js';
 import { HashThread } from '../../util/hash-thread.js';
@@ -145,9 +145,10 @@ class ArchiveMembers implements BlobTarget {
       const handOver = walked !== undefined && out.handOver !== undefined && out.digest !== undefined ? out.handOver.bind(out) : undefined;
       const { digest, size } = await this.blob(expected, async () => {
         if (handOver) {
+          const side = hashSide(walked!);
           for await (const chunk of tar) {
             this.count(chunk);
-            await handOver(chunk, true);
+            await handOver(chunk, side);
           }
           return { digest: claimed(layer, `sha256:${await out.digest!()}`, sent).diffId, size: sent };
         }
