@@ -4,13 +4,27 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashSide, openOutput } from '../../src/output.js';
+import { openOutput } from '../../src/output.js';
 import { CHUNK } from '../../src/tar/chunked-tar.js';
 
-test('hashSide: a few big files are hashed by the reading thread, many small ones by the writing thread', () => {
+test('a sink writing on its own thread has the reading thread hash a few big files to a pipe or device, the writing thread many small ones, and a file\'s', async () => {
   // libllvm's store path: 110 MB in 6 files; perl-modules': 18 MB in 1200.
-  assert.equal(hashSide({ size: 110e6, files: 6 }), 'caller');
-  assert.equal(hashSide({ size: 18.3e6, files: 1200 }), 'writer');
+  const llvm = { size: 110e6, files: 6 };
+  const perl = { size: 18.3e6, files: 1200 };
+  const device = openOutput('/dev/null');
+  assert.equal(device.sink.hashSide!(llvm), 'caller');
+  assert.equal(device.sink.hashSide!(perl), 'writer');
+  await device.commit();
+  const dir = mkdtempSync(join(tmpdir(), 'strata-hash-side-'));
+  try {
+    const file = openOutput(join(dir, 'out'));
+    // A file takes bytes faster than a pipe's reader: its writing thread has time to hash.
+    assert.equal(file.sink.hashSide!(llvm), 'writer');
+    assert.equal(file.sink.hashSide!(perl), 'writer');
+    await file.abort();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a file sink hands back the digest of what was hashed, on either thread, layer after layer', async () => {

@@ -1,5 +1,5 @@
 import { ExitCode, StrataError } from '../../errors.js';
-import { type ByteSink, hashSide } from '../../output.js';
+import type { ByteSink } from '../../output.js';
 import { type Progress, silent } from '../../progress.js';
 import { encodeHeader, endOfArchive, padding, tarHeader } from '../../tar/header.js';
 import { dumpPyJson, type PyValue } from '../../util/pyjson.js';
@@ -94,9 +94,9 @@ export class DockerArchiveSink implements ImageSink {
     const send = (layer: Layer, bytes: Bytes, size: number, name: string, hashed: boolean, walked?: { size: number; files: number }): Promise<{ hex: Promise<string> } | undefined> => {
       const { out } = this;
       // A sink that writes on its own thread takes the chunks, hashing them on whichever thread has less else to do.
-      if (out.handOver && out.digest) {
+      if (out.handOver && out.digest && out.hashSide) {
         const handOver = out.handOver.bind(out);
-        const side = hashed ? (walked ? hashSide(walked) : 'caller') : undefined;
+        const side = hashed ? (walked ? out.hashSide(walked) : 'caller') : undefined;
         const give = (chunk: Buffer): Promise<void> => {
           offset += chunk.length;
           this.progress.bytes(chunk.length);

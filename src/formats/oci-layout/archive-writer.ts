@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { ExitCode, StrataError, fileError } from '../../errors.js';
-import { type ByteSink, hashSide, scratchFile } from '../../output.js';
+import { type ByteSink, scratchFile } from '../../output.js';
 import { type Progress, silent } from '../../progress.js';
 import { through } from '../../util/streams.js';
 import { HashThread } from '../../util/hash-thread.js';
@@ -142,10 +142,10 @@ class ArchiveMembers implements BlobTarget {
     if (compression === 'none') {
       // Packed from a walk, a chunk is read by nothing else once sent: a sink writing on its own thread takes its memory (no copy) and hashes it.
       const { out } = this;
-      const handOver = walked !== undefined && out.handOver !== undefined && out.digest !== undefined ? out.handOver.bind(out) : undefined;
+      const handOver = walked !== undefined && out.handOver !== undefined && out.digest !== undefined && out.hashSide !== undefined ? out.handOver.bind(out) : undefined;
       const { digest, size } = await this.blob(expected, async () => {
         if (handOver) {
-          const side = hashSide(walked!);
+          const side = out.hashSide!(walked!);
           for await (const chunk of tar) {
             this.count(chunk);
             await handOver(chunk, side);
