@@ -38,11 +38,11 @@ export interface ByteSink {
 /** Where a sink writing on its own thread hashes what it is handed: on the calling thread, or the writing one. */
 type HashSide = 'caller' | 'writer';
 
-// Costs measured on the 378 MB closure, in ms: the calling thread's per file
-// (open, fstat, close, its header) and per MiB read; the writing thread's per
-// MiB written to a pipe (paced by its reader, sharing a core) and to a file;
-// sha256's per MiB.
-const COST = { file: 0.026, read: 0.42, pipe: 0.8, toFile: 0.2, hash: 0.72 };
+// Costs measured on the 378 MB closure (quiet machine, profiles of each
+// thread), in ms: the calling thread's per file (open, fstat, close, its
+// header) and per MiB read; the writing thread's write(2) per MiB to a pipe
+// (its reader's pace) and to a file; sha256's per MiB.
+const COST = { file: 0.026, read: 0.42, pipe: 0.5, toFile: 0.2, hash: 0.72 };
 
 /**
  * Where to hash a tar of `files` files and `size` bytes read from disk so
