@@ -8,8 +8,8 @@ import { checkStorePaths, isStoreLayer } from '../layer/store-layer.js';
 import { type ConfImageOptions, imageFromConf } from './from-conf.js';
 import type { Image } from '../model/image.js';
 import { type SinkOptions, attachDocument, attachable } from '../formats/table.js';
-import { type ClosureSource, loadClosure } from '../closure/stores/table.js';
-import { type SbomFormat, imageSbom } from './sbom.js';
+import type { ClosureSource } from '../closure/stores/table.js';
+import type { SbomFormat } from './sbom.js';
 import { startWritingThread } from '../util/hash-thread.js';
 
 // The writing of images, which push and pull need without confs.
@@ -114,6 +114,8 @@ async function writeWithSbom(confs: Conf[], to: string, options: WriteOptions, s
   if (!attachable(to)) throw new StrataError(`--sbom: ${to} has no place for an SBOM; write to a file (-o FILE), an OCI layout or archive, or a registry (docker://)`);
   const conf = confs[0]!;
   // Read before anything is written, so a store that fails leaves nothing behind.
+  // Loaded for an SBOM alone: a plain write starts without its writers.
+  const [{ loadClosure }, { imageSbom }] = await Promise.all([import('../closure/stores/table.js'), import('./sbom.js')]);
   const closure = await loadClosure({ roots: conf.store_layers.flat(), storeDir: conf.store_dir, store: sbom.store });
   let layers: { contents: string[] }[] = [];
   let diffIds: string[] = [];
