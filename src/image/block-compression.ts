@@ -350,6 +350,16 @@ function gf2Square(square: Uint32Array, matrix: Uint32Array): void {
 
 function crc32Combine(crc1: number, crc2: number, length2: number): number {
   if (length2 === 0) return crc1;
+  return (gf2Times(zerosOperator(length2), crc1 >>> 0) ^ crc2) >>> 0;
+}
+
+// Blocks have one size: the operator for it is made once.
+let lastLength = 0;
+let lastOperator = new Uint32Array(32);
+
+/** The operator appending `length` zero bytes, composed from the squarings of the one for a zero bit. */
+function zerosOperator(length: number): Uint32Array {
+  if (length === lastLength) return lastOperator;
   const even = new Uint32Array(32);
   const odd = new Uint32Array(32);
   // The operator for one zero bit, then two, then four.
@@ -357,16 +367,19 @@ function crc32Combine(crc1: number, crc2: number, length2: number): number {
   for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row;
   gf2Square(even, odd);
   gf2Square(odd, even);
-  let len = length2;
-  let crc = crc1 >>> 0;
+  let result = Uint32Array.from({ length: 32 }, (_, n) => 2 ** n);
+  const apply = (operator: Uint32Array): void => void (result = result.map((column) => gf2Times(operator, column)));
+  let len = length;
   do {
     gf2Square(even, odd);
-    if (len % 2 === 1) crc = gf2Times(even, crc);
+    if (len % 2 === 1) apply(even);
     len = Math.floor(len / 2);
     if (len === 0) break;
     gf2Square(odd, even);
-    if (len % 2 === 1) crc = gf2Times(odd, crc);
+    if (len % 2 === 1) apply(odd);
     len = Math.floor(len / 2);
   } while (len !== 0);
-  return (crc ^ crc2) >>> 0;
+  lastLength = length;
+  lastOperator = result;
+  return result;
 }
