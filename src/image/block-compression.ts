@@ -183,7 +183,8 @@ class GzipBlocks extends Transform {
   private length = 0;
 
   constructor(private readonly threads: CompressionThreads, private readonly level: number, private readonly blockSize: number) {
-    super();
+    // Read out one pushed piece at a time: a byte stream's reader would join the pieces waiting (a copy of the blob).
+    super({ readableObjectMode: true });
     this.inFlight = 2 * threads.size + 1;
   }
 
