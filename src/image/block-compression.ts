@@ -304,6 +304,15 @@ export class CompressionThreads {
     }
   }
 
+  /** Start every thread now (idle, not keeping the process alive), so that each is ready when the first blocks come. */
+  start(): void {
+    while (this.workers.length < this.size) {
+      const worker = this.spawn();
+      worker.unref();
+      this.idle.push(worker);
+    }
+  }
+
   private spawn(): Worker {
     const worker = new Worker(new URL('./block-worker.js', import.meta.url), workerOptions());
     this.workers.push(worker);
@@ -334,6 +343,9 @@ export class CompressionThreads {
 
 let shared: CompressionThreads | undefined;
 const sharedThreads = (): CompressionThreads => (shared ??= new CompressionThreads());
+
+/** Start the shared gzip threads ahead of their first block: their start-up overlaps the caller's other work. */
+export const startGzipThreads = (): void => sharedThreads().start();
 
 // ---------------------------------------------------------------------------
 // CRC-32 of two pieces joined, from theirs (zlib's crc32_combine): appending
