@@ -366,13 +366,13 @@ function crc32Combine(crc1: number, crc2: number, length2: number): number {
   return (gf2Times(zerosOperator(length2), crc1 >>> 0) ^ crc2) >>> 0;
 }
 
-// Blocks have one size: the operator for it is made once.
-let lastLength = 0;
-let lastOperator = new Uint32Array(32);
+// Blocks have one size but a stream's last: the operator for the block size is seldom made again.
+const operators = new Map<number, Uint32Array>();
 
 /** The operator appending `length` zero bytes, composed from the squarings of the one for a zero bit. */
 function zerosOperator(length: number): Uint32Array {
-  if (length === lastLength) return lastOperator;
+  const made = operators.get(length);
+  if (made) return made;
   const even = new Uint32Array(32);
   const odd = new Uint32Array(32);
   // The operator for one zero bit, then two, then four.
@@ -392,7 +392,8 @@ function zerosOperator(length: number): Uint32Array {
     if (len % 2 === 1) apply(odd);
     len = Math.floor(len / 2);
   } while (len !== 0);
-  lastLength = length;
-  lastOperator = result;
+  // Last blocks' lengths seldom come again: a few are kept, then all made anew.
+  if (operators.size >= 8) operators.clear();
+  operators.set(length, result);
   return result;
 }
