@@ -233,7 +233,14 @@ export class RegistrySink implements ImageSink {
     const big = indices.filter((i) => !small(i));
     const anyZstd = big.some(zstd);
     if (!anyZstd) big.sort((a, b) => layerBytes(image.layers[b]!) - layerBytes(image.layers[a]!) || a - b);
-    await Promise.all([inTurn(big, anyZstd ? PARALLEL_ZSTD_BLOBS : PARALLEL_BLOBS, push), inTurn(indices.filter(small), SMALL_PARALLEL, push)]);
+    // A lane with nothing left takes from the other's end (the smallest big layers), so the push does not end on one lane's round trips.
+    await inLanes(
+      [
+        { items: big, limit: anyZstd ? PARALLEL_ZSTD_BLOBS : PARALLEL_BLOBS, lends: !anyZstd },
+        { items: indices.filter(small), limit: SMALL_PARALLEL, lends: true },
+      ],
+      push,
+    );
     // The report lists the layers in order, whichever finished first.
     blobs.push(...pushed.map((p) => p.record));
     const layers = pushed.map((p) => p.descriptor);
@@ -462,11 +469,26 @@ function layerBytes(layer: Layer): number {
   return layer.blob?.size ?? layer.known?.size ?? Infinity;
 }
 
-/** `work` on each item, in turn, at most `limit` at once. */
-async function inTurn<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]!);
+/**
+ * `work` on the items of two lanes, each lane's in turn and at most its
+ * `limit` at once; a lane whose items are all taken takes the other's last
+ * ones, when that lane `lends` them.
+ */
+async function inLanes<T>(lanes: [Lane<T>, Lane<T>], work: (item: T) => Promise<void>): Promise<void> {
+  const queues = lanes.map((l) => [...l.items]);
+  const worker = async (own: number): Promise<void> => {
+    for (;;) {
+      const other = 1 - own;
+      const item = queues[own]!.length > 0 ? queues[own]!.shift()! : lanes[other]!.lends && queues[other]!.length > 0 ? queues[other]!.pop()! : undefined;
+      if (item === undefined) return;
+      await work(item);
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  await Promise.all(lanes.flatMap((l, i) => Array.from({ length: l.limit }, () => worker(i))));
+}
+
+interface Lane<T> {
+  items: readonly T[];
+  limit: number;
+  lends: boolean;
 }
