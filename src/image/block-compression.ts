@@ -184,7 +184,8 @@ class GzipBlocks extends Transform {
 
   constructor(private readonly threads: CompressionThreads, private readonly level: number, private readonly blockSize: number) {
     // Read out one pushed piece at a time: a byte stream's reader would join the pieces waiting (a copy of the blob).
-    super({ readableObjectMode: true });
+    // One piece waiting holds the input back, as a byte stream's 16 KiB would.
+    super({ readableObjectMode: true, readableHighWaterMark: 1 });
     this.inFlight = 2 * threads.size + 1;
   }
 

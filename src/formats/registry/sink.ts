@@ -75,6 +75,8 @@ const PARALLEL_ZSTD_BLOBS = 2;
 /** Layers of at most one gzip block (as far as known unread), and how many of them go at once besides. */
 const SMALL_LAYER = 1 << 20;
 const SMALL_PARALLEL = 3;
+/** Big gzip layers of at most this many bytes are taken by the small lane when it has none left. */
+const LENT_LAYER = 4 << 20;
 
 /**
  * Push to a registry: several layers at once, each read once, compressed
@@ -233,11 +235,12 @@ export class RegistrySink implements ImageSink {
     const big = indices.filter((i) => !small(i));
     const anyZstd = big.some(zstd);
     if (!anyZstd) big.sort((a, b) => layerBytes(image.layers[b]!) - layerBytes(image.layers[a]!) || a - b);
-    // A lane with nothing left takes from the other's end (the smallest big layers), so the push does not end on one lane's round trips.
+    // A lane with nothing left takes from the other's end (the smallest big layers, up to a few blocks: memory stays bounded), so
+    // the push does not end on one lane's round trips.
     await inLanes(
       [
-        { items: big, limit: anyZstd ? PARALLEL_ZSTD_BLOBS : PARALLEL_BLOBS, lends: !anyZstd },
-        { items: indices.filter(small), limit: SMALL_PARALLEL, lends: true },
+        { items: big, limit: anyZstd ? PARALLEL_ZSTD_BLOBS : PARALLEL_BLOBS, lends: (i) => !anyZstd && layerBytes(image.layers[i]!) <= LENT_LAYER },
+        { items: indices.filter(small), limit: SMALL_PARALLEL, lends: () => true },
       ],
       push,
     );
@@ -472,14 +475,15 @@ function layerBytes(layer: Layer): number {
 /**
  * `work` on the items of two lanes, each lane's in turn and at most its
  * `limit` at once; a lane whose items are all taken takes the other's last
- * ones, when that lane `lends` them.
+ * one, when that lane `lends` it.
  */
 async function inLanes<T>(lanes: [Lane<T>, Lane<T>], work: (item: T) => Promise<void>): Promise<void> {
   const queues = lanes.map((l) => [...l.items]);
   const worker = async (own: number): Promise<void> => {
     for (;;) {
       const other = 1 - own;
-      const item = queues[own]!.length > 0 ? queues[own]!.shift()! : lanes[other]!.lends && queues[other]!.length > 0 ? queues[other]!.pop()! : undefined;
+      const last = queues[other]!.at(-1);
+      const item = queues[own]!.length > 0 ? queues[own]!.shift()! : last !== undefined && lanes[other]!.lends(last) ? queues[other]!.pop()! : undefined;
       if (item === undefined) return;
       await work(item);
     }
@@ -490,5 +494,5 @@ async function inLanes<T>(lanes: [Lane<T>, Lane<T>], work: (item: T) => Promise<
 interface Lane<T> {
   items: readonly T[];
   limit: number;
-  lends: boolean;
+  lends(item: T): boolean;
 }
