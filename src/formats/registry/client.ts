@@ -462,6 +462,7 @@ export class RegistryClient {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
 /**
  * Blobs of at most this many bytes are held and sent in the PUT that names
  * their digest (POST, PUT: the spec's monolithic upload) instead of a PATCH
@@ -469,7 +470,6 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  * third of its work per blob. At most one such blob per upload in flight.
  */
 const WHOLE = 1 << 20;
-const MAX_REDIRECTS = 5;
 
 function withoutAuthorization(headers: Record<string, string> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(headers ?? {}).filter(([k]) => k.toLowerCase() !== 'authorization'));
