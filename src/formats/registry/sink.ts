@@ -75,8 +75,6 @@ const PARALLEL_ZSTD_BLOBS = 2;
 /** Layers of at most one gzip block (as far as known unread), and how many of them go at once besides. */
 const SMALL_LAYER = 1 << 20;
 const SMALL_PARALLEL = 3;
-/** Big gzip layers of at most this many bytes are taken by the small lane when it has none left. */
-const LENT_LAYER = 4 << 20;
 
 /**
  * Push to a registry: several layers at once, each read once, compressed
@@ -235,15 +233,7 @@ export class RegistrySink implements ImageSink {
     const big = indices.filter((i) => !small(i));
     const anyZstd = big.some(zstd);
     if (!anyZstd) big.sort((a, b) => layerBytes(image.layers[b]!) - layerBytes(image.layers[a]!) || a - b);
-    // A lane with nothing left takes from the other's end (the smallest big layers, up to a few blocks: memory stays bounded), so
-    // the push does not end on one lane's round trips.
-    await inLanes(
-      [
-        { items: big, limit: anyZstd ? PARALLEL_ZSTD_BLOBS : PARALLEL_BLOBS, lends: (i) => !anyZstd && layerBytes(image.layers[i]!) <= LENT_LAYER },
-        { items: indices.filter(small), limit: SMALL_PARALLEL, lends: () => true },
-      ],
-      push,
-    );
+    await Promise.all([inTurn(big, anyZstd ? PARALLEL_ZSTD_BLOBS : PARALLEL_BLOBS, push), inTurn(indices.filter(small), SMALL_PARALLEL, push)]);
     // The report lists the layers in order, whichever finished first.
     blobs.push(...pushed.map((p) => p.record));
     const layers = pushed.map((p) => p.descriptor);
@@ -472,27 +462,11 @@ function layerBytes(layer: Layer): number {
   return layer.blob?.size ?? layer.known?.size ?? Infinity;
 }
 
-/**
- * `work` on the items of two lanes, each lane's in turn and at most its
- * `limit` at once; a lane whose items are all taken takes the other's last
- * one, when that lane `lends` it.
- */
-async function inLanes<T>(lanes: [Lane<T>, Lane<T>], work: (item: T) => Promise<void>): Promise<void> {
-  const queues = lanes.map((l) => [...l.items]);
-  const worker = async (own: number): Promise<void> => {
-    for (;;) {
-      const other = 1 - own;
-      const last = queues[other]!.at(-1);
-      const item = queues[own]!.length > 0 ? queues[own]!.shift()! : last !== undefined && lanes[other]!.lends(last) ? queues[other]!.pop()! : undefined;
-      if (item === undefined) return;
-      await work(item);
-    }
+/** `work` on each item, in turn, at most `limit` at once. */
+async function inTurn<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]!);
   };
-  await Promise.all(lanes.flatMap((l, i) => Array.from({ length: l.limit }, () => worker(i))));
-}
-
-interface Lane<T> {
-  items: readonly T[];
-  limit: number;
-  lends(item: T): boolean;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
