@@ -183,9 +183,7 @@ class GzipBlocks extends Transform {
   private length = 0;
 
   constructor(private readonly threads: CompressionThreads, private readonly level: number, private readonly blockSize: number) {
-    // Read out one pushed piece at a time: a byte stream's reader would join the pieces waiting (a copy of the blob).
-    // One piece waiting holds the input back, as a byte stream's 16 KiB would.
-    super({ readableObjectMode: true, readableHighWaterMark: 1 });
+    super();
     this.inFlight = 2 * threads.size + 1;
   }
 

@@ -42,10 +42,9 @@ export async function tlsSettings(registry: string, options: { verify?: boolean;
       if (!names.includes(keyName)) throw new StrataError(`${join(dir, certs[0])}: client certificate without its key ${keyName}; put the key beside it`);
       client = { cert: await read(certs[0]), key: await read(keyName) };
     }
-    return { verify: options.verify ?? true, ...(options.verify === false ? {} : { ca: [...(await systemCas()), ...cas] }), ...client };
+    return { verify: options.verify ?? true, ca: [...(await systemCas()), ...cas], ...client };
   }
-  // Unverified, the CAs are never asked: parsing the system's bundle would cost every connection's context ~30 ms.
-  return { verify: options.verify ?? true, ...(options.verify === false ? {} : { ca: await systemCas() }) };
+  return { verify: options.verify ?? true, ca: await systemCas() };
 }
 
 async function systemCas(): Promise<string[]> {
