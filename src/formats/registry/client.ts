@@ -369,7 +369,7 @@ export class RegistryClient {
         const held: Buffer[] = [];
         while (!next.done && sum.size + next.value.length <= WHOLE) {
           sum.update(next.value);
-          held.push(compact(next.value));
+          held.push(next.value);
           next = await source.next();
         }
         const started = await starting;
@@ -470,11 +470,6 @@ const MAX_REDIRECTS = 5;
  * third of its work per blob. At most one such blob per upload in flight.
  */
 const WHOLE = 1 << 20;
-
-/** A piece to hold: copied when it is a small part of its memory (a deflated block in memory sized for its input), so that memory can go. */
-function compact(piece: Buffer): Buffer {
-  return piece.buffer.byteLength >= 2 * piece.length + 65536 ? Buffer.from(piece) : piece;
-}
 
 function withoutAuthorization(headers: Record<string, string> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(headers ?? {}).filter(([k]) => k.toLowerCase() !== 'authorization'));
