@@ -303,6 +303,15 @@ export class CompressionThreads {
     }
   }
 
+  /** Start every thread now (idle, not keeping the process alive), so that each is ready when the first blocks come. */
+  start(): void {
+    while (this.workers.length < this.size) {
+      const worker = this.spawn();
+      worker.unref();
+      this.idle.push(worker);
+    }
+  }
+
   private spawn(): Worker {
     const worker = new Worker(new URL('./block-worker.js', import.meta.url), workerOptions());
     this.workers.push(worker);
@@ -334,6 +343,9 @@ export class CompressionThreads {
 let shared: CompressionThreads | undefined;
 const sharedThreads = (): CompressionThreads => (shared ??= new CompressionThreads());
 
+/** Start the shared gzip threads ahead of their first block: their start-up overlaps the caller's other work. */
+export const startGzipThreads = (): void => sharedThreads().start();
+
 // ---------------------------------------------------------------------------
 // CRC-32 of two pieces joined, from theirs (zlib's crc32_combine): appending
 // `length` zero bits is a linear map over GF(2), applied by repeated squaring.
@@ -350,6 +362,16 @@ function gf2Square(square: Uint32Array, matrix: Uint32Array): void {
 
 function crc32Combine(crc1: number, crc2: number, length2: number): number {
   if (length2 === 0) return crc1;
+  return (gf2Times(zerosOperator(length2), crc1 >>> 0) ^ crc2) >>> 0;
+}
+
+// Blocks have one size but a stream's last: the operator for the block size is seldom made again.
+const operators = new Map<number, Uint32Array>();
+
+/** The operator appending `length` zero bytes, composed from the squarings of the one for a zero bit. */
+function zerosOperator(length: number): Uint32Array {
+  const made = operators.get(length);
+  if (made) return made;
   const even = new Uint32Array(32);
   const odd = new Uint32Array(32);
   // The operator for one zero bit, then two, then four.
@@ -357,16 +379,20 @@ function crc32Combine(crc1: number, crc2: number, length2: number): number {
   for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row;
   gf2Square(even, odd);
   gf2Square(odd, even);
-  let len = length2;
-  let crc = crc1 >>> 0;
+  let result = Uint32Array.from({ length: 32 }, (_, n) => 2 ** n);
+  const apply = (operator: Uint32Array): void => void (result = result.map((column) => gf2Times(operator, column)));
+  let len = length;
   do {
     gf2Square(even, odd);
-    if (len % 2 === 1) crc = gf2Times(even, crc);
+    if (len % 2 === 1) apply(even);
     len = Math.floor(len / 2);
     if (len === 0) break;
     gf2Square(odd, even);
-    if (len % 2 === 1) crc = gf2Times(odd, crc);
+    if (len % 2 === 1) apply(odd);
     len = Math.floor(len / 2);
   } while (len !== 0);
-  return (crc ^ crc2) >>> 0;
+  // Last blocks' lengths seldom come again: a few are kept, then all made anew.
+  if (operators.size >= 8) operators.clear();
+  operators.set(length, result);
+  return result;
 }

@@ -77,10 +77,11 @@ test('gzip blocks lose little against gzip -6 and form a single gzip member', as
   assert.match(runTool('gzip', ['-l', `${file}.gz`]).stdout, new RegExp(`\\s${ours.length}\\s+${input.length}\\s`));
 });
 
-test('a process that compressed with the shared threads exits by itself', async () => {
+test('a process that compressed with the shared threads (started ahead of the first block) exits by itself', async () => {
   const script = `
-    import { blockCompressor } from ${JSON.stringify(join(REPO_ROOT, 'dist', 'image', 'block-compression.js'))};
+    import { blockCompressor, startGzipThreads } from ${JSON.stringify(join(REPO_ROOT, 'dist', 'image', 'block-compression.js'))};
     import { Readable } from 'node:stream';
+    startGzipThreads();
     const input = Buffer.alloc(5 << 20, 'strata ');
     for (const kind of ['gzip', 'zstd']) {
       let n = 0;
@@ -96,6 +97,12 @@ test('a process that compressed with the shared threads exits by itself', async 
   const input = Buffer.alloc(5 << 20, 'strata ');
   const gzip = await compress({ kind: 'gzip', level: 3, blockSize: 1 << 20 }, pools[1]!, input, 1 << 20);
   assert.match(child.stdout, new RegExp(`^gzip ${gzip.length}\nzstd \\d+\n$`));
+  // Threads started for blocks that never came hold nothing either.
+  const idle = join(work, 'idle.mjs');
+  writeFileSync(idle, `import { startGzipThreads } from ${JSON.stringify(join(REPO_ROOT, 'dist', 'image', 'block-compression.js'))};\nstartGzipThreads();\nconsole.log('started');\n`);
+  const idled = spawnSync(process.execPath, [idle], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(idled.signal, null, 'the process did not exit by itself');
+  assert.equal(idled.stdout, 'started\n');
 });
 
 test('levels and block sizes out of range are refused, naming the value', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { strata } from '../helpers/cli.js';
+import { strata, strataOk } from '../helpers/cli.js';
 import { CountingProxy, TestRegistry, emptyCacheEnv, runPulled, strataAsync } from '../helpers/registry.js';
 import { buildFixture, runTool, tmpDir } from '../helpers/store.js';
 
@@ -34,7 +34,7 @@ after(async () => {
 });
 
 for (const compression of ['gzip', 'zstd'] as const) {
-  test(`a first ${compression} push sends each layer as it is compressed, in one streamed PATCH, digest at the end; the same bytes again from an empty cache`, async () => {
+  test(`a first ${compression} push sends each layer as it is compressed: a big one in one streamed PATCH, digest at the end; a small one whole in its PUT; the same bytes again from an empty cache`, async () => {
     const proxy = await CountingProxy.start(registry.port);
     try {
       const r = await strataAsync([...image, '--compression', compression, '--to', `docker://${proxy.host}/stream-${compression}:1`, '--json'], emptyCache());
@@ -50,13 +50,10 @@ for (const compression of ['gzip', 'zstd'] as const) {
       assert.equal(heads.length, 0);
       const puts = proxy.requests('PUT', /\/blobs\/uploads\//).map((p) => new URL(p.url, 'http://x').searchParams.get('digest'));
       assert.deepEqual(puts.filter((d) => layerDigests.has(d)).sort(), [...layerDigests].sort());
-      const patches = proxy.requests('PATCH', /\/blobs\/uploads\//);
-      assert.equal(patches.reduce((n, p) => n + p.sent, 0), manifest.layers.reduce((n: number, l: any) => n + l.size, 0) + manifest.config.size);
-      // The big blob: one PATCH of its session, streaming the whole blob (as docker and skopeo push).
-      const session = (url: string): string => new URL(url, 'http://x').pathname;
-      const bigPut = proxy.requests('PUT', /\/blobs\/uploads\//).find((p) => new URL(p.url, 'http://x').searchParams.get('digest') === big.digest)!;
-      const chunks = patches.filter((p) => session(p.url) === session(bigPut.url)).map((p) => p.sent);
-      assert.deepEqual(chunks, [big.size]);
+      // Each blob's bytes went once: the big one in one PATCH of its session, streaming the whole blob (as docker and
+      // skopeo push), then an empty PUT; each of at most 1 MiB whole in the PUT naming its digest, with no PATCH.
+      assert.deepEqual(sentPerBlob(proxy, [...manifest.layers, manifest.config]), [...manifest.layers, manifest.config].map((b) => (b.size > 1 << 20 ? { patched: [b.size], put: 0 } : { patched: [], put: b.size })));
+      assert.ok(manifest.layers.filter((l: any) => l.size <= 1 << 20).length >= 2, 'some layers small enough to go whole');
       if (compression === 'gzip') assert.equal(runFromRegistry(`docker://${registry.host}/stream-${compression}:1`), HELLO);
       else {
         // docker-archives hold no zstd: copied to an OCI layout, the noise layer unpacks with zstd's own tool.
@@ -73,6 +70,34 @@ for (const compression of ['gzip', 'zstd'] as const) {
     } finally {
       await proxy.close();
     }
+  });
+}
+
+test('blobs whose digest is known (an OCI layout\'s): a small one goes whole in its PUT, a big one in one PATCH; the image runs', async () => {
+  const layout = join(work, 'layout-gzip');
+  strataOk([...image, '--to', `oci:${layout}:1`, '--compression', 'gzip']);
+  const proxy = await CountingProxy.start(registry.port);
+  try {
+    const r = await strataAsync(['push', `oci:${layout}:1`, `docker://${proxy.host}/known:1`, '--json'], emptyCache());
+    assert.equal(r.status, 0, r.stderr);
+    const manifest = raw(`docker://${registry.host}/known:1`);
+    const blobs = [...manifest.layers, manifest.config];
+    assert.ok(blobs.some((b) => b.size > 1 << 20) && blobs.some((b) => b.size <= 1 << 20));
+    assert.deepEqual(sentPerBlob(proxy, blobs), blobs.map((b) => (b.size > 1 << 20 ? { patched: [b.size], put: 0 } : { patched: [], put: b.size })));
+    assert.equal(runFromRegistry(`docker://${registry.host}/known:1`), HELLO);
+  } finally {
+    await proxy.close();
+  }
+});
+
+/** For each blob: the bodies of the PATCHes of the session its upload was completed in, and the body of that PUT. */
+function sentPerBlob(proxy: CountingProxy, blobs: { digest: string }[]): { patched: number[]; put: number }[] {
+  const session = (url: string): string => new URL(url, 'http://x').pathname;
+  const puts = proxy.requests('PUT', /\/blobs\/uploads\//);
+  return blobs.map((b) => {
+    const put = puts.filter((p) => new URL(p.url, 'http://x').searchParams.get('digest') === b.digest);
+    assert.equal(put.length, 1, `${b.digest} completed once`);
+    return { patched: proxy.requests('PATCH', /\/blobs\/uploads\//).filter((p) => session(p.url) === session(put[0]!.url)).map((p) => p.sent), put: put[0]!.sent };
   });
 }
 

@@ -176,7 +176,7 @@ export class RegistryClient {
   private async call(r: HttpRequest): Promise<HttpResponse> {
     let res = await this.plain({ ...r, headers: { ...r.headers, ...(await this.authorization(r.url)) } });
     if (this.renewable(res)) {
-      if (r.body !== undefined && !Buffer.isBuffer(r.body)) throw new TransientError('the registry refused the token mid-upload');
+      if (r.body !== undefined && !Buffer.isBuffer(r.body) && !Array.isArray(r.body)) throw new TransientError('the registry refused the token mid-upload');
       res = await this.plain({ ...r, headers: { ...r.headers, ...(await this.authorization(r.url)) } });
     }
     return this.redirected(r, res, (next) => this.plain(next));
@@ -321,15 +321,21 @@ export class RegistryClient {
   }
 
   /**
-   * Upload a blob: POST a session, PATCH the bytes as they are produced,
-   * PUT `?digest=`. The bytes are hashed on the way; when they are not the
-   * blob's the PUT never comes, so a wrong blob is never committed. A failed
-   * attempt starts over in a new session.
+   * Upload a blob: POST a session, then PUT `?digest=` with the blob's
+   * bytes when it is small (read and checked first), else PATCH the bytes
+   * as they are produced and PUT with none. The bytes are hashed on the way;
+   * when they are not the blob's the PUT never comes, so a wrong blob is
+   * never committed. A failed attempt starts over in a new session.
    */
   async upload(what: string, blob: UploadBlob, session?: URL): Promise<void> {
     await this.retrying(`uploading ${what}`, async () => {
       const started = session ?? (await this.startUpload());
       session = undefined;
+      if (blob.size <= WHOLE) {
+        const bytes: Buffer[] = [];
+        for await (const chunk of checked(blob, what)) bytes.push(chunk);
+        return this.complete(what, started, blob.digest, bytes);
+      }
       const patched = await this.call({
         method: 'PATCH',
         url: started,
@@ -337,40 +343,70 @@ export class RegistryClient {
         body: checked(blob, what),
       });
       if (patched.status !== 202 && patched.status !== 204) throw this.uploadRefused(`uploading ${what}`, patched);
-      const done = patched.headers.location ? this.location(patched) : started;
-      done.searchParams.set('digest', blob.digest);
-      const put = await this.call({ method: 'PUT', url: done, headers: { 'content-length': '0' } });
-      if (put.status !== 201) throw this.uploadRefused(`completing the upload of ${what}`, put);
+      await this.complete(what, patched.headers.location ? this.location(patched) : started, blob.digest);
     });
   }
 
   /**
-   * Upload bytes whose digest is learned as they are sent: POST a session,
-   * one PATCH whose body streams the bytes as they are made (as docker and
-   * skopeo push), then (unless `check` throws) PUT `?digest=` of what was
-   * sent. A failure starts the blob over in a new session, opening its
-   * bytes again.
+   * Upload bytes whose digest is learned as they are sent. The session is
+   * POSTed while the first bytes are made; bytes that end within WHOLE go
+   * whole in the PUT that names their digest, others in one PATCH whose
+   * body streams them as they are made (as docker and skopeo push), then
+   * (unless `check` throws) a PUT `?digest=` of what was sent. A failure
+   * starts the blob over in a new session, opening its bytes again.
    */
   async uploadStream(what: string, open: () => Bytes, check?: () => Promise<void>): Promise<{ digest: string; size: number }> {
     return this.retrying(`uploading ${what}`, async () => {
-      const started = await this.startUpload();
+      const starting = this.startUpload();
+      // Awaited below; when the bytes fail first, theirs is the failure told.
+      starting.catch(() => {});
       const sum = new StreamDigest();
-      async function* body(): AsyncGenerator<Buffer> {
-        for await (const chunk of open()) {
-          sum.update(chunk);
-          yield chunk;
+      const source = (async function* () {
+        yield* open();
+      })();
+      let next = await source.next();
+      try {
+        const held: Buffer[] = [];
+        while (!next.done && sum.size + next.value.length <= WHOLE) {
+          sum.update(next.value);
+          held.push(next.value);
+          next = await source.next();
         }
+        const started = await starting;
+        if (!next.done) {
+          async function* body(): AsyncGenerator<Buffer> {
+            yield* held;
+            for (; !next.done; next = await source.next()) {
+              sum.update(next.value);
+              yield next.value;
+            }
+          }
+          const patched = await this.call({ method: 'PATCH', url: started, headers: { 'content-type': 'application/octet-stream' }, body: body() });
+          if (patched.status !== 202 && patched.status !== 204) throw this.uploadRefused(`uploading ${what}`, patched);
+          await check?.();
+          const digest = sum.digest();
+          await this.complete(what, patched.headers.location ? this.location(patched) : started, digest);
+          return { digest, size: sum.size };
+        }
+        await check?.();
+        const digest = sum.digest();
+        await this.complete(what, started, digest, held);
+        return { digest, size: sum.size };
+      } finally {
+        // Bytes left unread (a refused session): their files are closed.
+        if (!next.done) await source.return?.(undefined);
       }
-      const patched = await this.call({ method: 'PATCH', url: started, headers: { 'content-type': 'application/octet-stream' }, body: body() });
-      if (patched.status !== 202 && patched.status !== 204) throw this.uploadRefused(`uploading ${what}`, patched);
-      const done = patched.headers.location ? this.location(patched) : started;
-      await check?.();
-      const digest = sum.digest();
-      done.searchParams.set('digest', digest);
-      const put = await this.call({ method: 'PUT', url: done, headers: { 'content-length': '0' } });
-      if (put.status !== 201) throw this.uploadRefused(`completing the upload of ${what}`, put);
-      return { digest, size: sum.size };
     });
+  }
+
+  /** PUT `?digest=` on the session, with the blob's bytes when they were not PATCHed. */
+  private async complete(what: string, session: URL, digest: string, bytes: Buffer[] = []): Promise<void> {
+    const url = new URL(session);
+    url.searchParams.set('digest', digest);
+    const size = bytes.reduce((n, b) => n + b.length, 0);
+    const headers: Record<string, string> = size > 0 ? { 'content-type': 'application/octet-stream', 'content-length': String(size) } : { 'content-length': '0' };
+    const put = await this.call({ method: 'PUT', url, headers, body: size > 0 ? bytes : undefined });
+    if (put.status !== 201) throw this.uploadRefused(`completing the upload of ${what}`, put);
   }
 
   /** Whether the repository holds a manifest under `reference` (a tag not there yet is no error). */
@@ -427,6 +463,13 @@ export class RegistryClient {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
+/**
+ * Blobs of at most this many bytes are held and sent in the PUT that names
+ * their digest (POST, PUT: the spec's monolithic upload) instead of a PATCH
+ * and an empty PUT: one request fewer, which costs docker-registry about a
+ * third of its work per blob. At most one such blob per upload in flight.
+ */
+const WHOLE = 1 << 20;
 
 function withoutAuthorization(headers: Record<string, string> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(headers ?? {}).filter(([k]) => k.toLowerCase() !== 'authorization'));
