@@ -95,36 +95,64 @@ class FrameThread {
 }
 
 /**
+ * Frames shorter than this (and than a job) are made by a context of one
+ * worker whose job is this size: a frame of one job is the same bytes
+ * whatever the job size above it, and such a context holds a few MB, not
+ * the ~30 MB of one with 4 MiB jobs.
+ */
+const SMALL_FRAME = 1 << 20;
+
+/**
  * One zstd frame, made by zstd's worker threads in jobs of a fixed size,
- * driven from the frame thread; the main thread only passes bytes.
+ * driven from the frame thread; the main thread only passes bytes. Its
+ * first bytes are held until they show whether the frame is small.
  */
 class ZstdFrame extends Transform {
   private readonly id: number;
   private readonly thread: FrameThread;
+  private readonly small: number;
+  private held: Uint8Array[] | undefined = [];
+  private heldBytes = 0;
   private ahead = 0;
   private waiting: TransformCallback | undefined;
   private ended: TransformCallback | undefined;
   private failed: Error | undefined;
   private over = false;
 
-  constructor(workers: number, level: number, jobSize: number) {
+  constructor(private readonly workers: number, private readonly level: number, private readonly jobSize: number) {
     super();
     ({ id: this.id, thread: this.thread } = FrameThread.frame(this));
-    this.thread.post({ id: this.id, start: { workers, level, jobSize } });
+    this.small = Math.min(SMALL_FRAME, jobSize);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     if (this.failed) return done(this.failed);
     // Fresh reads are handed over; other chunks may be read again by their producer: copied.
     const data = ownChunk(chunk) ? chunk : Uint8Array.prototype.slice.call(chunk);
-    this.ahead += data.length;
-    this.thread.post({ id: this.id, data }, [data.buffer as ArrayBuffer]);
+    if (this.held) {
+      this.held.push(data);
+      this.heldBytes += data.length;
+      if (this.heldBytes < this.small) return done();
+      this.start(this.workers, this.jobSize);
+    } else this.send(data);
     if (this.ahead < ZSTD_AHEAD) done();
     else this.waiting = done;
   }
 
+  private start(workers: number, jobSize: number): void {
+    this.thread.post({ id: this.id, start: { workers, level: this.level, jobSize } });
+    for (const data of this.held!) this.send(data);
+    this.held = undefined;
+  }
+
+  private send(data: Uint8Array): void {
+    this.ahead += data.length;
+    this.thread.post({ id: this.id, data }, [data.buffer as ArrayBuffer]);
+  }
+
   override _flush(done: TransformCallback): void {
     if (this.failed) return done(this.failed);
+    if (this.held) this.start(1, this.small);
     this.ended = done;
     this.thread.post({ id: this.id, end: true });
   }
@@ -132,7 +160,7 @@ class ZstdFrame extends Transform {
   override _destroy(error: Error | null, done: (error: Error | null) => void): void {
     // A frame cut short: its context is reset for the next frame.
     if (!this.over) {
-      this.thread.post({ id: this.id, abort: true });
+      if (!this.held) this.thread.post({ id: this.id, abort: true });
       this.finish();
     }
     done(error);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { StrataError } from '../../src/errors.js';
@@ -65,6 +66,37 @@ for (const options of [{ kind: 'gzip', level: 6, blockSize: 64 << 10 }, { kind: 
     assert.ok(systemDecompress(options.kind, await compress(options, pools[1]!, one, 4096)).equals(one));
   });
 }
+
+test('zstd: a frame shorter than a job is the frame a context with the full job size makes, whatever the threads', async () => {
+  // zstd itself, multi-threaded with 4 MiB jobs, fed in pieces: what every frame was made by before small frames got contexts of their own.
+  const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof import('zstd-napi/binding.js');
+  const reference = (data: Buffer): Buffer => {
+    const cctx = new zstd.CCtx();
+    cctx.setParameter(zstd.CParameter.compressionLevel, 3);
+    cctx.setParameter(zstd.CParameter.checksumFlag, 0);
+    cctx.setParameter(zstd.CParameter.nbWorkers, 2);
+    cctx.setParameter(zstd.CParameter.jobSize, 4 << 20);
+    const room = Buffer.alloc(1 << 20);
+    const out: Buffer[] = [];
+    const feed = (piece: Buffer, end: boolean): void => {
+      for (;;) {
+        const [left, produced, consumed] = cctx.compressStream2(room, piece, end ? zstd.EndDirective.end : zstd.EndDirective.continue);
+        out.push(Buffer.from(room.subarray(0, produced)));
+        piece = piece.subarray(consumed);
+        if (end ? left === 0 : piece.length === 0) return;
+      }
+    };
+    for (let at = 0; at < data.length; at += 65536) feed(data.subarray(at, at + 65536), false);
+    feed(Buffer.alloc(0), true);
+    return Buffer.concat(out);
+  };
+  // Single-threaded zstd cuts its blocks elsewhere: these sizes give other bytes there.
+  for (const size of [0, 1000, 300_000, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 << 20]) {
+    const data = input.subarray(input.length - size);
+    const expected = sha(reference(data));
+    for (const threads of [pools[0]!, pools[2]!]) assert.equal(sha(await compress({ kind: 'zstd', level: 3, blockSize: 4 << 20 }, threads, data, 7919)), expected, `${size} bytes on ${threads.size} threads`);
+  }
+});
 
 test('gzip blocks lose little against gzip -6 and form a single gzip member', async () => {
   const ours = await compress({ kind: 'gzip', level: 6, blockSize: 1 << 20 }, pools[1]!, input, 1 << 20);

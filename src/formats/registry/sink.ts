@@ -223,10 +223,10 @@ export class RegistrySink implements ImageSink {
       this.progress.layer(i, count, layer.contents.join(' '), layer.blob?.size);
       pushed[i] = await this.pushLayer(client, layer, `${prefix}layer ${i + 1}/${count}`, image.layerKeys === true);
     };
-    // Small gzip layers, bound by round trips more than by CPU, go in a lane of their own beside the big ones, which go
+    // Small layers, bound by round trips more than by CPU, go in a lane of their own beside the big ones, which go
     // largest first (but zstd's: several big zstd frames at once cost more CPU and memory than they save).
     const zstd = (i: number): boolean => this.compressionOf(image.layers[i]!) === 'zstd';
-    const small = (i: number): boolean => layerBytes(image.layers[i]!) <= SMALL_LAYER && !zstd(i);
+    const small = (i: number): boolean => layerBytes(image.layers[i]!) <= SMALL_LAYER;
     const indices = image.layers.map((_, i) => i);
     const big = indices.filter((i) => !small(i));
     const anyZstd = big.some(zstd);
