@@ -3,7 +3,7 @@ import { createGunzip } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { StrataError } from '../errors.js';
 import { DOCKER_LAYER, OCI_LAYER } from '../model/media-types.js';
-import { blockCompressor } from './block-compression.js';
+import { blockCompressor, prepareZstd } from './block-compression.js';
 import type { Compression } from './compression-names.js';
 
 export { type Compression, layerMediaType } from './compression-names.js';
@@ -40,6 +40,11 @@ const DEFAULT_LEVEL = { gzip: 1, zstd: 3 } as const;
 export function compressor(c: Compression, level?: number): Transform {
   if (c === 'none') return new Transform({ transform: (chunk, _enc, done) => done(null, chunk) });
   return blockCompressor({ kind: c, level: compressionLevel(c, level) });
+}
+
+/** Start what compressors of `c` need that takes a while to start, before the first one is made. */
+export function prepareCompressor(c: Compression): void {
+  if (c === 'zstd') prepareZstd();
 }
 
 /** The level a compressor uses: the one given, else the default. */

@@ -6,6 +6,9 @@ import { parentPort } from 'node:worker_threads';
 // when its input is full, and at a frame's end) never hold the main thread,
 // and frames in flight at once cost a context each, not a thread each.
 // Contexts (their worker threads and buffers) are kept from frame to frame.
+// The frames take turns, one call each: a call waits at most for a piece of
+// one job, so a frame whose workers are behind, or that is ending, does not
+// hold the others' input (and their workers idle) until it is done.
 
 export type FrameMessage =
   | { id: number; start: { workers: number; level: number; jobSize: number } }
@@ -26,11 +29,16 @@ interface Frame {
   settings: string;
   out: Buffer;
   filled: number;
+  /** Input not yet taken by zstd, oldest first; the first piece's bytes from `at` on. */
+  input: Uint8Array[];
+  at: number;
+  ending: boolean;
 }
 
 const frames = new Map<number, Frame>();
 /** Contexts and rooms of ended frames, for the next ones. */
-const idle: Omit<Frame, 'filled'>[] = [];
+const idle: Pick<Frame, 'cctx' | 'settings' | 'out'>[] = [];
+let turnsQueued = false;
 
 function send(id: number, f: Frame): void {
   if (f.filled === 0) return;
@@ -40,33 +48,70 @@ function send(id: number, f: Frame): void {
   parentPort!.postMessage({ id, out: piece } satisfies FrameResult, [piece.buffer as ArrayBuffer]);
 }
 
-function compress(id: number, f: Frame, input: Uint8Array, end: boolean): void {
-  const op = end ? zstd.EndDirective.end : zstd.EndDirective.continue;
-  for (;;) {
-    const [left, produced, consumed] = f.cctx.compressStream2(f.out.subarray(f.filled), input, op);
-    f.filled += produced;
-    input = input.subarray(consumed);
-    if (ROOM - f.filled < 64 * 1024) send(id, f);
-    if (end ? left === 0 : input.length === 0) break;
+/** One call of zstd for the frame; whether it has more to do. */
+function step(id: number, f: Frame): boolean {
+  const piece = f.input[0];
+  const end = piece === undefined;
+  const [left, produced, consumed] = f.cctx.compressStream2(f.out.subarray(f.filled), piece?.subarray(f.at) ?? new Uint8Array(0), end ? zstd.EndDirective.end : zstd.EndDirective.continue);
+  f.filled += produced;
+  if (ROOM - f.filled < 64 * 1024) send(id, f);
+  if (piece) {
+    f.at += consumed;
+    if (f.at === piece.length) {
+      f.input.shift();
+      f.at = 0;
+      parentPort!.postMessage({ id, taken: piece.buffer as ArrayBuffer, length: piece.length } satisfies FrameResult, [piece.buffer as ArrayBuffer]);
+    }
+    return true;
   }
-  if (end) send(id, f);
+  if (left !== 0) return true;
+  send(id, f);
+  frames.delete(id);
+  idle.push({ cctx: f.cctx, settings: f.settings, out: f.out });
+  parentPort!.postMessage({ id, ended: true } satisfies FrameResult);
+  return false;
+}
+
+/** A call for each frame with work, then the messages that came meanwhile, and again while any has work. */
+function turns(): void {
+  turnsQueued = false;
+  let more = false;
+  for (const [id, f] of frames) {
+    if (f.input.length === 0 && !f.ending) continue;
+    try {
+      more = step(id, f) || more;
+    } catch (e) {
+      fail(id, e as Error);
+    }
+  }
+  if (more) queueTurns();
+}
+
+/** The frame is lost, and its context with it. */
+function fail(id: number, e: Error): void {
+  frames.delete(id);
+  parentPort!.postMessage({ id, error: e.message } satisfies FrameResult);
+}
+
+function queueTurns(): void {
+  if (turnsQueued) return;
+  turnsQueued = true;
+  setImmediate(turns);
 }
 
 function start(id: number, { workers, level, jobSize }: { workers: number; level: number; jobSize: number }): void {
   const settings = `${workers}/${level}/${jobSize}`;
   const at = idle.findIndex((c) => c.settings === settings);
   const kept = at >= 0 ? idle.splice(at, 1)[0] : undefined;
-  if (kept) {
-    kept.cctx.reset(zstd.ResetDirective.sessionOnly);
-    frames.set(id, { ...kept, filled: 0 });
-    return;
+  if (kept) kept.cctx.reset(zstd.ResetDirective.sessionOnly);
+  const cctx = kept?.cctx ?? new zstd.CCtx();
+  if (!kept) {
+    cctx.setParameter(zstd.CParameter.compressionLevel, level);
+    cctx.setParameter(zstd.CParameter.checksumFlag, 0);
+    cctx.setParameter(zstd.CParameter.nbWorkers, workers);
+    cctx.setParameter(zstd.CParameter.jobSize, jobSize);
   }
-  const cctx = new zstd.CCtx();
-  cctx.setParameter(zstd.CParameter.compressionLevel, level);
-  cctx.setParameter(zstd.CParameter.checksumFlag, 0);
-  cctx.setParameter(zstd.CParameter.nbWorkers, workers);
-  cctx.setParameter(zstd.CParameter.jobSize, jobSize);
-  frames.set(id, { cctx, settings, out: Buffer.allocUnsafe(ROOM), filled: 0 });
+  frames.set(id, { cctx, settings, out: kept?.out ?? Buffer.allocUnsafe(ROOM), filled: 0, input: [], at: 0, ending: false });
 }
 
 parentPort!.on('message', (m: FrameMessage) => {
@@ -79,19 +124,15 @@ parentPort!.on('message', (m: FrameMessage) => {
     if ('abort' in m) {
       frames.delete(id);
       f.cctx.reset(zstd.ResetDirective.sessionOnly);
-      idle.push(f);
-    } else if ('data' in m) {
-      compress(id, f, m.data, false);
-      parentPort!.postMessage({ id, taken: m.data.buffer as ArrayBuffer, length: m.data.length } satisfies FrameResult, [m.data.buffer as ArrayBuffer]);
-    } else {
-      compress(id, f, new Uint8Array(0), true);
-      frames.delete(id);
-      idle.push(f);
-      parentPort!.postMessage({ id, ended: true } satisfies FrameResult);
+      idle.push({ cctx: f.cctx, settings: f.settings, out: f.out });
+      return;
     }
+    // An empty piece is given back at once: a call with no input waits for output.
+    if ('data' in m && m.data.length === 0) return void parentPort!.postMessage({ id, taken: m.data.buffer as ArrayBuffer, length: 0 } satisfies FrameResult, [m.data.buffer as ArrayBuffer]);
+    if ('data' in m) f.input.push(m.data);
+    else f.ending = true;
+    queueTurns();
   } catch (e) {
-    // The frame is lost, and its context with it.
-    frames.delete(id);
-    parentPort!.postMessage({ id, error: (e as Error).message } satisfies FrameResult);
+    fail(id, e as Error);
   }
 });

@@ -1,5 +1,5 @@
 import { ExitCode, StrataError } from '../../errors.js';
-import { type Compression, compressionOf, compressor, decompressor } from '../../image/compression.js';
+import { type Compression, compressionOf, compressor, decompressor, prepareCompressor } from '../../image/compression.js';
 import { type Blob, type Descriptor, type Image, type ImageSink, type Layer, knownTar } from '../../model/image.js';
 import type { DigestCache } from '../../layer/digest-cache.js';
 import { type Progress, counted, silent } from '../../progress.js';
@@ -134,6 +134,8 @@ export class RegistrySink implements ImageSink {
   /** Connect, push what `build` pushes, then put the manifest it returns under the reference. */
   private async session(images: Image[], build: (client: RegistryClient, blobs: PushedBlob[]) => Promise<{ mediaType: string; bytes: Buffer }>): Promise<void> {
     const { mountFrom } = this.options;
+    // zstd's thread starts while the registry answers.
+    if (images.some((i) => i.layers.some((l) => this.compressionOf(l) === 'zstd'))) prepareCompressor('zstd');
     // The token also lets us pull from --mount-from, the --reuse images and the repositories of this registry the images' blobs were read from.
     const origins = images.flatMap((i) => i.layers.flatMap((l) => (l.blob?.origin?.registry === this.ref.registry ? [l.blob.origin.repository] : [])));
     const pullFrom = [...new Set([...(mountFrom === undefined ? [] : [mountFrom]), ...this.reuseRefs.map((r) => r.repository), ...origins])].filter((r) => r !== this.ref.repository);
