@@ -28,6 +28,8 @@ export interface BlockCompression {
 }
 
 const DEFAULT_BLOCK_SIZE = { gzip: 1 << 20, zstd: 4 << 20 } as const;
+/** zstd's job size by default: an input shorter than this is a frame of one job. */
+export const ZSTD_JOB = DEFAULT_BLOCK_SIZE.zstd;
 
 const WINDOW = 32 * 1024;
 // zstd's smallest job (ZSTDMT_JOBSIZE_MIN): it would round a smaller one up.
@@ -101,22 +103,17 @@ class FrameThread {
 }
 
 /**
- * Frames shorter than this (and than a job) are made by a context of one
- * worker whose job is this size: a frame of one job is the same bytes
- * whatever the job size above it, and such a context holds a few MB, not
- * the ~30 MB of one with 4 MiB jobs.
- */
-const SMALL_FRAME = 1 << 20;
-
-/**
  * One zstd frame, made by zstd's worker threads in jobs of a fixed size,
  * driven from the frame thread; the main thread only passes bytes. Its
- * first bytes are held until they show whether the frame is small.
+ * first bytes are held until they show whether the frame is shorter than a
+ * job: such a frame is made by a context of one worker (a frame of one job
+ * is the same bytes whatever the workers), kept apart from those of longer
+ * frames, so that it holds the few MB a job needs, not the ~30 MB of a
+ * context that made a long frame.
  */
 class ZstdFrame extends Transform {
   private readonly id: number;
   private readonly thread: FrameThread;
-  private readonly small: number;
   private held: Uint8Array[] | undefined = [];
   private heldBytes = 0;
   private ahead = 0;
@@ -128,7 +125,6 @@ class ZstdFrame extends Transform {
   constructor(private readonly workers: number, private readonly level: number, private readonly jobSize: number) {
     super();
     ({ id: this.id, thread: this.thread } = FrameThread.frame(this));
-    this.small = Math.min(SMALL_FRAME, jobSize);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
@@ -138,15 +134,15 @@ class ZstdFrame extends Transform {
     if (this.held) {
       this.held.push(data);
       this.heldBytes += data.length;
-      if (this.heldBytes < this.small) return done();
-      this.start(this.workers, this.jobSize);
+      if (this.heldBytes < this.jobSize) return done();
+      this.start(this.workers, false);
     } else this.send(data);
     if (this.ahead < ZSTD_AHEAD) done();
     else this.waiting = done;
   }
 
-  private start(workers: number, jobSize: number): void {
-    this.thread.post({ id: this.id, start: { workers, level: this.level, jobSize } });
+  private start(workers: number, oneJob: boolean): void {
+    this.thread.post({ id: this.id, start: { workers, level: this.level, jobSize: this.jobSize, oneJob } });
     for (const data of this.held!) this.send(data);
     this.held = undefined;
   }
@@ -158,7 +154,7 @@ class ZstdFrame extends Transform {
 
   override _flush(done: TransformCallback): void {
     if (this.failed) return done(this.failed);
-    if (this.held) this.start(1, this.small);
+    if (this.held) this.start(1, true);
     this.ended = done;
     this.thread.post({ id: this.id, end: true });
   }

@@ -9,14 +9,23 @@ import { parentPort } from 'node:worker_threads';
 // The frames take turns, one call each: a call waits at most for a piece of
 // one job, so a frame whose workers are behind, or that is ending, does not
 // hold the others' input (and their workers idle) until it is done.
+// Frames of more than one job are made one at a time, each on a worker per
+// core: the next waits for the context (~30 MB), so only one such exists.
 
 export type FrameMessage =
-  | { id: number; start: { workers: number; level: number; jobSize: number } }
+  | { id: number; start: FrameSettings }
   | { id: number; data: Uint8Array }
   | { id: number; end: true }
   | { id: number; abort: true };
 /** `taken` gives the input's memory back: a thread lets go of what it was sent only at its rare garbage collections. */
 export type FrameResult = { id: number; out: Uint8Array } | { id: number; taken: ArrayBuffer; length: number } | { id: number; ended: true } | { id: number; error: string };
+/** `oneJob`: the whole input is shorter than a job. */
+interface FrameSettings {
+  workers: number;
+  level: number;
+  jobSize: number;
+  oneJob: boolean;
+}
 
 type Binding = typeof import('zstd-napi/binding.js');
 const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as Binding;
@@ -24,10 +33,17 @@ const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as Binding;
 /** Output room filled before it is sent on. */
 const ROOM = 1 << 20;
 
-interface Frame {
+interface Context {
   cctx: InstanceType<Binding['CCtx']>;
   settings: string;
+  long: boolean;
   out: Buffer;
+}
+
+interface Frame {
+  /** Unset while the frame waits for the context of long frames. */
+  context?: Context;
+  settings: FrameSettings;
   filled: number;
   /** Input not yet taken by zstd, oldest first; the first piece's bytes from `at` on. */
   input: Uint8Array[];
@@ -36,25 +52,28 @@ interface Frame {
 }
 
 const frames = new Map<number, Frame>();
-/** Contexts and rooms of ended frames, for the next ones. */
-const idle: Pick<Frame, 'cctx' | 'settings' | 'out'>[] = [];
+/** Contexts of ended frames, for the next ones. */
+const idle: Context[] = [];
+/** Frames of more than one job waiting for the one making such a frame, in order. */
+const waiting: number[] = [];
+let longBusy = false;
 let turnsQueued = false;
 
-function send(id: number, f: Frame): void {
+function send(id: number, f: Frame, c: Context): void {
   if (f.filled === 0) return;
   // A copy of its own: the room is filled again.
-  const piece = Uint8Array.prototype.slice.call(f.out, 0, f.filled);
+  const piece = Uint8Array.prototype.slice.call(c.out, 0, f.filled);
   f.filled = 0;
   parentPort!.postMessage({ id, out: piece } satisfies FrameResult, [piece.buffer as ArrayBuffer]);
 }
 
 /** One call of zstd for the frame; whether it has more to do. */
-function step(id: number, f: Frame): boolean {
+function step(id: number, f: Frame, c: Context): boolean {
   const piece = f.input[0];
   const end = piece === undefined;
-  const [left, produced, consumed] = f.cctx.compressStream2(f.out.subarray(f.filled), piece?.subarray(f.at) ?? new Uint8Array(0), end ? zstd.EndDirective.end : zstd.EndDirective.continue);
+  const [left, produced, consumed] = c.cctx.compressStream2(c.out.subarray(f.filled), piece?.subarray(f.at) ?? new Uint8Array(0), end ? zstd.EndDirective.end : zstd.EndDirective.continue);
   f.filled += produced;
-  if (ROOM - f.filled < 64 * 1024) send(id, f);
+  if (ROOM - f.filled < 64 * 1024) send(id, f, c);
   if (piece) {
     f.at += consumed;
     if (f.at === piece.length) {
@@ -65,9 +84,8 @@ function step(id: number, f: Frame): boolean {
     return true;
   }
   if (left !== 0) return true;
-  send(id, f);
-  frames.delete(id);
-  idle.push({ cctx: f.cctx, settings: f.settings, out: f.out });
+  send(id, f, c);
+  over(id, c);
   parentPort!.postMessage({ id, ended: true } satisfies FrameResult);
   return false;
 }
@@ -77,20 +95,14 @@ function turns(): void {
   turnsQueued = false;
   let more = false;
   for (const [id, f] of frames) {
-    if (f.input.length === 0 && !f.ending) continue;
+    if (!f.context || (f.input.length === 0 && !f.ending)) continue;
     try {
-      more = step(id, f) || more;
+      more = step(id, f, f.context) || more;
     } catch (e) {
       fail(id, e as Error);
     }
   }
   if (more) queueTurns();
-}
-
-/** The frame is lost, and its context with it. */
-function fail(id: number, e: Error): void {
-  frames.delete(id);
-  parentPort!.postMessage({ id, error: e.message } satisfies FrameResult);
 }
 
 function queueTurns(): void {
@@ -99,32 +111,67 @@ function queueTurns(): void {
   setImmediate(turns);
 }
 
-function start(id: number, { workers, level, jobSize }: { workers: number; level: number; jobSize: number }): void {
-  const settings = `${workers}/${level}/${jobSize}`;
+/** The frame is over: its context kept for the next (unless lost), and the next long frame started. */
+function over(id: number, c: Context | undefined, lost = false): void {
+  frames.delete(id);
+  const at = waiting.indexOf(id);
+  if (at >= 0) waiting.splice(at, 1);
+  if (!c) return;
+  if (!lost) idle.push(c);
+  if (!c.long) return;
+  longBusy = false;
+  const next = waiting.shift();
+  if (next === undefined) return;
+  try {
+    begin(frames.get(next)!);
+  } catch (e) {
+    fail(next, e as Error);
+  }
+}
+
+/** The frame is lost, and its context with it. */
+function fail(id: number, e: Error): void {
+  over(id, frames.get(id)?.context, true);
+  parentPort!.postMessage({ id, error: e.message } satisfies FrameResult);
+}
+
+/** Give the frame a context: one kept with the same settings, or a new one. */
+function begin(f: Frame): void {
+  const { workers, level, jobSize, oneJob } = f.settings;
+  const settings = `${workers}/${level}/${jobSize}/${oneJob}`;
   const at = idle.findIndex((c) => c.settings === settings);
   const kept = at >= 0 ? idle.splice(at, 1)[0] : undefined;
   if (kept) kept.cctx.reset(zstd.ResetDirective.sessionOnly);
-  const cctx = kept?.cctx ?? new zstd.CCtx();
-  if (!kept) {
+  let context = kept;
+  if (!context) {
+    const cctx = new zstd.CCtx();
     cctx.setParameter(zstd.CParameter.compressionLevel, level);
     cctx.setParameter(zstd.CParameter.checksumFlag, 0);
     cctx.setParameter(zstd.CParameter.nbWorkers, workers);
     cctx.setParameter(zstd.CParameter.jobSize, jobSize);
+    context = { cctx, settings, long: !oneJob, out: Buffer.allocUnsafe(ROOM) };
   }
-  frames.set(id, { cctx, settings, out: kept?.out ?? Buffer.allocUnsafe(ROOM), filled: 0, input: [], at: 0, ending: false });
+  if (context.long) longBusy = true;
+  f.context = context;
+  queueTurns();
 }
 
 parentPort!.on('message', (m: FrameMessage) => {
   const { id } = m;
   try {
-    if ('start' in m) return start(id, m.start);
+    if ('start' in m) {
+      const f: Frame = { settings: m.start, filled: 0, input: [], at: 0, ending: false };
+      frames.set(id, f);
+      if (!m.start.oneJob && longBusy) waiting.push(id);
+      else begin(f);
+      return;
+    }
     const f = frames.get(id);
     // A frame aborted, or failed: what was still on its way is dropped.
     if (!f) return;
     if ('abort' in m) {
-      frames.delete(id);
-      f.cctx.reset(zstd.ResetDirective.sessionOnly);
-      idle.push({ cctx: f.cctx, settings: f.settings, out: f.out });
+      f.context?.cctx.reset(zstd.ResetDirective.sessionOnly);
+      over(id, f.context);
       return;
     }
     // An empty piece is given back at once: a call with no input waits for output.
