@@ -28,6 +28,8 @@ export interface BlockCompression {
 }
 
 const DEFAULT_BLOCK_SIZE = { gzip: 1 << 20, zstd: 4 << 20 } as const;
+/** zstd's job size by default: an input shorter than this is a frame of one job. */
+export const ZSTD_JOB = DEFAULT_BLOCK_SIZE.zstd;
 
 const WINDOW = 32 * 1024;
 // zstd's smallest job (ZSTDMT_JOBSIZE_MIN): it would round a smaller one up.
@@ -63,6 +65,12 @@ class FrameThread {
   private static current: FrameThread | undefined;
   private static nextId = 0;
 
+  /** Start the thread ahead of the first frame (a thread takes about 0.1 s of CPU to start), not holding the process. */
+  static prepare(): void {
+    FrameThread.current ??= new FrameThread();
+    if (FrameThread.current.frames.size === 0) FrameThread.current.worker.unref();
+  }
+
   static frame(to: ZstdFrame): { id: number; thread: FrameThread } {
     const thread = (FrameThread.current ??= new FrameThread());
     const id = FrameThread.nextId++;
@@ -96,35 +104,57 @@ class FrameThread {
 
 /**
  * One zstd frame, made by zstd's worker threads in jobs of a fixed size,
- * driven from the frame thread; the main thread only passes bytes.
+ * driven from the frame thread; the main thread only passes bytes. Its
+ * first bytes are held until they show whether the frame is shorter than a
+ * job: such a frame is made by a context of one worker (a frame of one job
+ * is the same bytes whatever the workers), kept apart from those of longer
+ * frames, so that it holds the few MB a job needs, not the ~30 MB of a
+ * context that made a long frame.
  */
 class ZstdFrame extends Transform {
   private readonly id: number;
   private readonly thread: FrameThread;
+  private held: Uint8Array[] | undefined = [];
+  private heldBytes = 0;
   private ahead = 0;
   private waiting: TransformCallback | undefined;
   private ended: TransformCallback | undefined;
   private failed: Error | undefined;
   private over = false;
 
-  constructor(workers: number, level: number, jobSize: number) {
+  constructor(private readonly workers: number, private readonly level: number, private readonly jobSize: number) {
     super();
     ({ id: this.id, thread: this.thread } = FrameThread.frame(this));
-    this.thread.post({ id: this.id, start: { workers, level, jobSize } });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     if (this.failed) return done(this.failed);
     // Fresh reads are handed over; other chunks may be read again by their producer: copied.
     const data = ownChunk(chunk) ? chunk : Uint8Array.prototype.slice.call(chunk);
-    this.ahead += data.length;
-    this.thread.post({ id: this.id, data }, [data.buffer as ArrayBuffer]);
+    if (this.held) {
+      this.held.push(data);
+      this.heldBytes += data.length;
+      if (this.heldBytes < this.jobSize) return done();
+      this.start(this.workers, false);
+    } else this.send(data);
     if (this.ahead < ZSTD_AHEAD) done();
     else this.waiting = done;
   }
 
+  private start(workers: number, oneJob: boolean): void {
+    this.thread.post({ id: this.id, start: { workers, level: this.level, jobSize: this.jobSize, oneJob } });
+    for (const data of this.held!) this.send(data);
+    this.held = undefined;
+  }
+
+  private send(data: Uint8Array): void {
+    this.ahead += data.length;
+    this.thread.post({ id: this.id, data }, [data.buffer as ArrayBuffer]);
+  }
+
   override _flush(done: TransformCallback): void {
     if (this.failed) return done(this.failed);
+    if (this.held) this.start(1, true);
     this.ended = done;
     this.thread.post({ id: this.id, end: true });
   }
@@ -132,7 +162,7 @@ class ZstdFrame extends Transform {
   override _destroy(error: Error | null, done: (error: Error | null) => void): void {
     // A frame cut short: its context is reset for the next frame.
     if (!this.over) {
-      this.thread.post({ id: this.id, abort: true });
+      if (!this.held) this.thread.post({ id: this.id, abort: true });
       this.finish();
     }
     done(error);
@@ -141,6 +171,8 @@ class ZstdFrame extends Transform {
   onResult(r: FrameResult): void {
     if ('out' in r) this.push(Buffer.from(r.out.buffer, r.out.byteOffset, r.out.length));
     else if ('taken' in r) {
+      // A file read's chunk is filled again rather than left as garbage.
+      recycleChunk(r.taken);
       this.ahead -= r.length;
       const resume = this.waiting;
       if (resume && this.ahead < ZSTD_AHEAD) {
@@ -338,6 +370,11 @@ export class CompressionThreads {
     for (const p of this.queue.splice(0)) p.reject(new StrataError('compression threads closed'));
     await Promise.all(this.workers.splice(0).map((w) => w.terminate()));
   }
+}
+
+/** Get ready to make zstd frames: the thread that makes them is started now, while the caller waits on other things. */
+export function prepareZstd(): void {
+  FrameThread.prepare();
 }
 
 let shared: CompressionThreads | undefined;

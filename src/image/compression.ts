@@ -3,7 +3,7 @@ import { createGunzip } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { StrataError } from '../errors.js';
 import { DOCKER_LAYER, OCI_LAYER } from '../model/media-types.js';
-import { blockCompressor, startGzipThreads } from './block-compression.js';
+import { blockCompressor, prepareZstd, startGzipThreads } from './block-compression.js';
 import type { Compression } from './compression-names.js';
 
 export { type Compression, layerMediaType } from './compression-names.js';
@@ -42,9 +42,10 @@ export function compressor(c: Compression, level?: number): Transform {
   return blockCompressor({ kind: c, level: compressionLevel(c, level) });
 }
 
-/** Make ready what compressor(c) will run on (gzip's threads), while the caller does other work first. */
+/** Start the threads compressors of `c` run on, while the caller does other work before the first one is made. */
 export function prepareCompressor(c: Compression): void {
   if (c === 'gzip') startGzipThreads();
+  else if (c === 'zstd') prepareZstd();
 }
 
 /** The level a compressor uses: the one given, else the default. */

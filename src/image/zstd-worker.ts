@@ -6,14 +6,26 @@ import { parentPort } from 'node:worker_threads';
 // when its input is full, and at a frame's end) never hold the main thread,
 // and frames in flight at once cost a context each, not a thread each.
 // Contexts (their worker threads and buffers) are kept from frame to frame.
+// The frames take turns, one call each: a call waits at most for a piece of
+// one job, so a frame whose workers are behind, or that is ending, does not
+// hold the others' input (and their workers idle) until it is done.
+// Frames of more than one job are made one at a time, each on a worker per
+// core: the next waits for the context (~30 MB), so only one such exists.
 
 export type FrameMessage =
-  | { id: number; start: { workers: number; level: number; jobSize: number } }
+  | { id: number; start: FrameSettings }
   | { id: number; data: Uint8Array }
   | { id: number; end: true }
   | { id: number; abort: true };
 /** `taken` gives the input's memory back: a thread lets go of what it was sent only at its rare garbage collections. */
 export type FrameResult = { id: number; out: Uint8Array } | { id: number; taken: ArrayBuffer; length: number } | { id: number; ended: true } | { id: number; error: string };
+/** `oneJob`: the whole input is shorter than a job. */
+interface FrameSettings {
+  workers: number;
+  level: number;
+  jobSize: number;
+  oneJob: boolean;
+}
 
 type Binding = typeof import('zstd-napi/binding.js');
 const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as Binding;
@@ -21,77 +33,153 @@ const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as Binding;
 /** Output room filled before it is sent on. */
 const ROOM = 1 << 20;
 
-interface Frame {
+interface Context {
   cctx: InstanceType<Binding['CCtx']>;
   settings: string;
+  long: boolean;
   out: Buffer;
+}
+
+interface Frame {
+  /** Unset while the frame waits for the context of long frames. */
+  context?: Context;
+  settings: FrameSettings;
   filled: number;
+  /** Input not yet taken by zstd, oldest first; the first piece's bytes from `at` on. */
+  input: Uint8Array[];
+  at: number;
+  ending: boolean;
 }
 
 const frames = new Map<number, Frame>();
-/** Contexts and rooms of ended frames, for the next ones. */
-const idle: Omit<Frame, 'filled'>[] = [];
+/** Contexts of ended frames, for the next ones. */
+const idle: Context[] = [];
+/** Frames of more than one job waiting for the one making such a frame, in order. */
+const waiting: number[] = [];
+let longBusy = false;
+let turnsQueued = false;
 
-function send(id: number, f: Frame): void {
+function send(id: number, f: Frame, c: Context): void {
   if (f.filled === 0) return;
   // A copy of its own: the room is filled again.
-  const piece = Uint8Array.prototype.slice.call(f.out, 0, f.filled);
+  const piece = Uint8Array.prototype.slice.call(c.out, 0, f.filled);
   f.filled = 0;
   parentPort!.postMessage({ id, out: piece } satisfies FrameResult, [piece.buffer as ArrayBuffer]);
 }
 
-function compress(id: number, f: Frame, input: Uint8Array, end: boolean): void {
-  const op = end ? zstd.EndDirective.end : zstd.EndDirective.continue;
-  for (;;) {
-    const [left, produced, consumed] = f.cctx.compressStream2(f.out.subarray(f.filled), input, op);
-    f.filled += produced;
-    input = input.subarray(consumed);
-    if (ROOM - f.filled < 64 * 1024) send(id, f);
-    if (end ? left === 0 : input.length === 0) break;
+/** One call of zstd for the frame; whether it has more to do. */
+function step(id: number, f: Frame, c: Context): boolean {
+  const piece = f.input[0];
+  const end = piece === undefined;
+  const [left, produced, consumed] = c.cctx.compressStream2(c.out.subarray(f.filled), piece?.subarray(f.at) ?? new Uint8Array(0), end ? zstd.EndDirective.end : zstd.EndDirective.continue);
+  f.filled += produced;
+  if (ROOM - f.filled < 64 * 1024) send(id, f, c);
+  if (piece) {
+    f.at += consumed;
+    if (f.at === piece.length) {
+      f.input.shift();
+      f.at = 0;
+      parentPort!.postMessage({ id, taken: piece.buffer as ArrayBuffer, length: piece.length } satisfies FrameResult, [piece.buffer as ArrayBuffer]);
+    }
+    return true;
   }
-  if (end) send(id, f);
+  if (left !== 0) return true;
+  send(id, f, c);
+  over(id, c);
+  parentPort!.postMessage({ id, ended: true } satisfies FrameResult);
+  return false;
 }
 
-function start(id: number, { workers, level, jobSize }: { workers: number; level: number; jobSize: number }): void {
-  const settings = `${workers}/${level}/${jobSize}`;
+/** A call for each frame with work, then the messages that came meanwhile, and again while any has work. */
+function turns(): void {
+  turnsQueued = false;
+  let more = false;
+  for (const [id, f] of frames) {
+    if (!f.context || (f.input.length === 0 && !f.ending)) continue;
+    try {
+      more = step(id, f, f.context) || more;
+    } catch (e) {
+      fail(id, e as Error);
+    }
+  }
+  if (more) queueTurns();
+}
+
+function queueTurns(): void {
+  if (turnsQueued) return;
+  turnsQueued = true;
+  setImmediate(turns);
+}
+
+/** The frame is over: its context kept for the next (unless lost), and the next long frame started. */
+function over(id: number, c: Context | undefined, lost = false): void {
+  frames.delete(id);
+  const at = waiting.indexOf(id);
+  if (at >= 0) waiting.splice(at, 1);
+  if (!c) return;
+  if (!lost) idle.push(c);
+  if (!c.long) return;
+  longBusy = false;
+  const next = waiting.shift();
+  if (next === undefined) return;
+  try {
+    begin(frames.get(next)!);
+  } catch (e) {
+    fail(next, e as Error);
+  }
+}
+
+/** The frame is lost, and its context with it. */
+function fail(id: number, e: Error): void {
+  over(id, frames.get(id)?.context, true);
+  parentPort!.postMessage({ id, error: e.message } satisfies FrameResult);
+}
+
+/** Give the frame a context: one kept with the same settings, or a new one. */
+function begin(f: Frame): void {
+  const { workers, level, jobSize, oneJob } = f.settings;
+  const settings = `${workers}/${level}/${jobSize}/${oneJob}`;
   const at = idle.findIndex((c) => c.settings === settings);
   const kept = at >= 0 ? idle.splice(at, 1)[0] : undefined;
-  if (kept) {
-    kept.cctx.reset(zstd.ResetDirective.sessionOnly);
-    frames.set(id, { ...kept, filled: 0 });
-    return;
+  if (kept) kept.cctx.reset(zstd.ResetDirective.sessionOnly);
+  let context = kept;
+  if (!context) {
+    const cctx = new zstd.CCtx();
+    cctx.setParameter(zstd.CParameter.compressionLevel, level);
+    cctx.setParameter(zstd.CParameter.checksumFlag, 0);
+    cctx.setParameter(zstd.CParameter.nbWorkers, workers);
+    cctx.setParameter(zstd.CParameter.jobSize, jobSize);
+    context = { cctx, settings, long: !oneJob, out: Buffer.allocUnsafe(ROOM) };
   }
-  const cctx = new zstd.CCtx();
-  cctx.setParameter(zstd.CParameter.compressionLevel, level);
-  cctx.setParameter(zstd.CParameter.checksumFlag, 0);
-  cctx.setParameter(zstd.CParameter.nbWorkers, workers);
-  cctx.setParameter(zstd.CParameter.jobSize, jobSize);
-  frames.set(id, { cctx, settings, out: Buffer.allocUnsafe(ROOM), filled: 0 });
+  if (context.long) longBusy = true;
+  f.context = context;
+  queueTurns();
 }
 
 parentPort!.on('message', (m: FrameMessage) => {
   const { id } = m;
   try {
-    if ('start' in m) return start(id, m.start);
+    if ('start' in m) {
+      const f: Frame = { settings: m.start, filled: 0, input: [], at: 0, ending: false };
+      frames.set(id, f);
+      if (!m.start.oneJob && longBusy) waiting.push(id);
+      else begin(f);
+      return;
+    }
     const f = frames.get(id);
     // A frame aborted, or failed: what was still on its way is dropped.
     if (!f) return;
     if ('abort' in m) {
-      frames.delete(id);
-      f.cctx.reset(zstd.ResetDirective.sessionOnly);
-      idle.push(f);
-    } else if ('data' in m) {
-      compress(id, f, m.data, false);
-      parentPort!.postMessage({ id, taken: m.data.buffer as ArrayBuffer, length: m.data.length } satisfies FrameResult, [m.data.buffer as ArrayBuffer]);
-    } else {
-      compress(id, f, new Uint8Array(0), true);
-      frames.delete(id);
-      idle.push(f);
-      parentPort!.postMessage({ id, ended: true } satisfies FrameResult);
+      f.context?.cctx.reset(zstd.ResetDirective.sessionOnly);
+      over(id, f.context);
+      return;
     }
+    // An empty piece is given back at once: a call with no input waits for output.
+    if ('data' in m && m.data.length === 0) return void parentPort!.postMessage({ id, taken: m.data.buffer as ArrayBuffer, length: 0 } satisfies FrameResult, [m.data.buffer as ArrayBuffer]);
+    if ('data' in m) f.input.push(m.data);
+    else f.ending = true;
+    queueTurns();
   } catch (e) {
-    // The frame is lost, and its context with it.
-    frames.delete(id);
-    parentPort!.postMessage({ id, error: (e as Error).message } satisfies FrameResult);
+    fail(id, e as Error);
   }
 });

@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
+import { once } from 'node:events';
 import { StrataError } from '../../src/errors.js';
 import { type BlockCompression, CompressionThreads, blockCompressor } from '../../src/image/block-compression.js';
 import { CHUNK, newChunk } from '../../src/tar/chunked-tar.js';
@@ -65,6 +67,65 @@ for (const options of [{ kind: 'gzip', level: 6, blockSize: 64 << 10 }, { kind: 
     assert.ok(systemDecompress(options.kind, await compress(options, pools[1]!, one, 4096)).equals(one));
   });
 }
+
+test('zstd: a frame shorter than a job is the frame a context with the full job size makes, whatever the threads', async () => {
+  // zstd itself, multi-threaded with 4 MiB jobs, fed in pieces: what every frame was made by before small frames got contexts of their own.
+  const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof import('zstd-napi/binding.js');
+  const reference = (data: Buffer): Buffer => {
+    const cctx = new zstd.CCtx();
+    cctx.setParameter(zstd.CParameter.compressionLevel, 3);
+    cctx.setParameter(zstd.CParameter.checksumFlag, 0);
+    cctx.setParameter(zstd.CParameter.nbWorkers, 2);
+    cctx.setParameter(zstd.CParameter.jobSize, 4 << 20);
+    const room = Buffer.alloc(1 << 20);
+    const out: Buffer[] = [];
+    const feed = (piece: Buffer, end: boolean): void => {
+      for (;;) {
+        const [left, produced, consumed] = cctx.compressStream2(room, piece, end ? zstd.EndDirective.end : zstd.EndDirective.continue);
+        out.push(Buffer.from(room.subarray(0, produced)));
+        piece = piece.subarray(consumed);
+        if (end ? left === 0 : piece.length === 0) return;
+      }
+    };
+    for (let at = 0; at < data.length; at += 65536) feed(data.subarray(at, at + 65536), false);
+    feed(Buffer.alloc(0), true);
+    return Buffer.concat(out);
+  };
+  // Single-threaded zstd cuts its blocks elsewhere: these sizes give other bytes there.
+  for (const size of [0, 1000, 300_000, 3 << 20, (4 << 20) - 1, 4 << 20, (4 << 20) + 1]) {
+    const data = input.subarray(input.length - size);
+    const expected = sha(reference(data));
+    for (const threads of [pools[0]!, pools[2]!]) assert.equal(sha(await compress({ kind: 'zstd', level: 3, blockSize: 4 << 20 }, threads, data, 7919)), expected, `${size} bytes on ${threads.size} threads`);
+  }
+});
+
+test('zstd: long frames made at once take turns, each its bytes made alone, and one cut short gives its turn up', { timeout: 120_000 }, async () => {
+  const options = { kind: 'zstd', level: 3, blockSize: 1 << 20 } as const;
+  const inputs = [0, 1, 2].map((k) => Buffer.concat([input.subarray(k * 999_999), input.subarray(0, k * 999_999)]));
+  const alone = [];
+  for (const data of inputs) alone.push(sha(await compress(options, pools[1]!, data, 1 << 20)));
+  const together = await Promise.all(inputs.map((data) => compress(options, pools[1]!, data, 7919)));
+  assert.deepEqual(together.map(sha), alone);
+  // A long frame is destroyed while making its frame, another while waiting for its turn: the next still gets one.
+  const started = (): Transform => {
+    const t = blockCompressor(options, pools[1]!);
+    t.on('error', () => {});
+    t.resume();
+    t.write(input.subarray(0, 3 << 20));
+    return t;
+  };
+  // Asked in this order (the thread takes messages in order), the first gets the turn and the second waits.
+  const [making, waiting] = [started(), started()];
+  waiting.destroy();
+  // Written at once, the next frame asks for its turn before the one making its frame is destroyed.
+  const next = blockCompressor(options, pools[1]!);
+  const out: Buffer[] = [];
+  next.on('data', (b: Buffer) => out.push(b));
+  next.end(inputs[2]);
+  making.destroy();
+  await once(next, 'end');
+  assert.equal(sha(Buffer.concat(out)), alone[2]);
+});
 
 test('gzip blocks lose little against gzip -6 and form a single gzip member', async () => {
   const ours = await compress({ kind: 'gzip', level: 6, blockSize: 1 << 20 }, pools[1]!, input, 1 << 20);

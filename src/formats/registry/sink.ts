@@ -13,6 +13,7 @@ import { type KeyedLayer, compressionId, keyAnnotations, keyedLayers, withKeysIn
 import { DOCKER_MANIFEST_LIST, OCI_INDEX } from '../../model/media-types.js';
 import { tlsSettings } from './tls.js';
 import { checkedTar, checkedTarOnThread } from '../../image/checked-tar.js';
+import { ZSTD_JOB } from '../../image/block-compression.js';
 import { HashThread } from '../../util/hash-thread.js';
 import { StreamDigest, sha256Digest } from '../../model/digest.js';
 import { diffIdsOf } from '../../image/config-fields.js';
@@ -70,7 +71,11 @@ interface RegistrySinkOptions extends RegistryOptions {
 
 /** Layers read, compressed and sent at once (each compressing on every core). */
 const PARALLEL_BLOBS = 3;
-/** Layers in flight when they are zstd-compressed: each frame holds a context of ~30 MB, and two keep both cores busy. */
+/**
+ * zstd layers of more than one job in flight: one compresses (zstd makes
+ * such frames one at a time, a worker per core), the next has its upload
+ * open and waits; layers of one job go in the small-layer lane.
+ */
 const PARALLEL_ZSTD_BLOBS = 2;
 /** Layers of at most one gzip block (as far as known unread), and how many of them go at once besides. */
 const SMALL_LAYER = 1 << 20;
@@ -134,11 +139,12 @@ export class RegistrySink implements ImageSink {
   /** Connect, push what `build` pushes, then put the manifest it returns under the reference. */
   private async session(images: Image[], build: (client: RegistryClient, blobs: PushedBlob[]) => Promise<{ mediaType: string; bytes: Buffer }>): Promise<void> {
     const { mountFrom } = this.options;
+    // The compressors' threads start while the registry answers (none for a stored blob sent as it is).
+    const compressing = images.flatMap((i) => i.layers.filter((l) => !(l.blob && l.known && compressionOf(l.blob.mediaType) === this.compressionOf(l))));
+    for (const c of new Set(compressing.map((l) => this.compressionOf(l)))) prepareCompressor(c);
     // The token also lets us pull from --mount-from, the --reuse images and the repositories of this registry the images' blobs were read from.
     const origins = images.flatMap((i) => i.layers.flatMap((l) => (l.blob?.origin?.registry === this.ref.registry ? [l.blob.origin.repository] : [])));
     const pullFrom = [...new Set([...(mountFrom === undefined ? [] : [mountFrom]), ...this.reuseRefs.map((r) => r.repository), ...origins])].filter((r) => r !== this.ref.repository);
-    // gzip's threads start while the registry is asked what it holds (unless every layer is a stored gzip blob, sent as it is).
-    if (images.some((i) => i.layers.some((l) => this.compressionOf(l) === 'gzip' && !(l.blob && l.known && compressionOf(l.blob.mediaType) === 'gzip')))) prepareCompressor('gzip');
     const client = await this.connect(this.ref, pullFrom);
     const others: RegistryClient[] = [];
     try {
@@ -225,10 +231,10 @@ export class RegistrySink implements ImageSink {
       this.progress.layer(i, count, layer.contents.join(' '), layer.blob?.size);
       pushed[i] = await this.pushLayer(client, layer, `${prefix}layer ${i + 1}/${count}`, image.layerKeys === true);
     };
-    // Small gzip layers, bound by round trips more than by CPU, go in a lane of their own beside the big ones, which go
-    // largest first (but zstd's: several big zstd frames at once cost more CPU and memory than they save).
+    // Small layers (zstd's: of one job), bound by round trips more than by CPU, go in a lane of their own beside the big
+    // ones, which go largest first (zstd's in order: its frames are made one at a time).
     const zstd = (i: number): boolean => this.compressionOf(image.layers[i]!) === 'zstd';
-    const small = (i: number): boolean => layerBytes(image.layers[i]!) <= SMALL_LAYER && !zstd(i);
+    const small = (i: number): boolean => (zstd(i) ? layerBytes(image.layers[i]!) < ZSTD_JOB : layerBytes(image.layers[i]!) <= SMALL_LAYER);
     const indices = image.layers.map((_, i) => i);
     const big = indices.filter((i) => !small(i));
     const anyZstd = big.some(zstd);
