@@ -160,7 +160,7 @@ class ZstdFrame extends Transform {
   }
 
   override _destroy(error: Error | null, done: (error: Error | null) => void): void {
-    // A frame cut short: its context is reset for the next frame.
+    // A frame cut short: its context is dropped, not reset for the next (see zstd-worker.ts).
     if (!this.over) {
       if (!this.held) this.thread.post({ id: this.id, abort: true });
       this.finish();

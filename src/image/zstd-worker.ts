@@ -169,9 +169,10 @@ parentPort!.on('message', (m: FrameMessage) => {
     const f = frames.get(id);
     // A frame aborted, or failed: what was still on its way is dropped.
     if (!f) return;
+    // Its context is dropped, freed when collected (zstd then waits for its jobs): one
+    // reset mid-frame and used again let a job still queued run on freed job state (SIGSEGV).
     if ('abort' in m) {
-      f.context?.cctx.reset(zstd.ResetDirective.sessionOnly);
-      over(id, f.context);
+      over(id, f.context, true);
       return;
     }
     // An empty piece is given back at once: a call with no input waits for output.
