@@ -216,7 +216,7 @@ class GzipBlocks extends Transform {
 
   constructor(private readonly threads: CompressionThreads, private readonly level: number, private readonly blockSize: number) {
     super();
-    this.inFlight = 2 * threads.size + 1;
+    this.inFlight = threads.size + 1;
   }
 
   // Blocks of a chunk's size come from the chunks given back (file reads', and blocks the threads are done with).
