@@ -140,7 +140,7 @@ export class RegistrySink implements ImageSink {
   private async session(images: Image[], build: (client: RegistryClient, blobs: PushedBlob[]) => Promise<{ mediaType: string; bytes: Buffer }>): Promise<void> {
     const { mountFrom } = this.options;
     // The compressors' threads start while the registry answers (none for a stored blob sent as it is).
-    const compressing = images.flatMap((i) => i.layers.filter((l) => !(l.blob && l.known && compressionOf(l.blob.mediaType) === this.compressionOf(l))));
+    const compressing = images.flatMap((i) => i.layers.filter((l) => !this.sentAsStored(l)));
     for (const c of new Set(compressing.map((l) => this.compressionOf(l)))) prepareCompressor(c);
     // The token also lets us pull from --mount-from, the --reuse images and the repositories of this registry the images' blobs were read from.
     const origins = images.flatMap((i) => i.layers.flatMap((l) => (l.blob?.origin?.registry === this.ref.registry ? [l.blob.origin.repository] : [])));
@@ -231,11 +231,15 @@ export class RegistrySink implements ImageSink {
       this.progress.layer(i, count, layer.contents.join(' '), layer.blob?.size);
       pushed[i] = await this.pushLayer(client, layer, `${prefix}layer ${i + 1}/${count}`, image.layerKeys === true);
     };
+    // Stored blobs read from this registry (a HEAD, then a mount: nothing read) go first, so that a layer made here
+    // with the same bytes finds its blob in place, rather than being uploaded while the mountable one waits its turn.
+    const mountable = (i: number): boolean => this.sentAsStored(image.layers[i]!) && image.layers[i]!.blob?.origin?.registry === this.ref.registry;
+    await inTurn(image.layers.map((_, i) => i).filter(mountable), PARALLEL_BLOBS, push);
+    const indices = image.layers.map((_, i) => i).filter((i) => !mountable(i));
     // Small layers (zstd's: of one job), bound by round trips more than by CPU, go in a lane of their own beside the big
     // ones, which go largest first (zstd's in order: its frames are made one at a time).
     const zstd = (i: number): boolean => this.compressionOf(image.layers[i]!) === 'zstd';
     const small = (i: number): boolean => (zstd(i) ? layerBytes(image.layers[i]!) < ZSTD_JOB : layerBytes(image.layers[i]!) <= SMALL_LAYER);
-    const indices = image.layers.map((_, i) => i);
     const big = indices.filter((i) => !small(i));
     const anyZstd = big.some(zstd);
     if (!anyZstd) big.sort((a, b) => layerBytes(image.layers[b]!) - layerBytes(image.layers[a]!) || a - b);
@@ -271,7 +275,7 @@ export class RegistrySink implements ImageSink {
       const annotations = kept && this.format === 'oci' ? { annotations: kept } : {};
       return { descriptor: { mediaType, digest, size, ...annotations }, diffId, record, keyed };
     };
-    if (layer.blob && layer.known && compressionOf(layer.blob.mediaType) === c) {
+    if (this.sentAsStored(layer) && layer.blob && layer.known) {
       const { blob } = layer;
       const record = await this.pushBlob(client, what, blob);
       return done(blob.digest, blob.size, layer.known.digest, record.status, blob.annotations);
@@ -401,6 +405,11 @@ export class RegistrySink implements ImageSink {
 
   private blobKey(diffId: string, c: Exclude<Compression, 'none'>): string {
     return `registry blob\0${compressionId(c, this.options.level)}\0${diffId}`;
+  }
+
+  /** Whether the layer's stored blob is sent as it is: it has the compression the push gives the layer. */
+  private sentAsStored(layer: Layer): boolean {
+    return layer.blob !== undefined && layer.known !== undefined && compressionOf(layer.blob.mediaType) === this.compressionOf(layer);
   }
 
   /** As asked; else a stored compressed blob keeps its compression (if the format has it), and tars are gzipped. */
