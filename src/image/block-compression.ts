@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { StrataError } from '../errors.js';
 import type { BlockJob, BlockResult } from './block-worker.js';
 import type { FrameMessage, FrameResult } from './zstd-worker.js';
-import { ownChunk } from '../util/streams.js';
+import { ownChunk, returnable } from '../util/streams.js';
 import { CHUNK, newChunk, recycleChunk } from '../tar/chunked-tar.js';
 import { workerOptions } from '../util/worker-options.js';
 
@@ -53,6 +53,18 @@ export function blockCompressor(options: BlockCompression, threads: CompressionT
   return new ZstdFrame(threads.size, level, blockSize);
 }
 
+/**
+ * A zstd frame as blockCompressor makes it, whose input is also hashed
+ * (sha256) on the zstd thread, which sees every byte in order: the main
+ * thread, which reads, passes bytes and sends, does not. `inputDigest()`
+ * gives the hex digest once the stream has ended.
+ */
+export function hashingZstd(level: number): Transform & { inputDigest(): string } {
+  const frame = blockCompressor({ kind: 'zstd', level }) as ZstdFrame;
+  frame.hashInput = true;
+  return frame;
+}
+
 /** Input of a zstd frame at its thread before the stream waits for it. */
 const ZSTD_AHEAD = 4 << 20;
 
@@ -91,8 +103,16 @@ class FrameThread {
     });
   }
 
+  /** Memory of the frames' outputs, once sent, going back with the next message. */
+  private static rooms: ArrayBuffer[] = [];
+
+  static giveRoom(memory: ArrayBuffer): void {
+    if (FrameThread.rooms.length < 8) FrameThread.rooms.push(memory);
+  }
+
   post(m: FrameMessage, transfer: ArrayBuffer[] = []): void {
-    this.worker.postMessage(m, transfer);
+    const rooms = FrameThread.rooms.splice(0);
+    this.worker.postMessage(rooms.length > 0 ? { ...m, rooms } : m, [...transfer, ...rooms]);
   }
 
   /** The frame is over (ended, failed or cut short): its results, if any still come, go nowhere. */
@@ -121,6 +141,9 @@ class ZstdFrame extends Transform {
   private ended: TransformCallback | undefined;
   private failed: Error | undefined;
   private over = false;
+  /** Whether the zstd thread hashes the input (set before the first byte), and its digest once the frame has ended. */
+  hashInput = false;
+  private digest: string | undefined;
 
   constructor(private readonly workers: number, private readonly level: number, private readonly jobSize: number) {
     super();
@@ -142,7 +165,7 @@ class ZstdFrame extends Transform {
   }
 
   private start(workers: number, oneJob: boolean): void {
-    this.thread.post({ id: this.id, start: { workers, level: this.level, jobSize: this.jobSize, oneJob } });
+    this.thread.post({ id: this.id, start: { workers, level: this.level, jobSize: this.jobSize, oneJob, hash: this.hashInput } });
     for (const data of this.held!) this.send(data);
     this.held = undefined;
   }
@@ -169,7 +192,7 @@ class ZstdFrame extends Transform {
   }
 
   onResult(r: FrameResult): void {
-    if ('out' in r) this.push(Buffer.from(r.out.buffer, r.out.byteOffset, r.out.length));
+    if ('out' in r) this.push(returnable(Buffer.from(r.out.buffer, r.out.byteOffset, r.out.length), FrameThread.giveRoom));
     else if ('taken' in r) {
       // A file read's chunk is filled again rather than left as garbage.
       recycleChunk(r.taken);
@@ -180,9 +203,15 @@ class ZstdFrame extends Transform {
         resume();
       }
     } else if ('ended' in r) {
+      this.digest = r.digest;
       this.finish();
       this.ended?.();
     } else this.fail(new StrataError(`zstd compression failed: ${r.error}`));
+  }
+
+  inputDigest(): string {
+    if (this.digest === undefined) throw new Error('the digest of a zstd frame\'s input was asked for before the frame ended, or without hashInput');
+    return this.digest;
   }
 
   fail(e: Error): void {

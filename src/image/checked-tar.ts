@@ -35,6 +35,18 @@ export function checkedTarOnThread(layer: Layer, thread: HashThread): { bytes: A
   return { bytes: bytes(), finish: async () => claimed(layer, `sha256:${await thread.digest()}`, size) };
 }
 
+/** checkedTar for bytes hashed where they go (a compressor hashing on its thread): here only counted; `digest`, hex, once they are through. */
+export function countedTar(layer: Layer, digest: () => string): { bytes: AsyncGenerator<Buffer>; finish(): { diffId: string; size: number } } {
+  let size = 0;
+  async function* bytes(): AsyncGenerator<Buffer> {
+    for await (const chunk of layer.open()) {
+      size += chunk.length;
+      yield chunk;
+    }
+  }
+  return { bytes: bytes(), finish: () => claimed(layer, `sha256:${digest()}`, size) };
+}
+
 /** The tar's digest and size, unless they are not what the layer claims. */
 export function claimed(layer: Layer, diffId: string, size: number): { diffId: string; size: number } {
   if (layer.known && (layer.known.digest !== diffId || (layer.known.size !== undefined && layer.known.size !== size))) {

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 
 // Makes the zstd frames of image/block-compression.ts, all of them on this
@@ -12,19 +13,25 @@ import { parentPort } from 'node:worker_threads';
 // Frames of more than one job are made one at a time, each on a worker per
 // core: the next waits for the context (~30 MB), so only one such exists.
 
-export type FrameMessage =
+/** `rooms`, with any message: memory of outputs sent (see doneWith), to be filled again. */
+export type FrameMessage = (
   | { id: number; start: FrameSettings }
   | { id: number; data: Uint8Array }
   | { id: number; end: true }
-  | { id: number; abort: true };
-/** `taken` gives the input's memory back: a thread lets go of what it was sent only at its rare garbage collections. */
-export type FrameResult = { id: number; out: Uint8Array } | { id: number; taken: ArrayBuffer; length: number } | { id: number; ended: true } | { id: number; error: string };
-/** `oneJob`: the whole input is shorter than a job. */
+  | { id: number; abort: true }
+) & { rooms?: ArrayBuffer[] };
+/**
+ * `taken` gives the input's memory back: a thread lets go of what it was sent only at its rare garbage collections.
+ * `digest`: the sha256 (hex) of the frame's input, when its settings asked for it.
+ */
+export type FrameResult = { id: number; out: Uint8Array } | { id: number; taken: ArrayBuffer; length: number } | { id: number; ended: true; digest?: string } | { id: number; error: string };
+/** `oneJob`: the whole input is shorter than a job. `hash`: take the sha256 of the input, here rather than on the main thread. */
 interface FrameSettings {
   workers: number;
   level: number;
   jobSize: number;
   oneJob: boolean;
+  hash?: boolean;
 }
 
 type Binding = typeof import('zstd-napi/binding.js');
@@ -49,6 +56,7 @@ interface Frame {
   input: Uint8Array[];
   at: number;
   ending: boolean;
+  hash?: Hash;
 }
 
 const frames = new Map<number, Frame>();
@@ -59,10 +67,14 @@ const waiting: number[] = [];
 let longBusy = false;
 let turnsQueued = false;
 
+/** Memory of outputs the main thread has sent, given back: filled again rather than allocated anew (and faulted in). */
+const rooms: ArrayBuffer[] = [];
+
 function send(id: number, f: Frame, c: Context): void {
   if (f.filled === 0) return;
-  // A copy of its own: the room is filled again.
-  const piece = Uint8Array.prototype.slice.call(c.out, 0, f.filled);
+  // A copy, in memory of its own: the context's room is filled again.
+  const room = rooms.pop() ?? new ArrayBuffer(ROOM);
+  const piece = new Uint8Array(room, 0, c.out.copy(new Uint8Array(room), 0, 0, f.filled));
   f.filled = 0;
   parentPort!.postMessage({ id, out: piece } satisfies FrameResult, [piece.buffer as ArrayBuffer]);
 }
@@ -86,7 +98,7 @@ function step(id: number, f: Frame, c: Context): boolean {
   if (left !== 0) return true;
   send(id, f, c);
   over(id, c);
-  parentPort!.postMessage({ id, ended: true } satisfies FrameResult);
+  parentPort!.postMessage({ id, ended: true, ...(f.hash ? { digest: f.hash.digest('hex') } : {}) } satisfies FrameResult);
   return false;
 }
 
@@ -158,9 +170,10 @@ function begin(f: Frame): void {
 
 parentPort!.on('message', (m: FrameMessage) => {
   const { id } = m;
+  if (m.rooms) rooms.push(...m.rooms);
   try {
     if ('start' in m) {
-      const f: Frame = { settings: m.start, filled: 0, input: [], at: 0, ending: false };
+      const f: Frame = { settings: m.start, filled: 0, input: [], at: 0, ending: false, ...(m.start.hash ? { hash: createHash('sha256') } : {}) };
       frames.set(id, f);
       if (!m.start.oneJob && longBusy) waiting.push(id);
       else begin(f);
@@ -177,7 +190,11 @@ parentPort!.on('message', (m: FrameMessage) => {
     }
     // An empty piece is given back at once: a call with no input waits for output.
     if ('data' in m && m.data.length === 0) return void parentPort!.postMessage({ id, taken: m.data.buffer as ArrayBuffer, length: 0 } satisfies FrameResult, [m.data.buffer as ArrayBuffer]);
-    if ('data' in m) f.input.push(m.data);
+    if ('data' in m) {
+      // Hashed as it arrives: pieces come in the stream's order.
+      f.hash?.update(m.data);
+      f.input.push(m.data);
+    }
     else f.ending = true;
     queueTurns();
   } catch (e) {

@@ -48,3 +48,22 @@ export async function* fileRange(path: string, start: number, length: number, ta
 export function ownChunk(chunk: Buffer): boolean {
   return fresh.has(chunk) && chunk.byteOffset === 0 && chunk.buffer.byteLength === chunk.length && chunk.buffer instanceof ArrayBuffer;
 }
+
+// Chunks whose memory their producer takes back once their consumer is done
+// with them (a socket has written them), to be filled again rather than
+// left as garbage.
+const producers = new WeakMap<Buffer, (memory: ArrayBuffer) => void>();
+
+/** Mark `chunk` (the one view of its memory) as wanted back by its producer, through `giveBack`. */
+export function returnable(chunk: Buffer, giveBack: (memory: ArrayBuffer) => void): Buffer {
+  producers.set(chunk, giveBack);
+  return chunk;
+}
+
+/** The consumer of `chunk` will never read it again: its memory goes back to its producer, if that wants it. */
+export function doneWith(chunk: Buffer): void {
+  const giveBack = producers.get(chunk);
+  if (!giveBack) return;
+  producers.delete(chunk);
+  giveBack(chunk.buffer as ArrayBuffer);
+}

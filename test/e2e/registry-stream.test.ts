@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { strata, strataOk } from '../helpers/cli.js';
@@ -88,6 +88,33 @@ test('blobs whose digest is known (an OCI layout\'s): a small one goes whole in 
   } finally {
     await proxy.close();
   }
+});
+
+test('a docker-archive pushed as zstd (its tars hashed on the zstd thread): the blobs the built image pushes; a tar that is not its diff_id is refused, leaving no tag', async () => {
+  const archive = join(work, 'stream.tar');
+  strataOk([...image, '-o', archive]);
+  strataOk([...image, '--compression', 'zstd', '--to', `docker://${registry.host}/built-zstd:1`], { env: emptyCache() });
+  const r = await strataAsync(['push', archive, `docker://${registry.host}/archive-zstd:1`, '--compression', 'zstd'], emptyCache());
+  assert.equal(r.status, 0, r.stderr);
+  const layers = (ref: string): string[] => raw(ref).layers.map((l: any) => l.digest);
+  assert.deepEqual(layers(`docker://${registry.host}/archive-zstd:1`), layers(`docker://${registry.host}/built-zstd:1`));
+
+  // One byte of the noise file changed in its layer's tar (more than one zstd job), which the config's diff_id no longer names.
+  const unpacked = join(work, 'tampered');
+  mkdirSync(unpacked);
+  runTool('tar', ['-xf', archive, '-C', unpacked]);
+  const tars = readdirSync(unpacked, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tar')).map((f) => join(unpacked, f));
+  const noise = tars.reduce((a, b) => (statSync(a).size >= statSync(b).size ? a : b));
+  const bytes = readFileSync(noise);
+  assert.ok(bytes.length > 16 << 20);
+  bytes[bytes.length >> 1] ^= 0xff;
+  writeFileSync(noise, bytes);
+  const tampered = join(work, 'tampered.tar');
+  runTool('tar', ['-cf', tampered, '-C', unpacked, '.']);
+  const refused = await strataAsync(['push', tampered, `docker://${registry.host}/tampered-zstd:1`, '--compression', 'zstd'], emptyCache());
+  assert.equal(refused.status, 4, refused.stderr);
+  assert.match(refused.stderr, /^strata: layer \([^\n]*\): content digest sha256:[0-9a-f]{64} instead of sha256:[0-9a-f]{64}; [^\n]*\n$/m);
+  assert.equal((await fetch(`http://${registry.host}/v2/tampered-zstd/manifests/1`, { method: 'HEAD' })).status, 404);
 });
 
 /** For each blob: the bodies of the PATCHes of the session its upload was completed in, and the body of that PUT. */

@@ -1,10 +1,10 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bytes } from '../../model/image.js';
 import type { TlsSettings } from './tls.js';
+import { doneWith } from '../../util/streams.js';
 
 export interface HttpResponse {
   status: number;
@@ -60,7 +60,7 @@ export class Connections {
         req.cork();
         for (const part of r.body) req.write(part);
         req.end();
-      } else pipeline(Readable.from(r.body, { objectMode: false }), req).catch(reject);
+      } else writeBody(r.body, req).catch((e: Error) => req.destroy(e));
     });
   }
 
@@ -81,6 +81,20 @@ export class Connections {
     this.https.destroy();
     this.http.destroy();
   }
+}
+
+/**
+ * A streamed body written to the request as it comes, each chunk given back
+ * to its producer once the socket has taken it (see doneWith); it stops
+ * early when the request is destroyed (an early answer, a failure).
+ */
+async function writeBody(body: Bytes, req: http.ClientRequest): Promise<void> {
+  const closed = new Promise<void>((resolve) => req.once('close', resolve));
+  for await (const chunk of body) {
+    if (req.destroyed) return;
+    if (!req.write(chunk, (e) => e || doneWith(chunk))) await Promise.race([once(req, 'drain'), closed]);
+  }
+  if (!req.destroyed) req.end();
 }
 
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);

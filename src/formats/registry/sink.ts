@@ -1,5 +1,5 @@
 import { ExitCode, StrataError } from '../../errors.js';
-import { type Compression, compressionOf, compressor, decompressor, prepareCompressor } from '../../image/compression.js';
+import { type Compression, compressionLevel, compressionOf, compressor, decompressor, prepareCompressor } from '../../image/compression.js';
 import { type Blob, type Descriptor, type Image, type ImageSink, type Layer, knownTar } from '../../model/image.js';
 import type { DigestCache } from '../../layer/digest-cache.js';
 import { type Progress, counted, silent } from '../../progress.js';
@@ -12,8 +12,8 @@ import { type RegistryReference, formatReference, parseRegistryReference, parseR
 import { type KeyedLayer, compressionId, keyAnnotations, keyedLayers, withKeysInConfig } from '../../image/layer-keys.js';
 import { DOCKER_MANIFEST_LIST, OCI_INDEX } from '../../model/media-types.js';
 import { tlsSettings } from './tls.js';
-import { checkedTar, checkedTarOnThread } from '../../image/checked-tar.js';
-import { ZSTD_JOB } from '../../image/block-compression.js';
+import { checkedTar, checkedTarOnThread, countedTar } from '../../image/checked-tar.js';
+import { ZSTD_JOB, hashingZstd } from '../../image/block-compression.js';
 import { HashThread } from '../../util/hash-thread.js';
 import { StreamDigest, sha256Digest } from '../../model/digest.js';
 import { diffIdsOf } from '../../image/config-fields.js';
@@ -301,13 +301,20 @@ export class RegistrySink implements ImageSink {
     let tarInfo!: { diffId: string; size: number };
     const stored = layer.blob && compressionOf(layer.blob.mediaType) === 'none' ? layer.blob : undefined;
     if (stored) {
-      // A stored tar (a docker-archive's member) is read as it is and hashed once, here: layer.open() would hash it again to check it.
+      // A stored tar (a docker-archive's member) is read as it is and hashed once, here (zstd's on its thread, see
+      // hashingZstd): layer.open() would hash it again to check it.
       let tar!: ReturnType<typeof checkedTar>;
       const blob = await client.uploadStream(
         what,
         () => {
-          tar = checkedTar({ ...layer, open: () => stored.open() });
-          return counted(through(tar.bytes, compressor(c, this.options.level)), this.progress);
+          const unchecked = { ...layer, open: () => stored.open() };
+          if (c !== 'zstd') {
+            tar = checkedTar(unchecked);
+            return counted(through(tar.bytes, compressor(c, this.options.level)), this.progress);
+          }
+          const zstd = hashingZstd(compressionLevel(c, this.options.level));
+          tar = countedTar(unchecked, () => zstd.inputDigest());
+          return counted(through(tar.bytes, zstd), this.progress);
         },
         async () => void (tarInfo = tar.finish()),
       );
