@@ -192,8 +192,10 @@ class ZstdFrame extends Transform {
   }
 
   onResult(r: FrameResult): void {
-    if ('out' in r) this.push(returnable(Buffer.from(r.out.buffer, r.out.byteOffset, r.out.length), FrameThread.giveRoom));
-    else if ('taken' in r) {
+    if ('out' in r) {
+      const out = Buffer.from(r.out.buffer, r.out.byteOffset, r.out.length);
+      this.push(r.room ? returnable(out, FrameThread.giveRoom) : out);
+    } else if ('taken' in r) {
       // A file read's chunk is filled again rather than left as garbage.
       recycleChunk(r.taken);
       this.ahead -= r.length;

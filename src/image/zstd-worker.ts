@@ -22,9 +22,10 @@ export type FrameMessage = (
 ) & { rooms?: ArrayBuffer[] };
 /**
  * `taken` gives the input's memory back: a thread lets go of what it was sent only at its rare garbage collections.
+ * `room`: the output is in memory wanted back once sent (see doneWith).
  * `digest`: the sha256 (hex) of the frame's input, when its settings asked for it.
  */
-export type FrameResult = { id: number; out: Uint8Array } | { id: number; taken: ArrayBuffer; length: number } | { id: number; ended: true; digest?: string } | { id: number; error: string };
+export type FrameResult = { id: number; out: Uint8Array; room: boolean } | { id: number; taken: ArrayBuffer; length: number } | { id: number; ended: true; digest?: string } | { id: number; error: string };
 /** `oneJob`: the whole input is shorter than a job. `hash`: take the sha256 of the input, here rather than on the main thread. */
 interface FrameSettings {
   workers: number;
@@ -72,11 +73,13 @@ const rooms: ArrayBuffer[] = [];
 
 function send(id: number, f: Frame, c: Context): void {
   if (f.filled === 0) return;
-  // A copy, in memory of its own: the context's room is filled again.
-  const room = rooms.pop() ?? new ArrayBuffer(ROOM);
-  const piece = new Uint8Array(room, 0, c.out.copy(new Uint8Array(room), 0, 0, f.filled));
+  // A copy, in memory of its own: the context's room is filled again. A full room's goes into one given back (the
+  // pieces of a long frame, streamed); a frame's last piece (a small frame's whole output, often sent whole and not
+  // given back) into memory of its size.
+  const room = f.filled >= ROOM / 2 ? (rooms.pop() ?? new ArrayBuffer(ROOM)) : undefined;
+  const piece = room ? new Uint8Array(room, 0, c.out.copy(new Uint8Array(room), 0, 0, f.filled)) : Uint8Array.prototype.slice.call(c.out, 0, f.filled);
   f.filled = 0;
-  parentPort!.postMessage({ id, out: piece } satisfies FrameResult, [piece.buffer as ArrayBuffer]);
+  parentPort!.postMessage({ id, out: piece, room: room !== undefined } satisfies FrameResult, [piece.buffer as ArrayBuffer]);
 }
 
 /** One call of zstd for the frame; whether it has more to do. */
