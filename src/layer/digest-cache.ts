@@ -40,9 +40,15 @@ export class DigestCache {
     }
   }
 
+  /** The directory, made once per cache (a push writes an entry or two per layer); made again after a failure. */
+  private made: Promise<unknown> | undefined;
+
   async write(key: string, value: unknown): Promise<void> {
     try {
-      await mkdir(this.dir, { recursive: true });
+      await (this.made ??= mkdir(this.dir, { recursive: true }).catch((e: unknown) => {
+        this.made = undefined;
+        throw e;
+      }));
       const temp = `${this.file(key)}.${process.pid}.${Math.random().toString(36).slice(2)}`;
       await writeFile(temp, JSON.stringify(value));
       await rename(temp, this.file(key));
