@@ -54,14 +54,14 @@ export function blockCompressor(options: BlockCompression, threads: CompressionT
 }
 
 /**
- * A zstd frame as blockCompressor makes it, whose input is also hashed
- * (sha256) on the zstd thread, which sees every byte in order: the main
- * thread, which reads, passes bytes and sends, does not. `inputDigest()`
- * gives the hex digest once the stream has ended.
+ * A zstd frame as blockCompressor makes it, whose input and output are also
+ * hashed (sha256) on the zstd thread, which sees every byte of both in
+ * order: the main thread, which reads, passes bytes and sends, does not.
+ * `digests()` gives them (hex) once the stream has ended.
  */
-export function hashingZstd(level: number): Transform & { inputDigest(): string } {
+export function hashingZstd(level: number): Transform & { digests(): { input: string; output: string } } {
   const frame = blockCompressor({ kind: 'zstd', level }) as ZstdFrame;
-  frame.hashInput = true;
+  frame.hashing = true;
   return frame;
 }
 
@@ -141,9 +141,9 @@ class ZstdFrame extends Transform {
   private ended: TransformCallback | undefined;
   private failed: Error | undefined;
   private over = false;
-  /** Whether the zstd thread hashes the input (set before the first byte), and its digest once the frame has ended. */
-  hashInput = false;
-  private digest: string | undefined;
+  /** Whether the zstd thread hashes the input and output (set before the first byte), and their digests once the frame has ended. */
+  hashing = false;
+  private hashed: { input: string; output: string } | undefined;
 
   constructor(private readonly workers: number, private readonly level: number, private readonly jobSize: number) {
     super();
@@ -165,7 +165,7 @@ class ZstdFrame extends Transform {
   }
 
   private start(workers: number, oneJob: boolean): void {
-    this.thread.post({ id: this.id, start: { workers, level: this.level, jobSize: this.jobSize, oneJob, hash: this.hashInput } });
+    this.thread.post({ id: this.id, start: { workers, level: this.level, jobSize: this.jobSize, oneJob, hash: this.hashing } });
     for (const data of this.held!) this.send(data);
     this.held = undefined;
   }
@@ -205,15 +205,15 @@ class ZstdFrame extends Transform {
         resume();
       }
     } else if ('ended' in r) {
-      this.digest = r.digest;
+      this.hashed = r.digests;
       this.finish();
       this.ended?.();
     } else this.fail(new StrataError(`zstd compression failed: ${r.error}`));
   }
 
-  inputDigest(): string {
-    if (this.digest === undefined) throw new Error('the digest of a zstd frame\'s input was asked for before the frame ended, or without hashInput');
-    return this.digest;
+  digests(): { input: string; output: string } {
+    if (this.hashed === undefined) throw new Error('the digests of a zstd frame were asked for before the frame ended, or without hashing');
+    return this.hashed;
   }
 
   fail(e: Error): void {

@@ -23,10 +23,10 @@ export type FrameMessage = (
 /**
  * `taken` gives the input's memory back: a thread lets go of what it was sent only at its rare garbage collections.
  * `room`: the output is in memory wanted back once sent (see doneWith).
- * `digest`: the sha256 (hex) of the frame's input, when its settings asked for it.
+ * `digests`: the sha256 (hex) of the frame's input and output, when its settings asked for them.
  */
-export type FrameResult = { id: number; out: Uint8Array; room: boolean } | { id: number; taken: ArrayBuffer; length: number } | { id: number; ended: true; digest?: string } | { id: number; error: string };
-/** `oneJob`: the whole input is shorter than a job. `hash`: take the sha256 of the input, here rather than on the main thread. */
+export type FrameResult = { id: number; out: Uint8Array; room: boolean } | { id: number; taken: ArrayBuffer; length: number } | { id: number; ended: true; digests?: { input: string; output: string } } | { id: number; error: string };
+/** `oneJob`: the whole input is shorter than a job. `hash`: take the sha256 of the input and of the output, here rather than on the main thread. */
 interface FrameSettings {
   workers: number;
   level: number;
@@ -57,7 +57,7 @@ interface Frame {
   input: Uint8Array[];
   at: number;
   ending: boolean;
-  hash?: Hash;
+  hash?: { input: Hash; output: Hash };
 }
 
 const frames = new Map<number, Frame>();
@@ -79,6 +79,8 @@ function send(id: number, f: Frame, c: Context): void {
   const room = f.filled >= ROOM / 2 ? (rooms.pop() ?? new ArrayBuffer(ROOM)) : undefined;
   const piece = room ? new Uint8Array(room, 0, c.out.copy(new Uint8Array(room), 0, 0, f.filled)) : Uint8Array.prototype.slice.call(c.out, 0, f.filled);
   f.filled = 0;
+  // Pieces go in the frame's order: the output's digest is the blob's.
+  f.hash?.output.update(piece);
   parentPort!.postMessage({ id, out: piece, room: room !== undefined } satisfies FrameResult, [piece.buffer as ArrayBuffer]);
 }
 
@@ -101,7 +103,7 @@ function step(id: number, f: Frame, c: Context): boolean {
   if (left !== 0) return true;
   send(id, f, c);
   over(id, c);
-  parentPort!.postMessage({ id, ended: true, ...(f.hash ? { digest: f.hash.digest('hex') } : {}) } satisfies FrameResult);
+  parentPort!.postMessage({ id, ended: true, ...(f.hash ? { digests: { input: f.hash.input.digest('hex'), output: f.hash.output.digest('hex') } } : {}) } satisfies FrameResult);
   return false;
 }
 
@@ -176,7 +178,7 @@ parentPort!.on('message', (m: FrameMessage) => {
   if (m.rooms) rooms.push(...m.rooms);
   try {
     if ('start' in m) {
-      const f: Frame = { settings: m.start, filled: 0, input: [], at: 0, ending: false, ...(m.start.hash ? { hash: createHash('sha256') } : {}) };
+      const f: Frame = { settings: m.start, filled: 0, input: [], at: 0, ending: false, ...(m.start.hash ? { hash: { input: createHash('sha256'), output: createHash('sha256') } } : {}) };
       frames.set(id, f);
       if (!m.start.oneJob && longBusy) waiting.push(id);
       else begin(f);
@@ -195,7 +197,7 @@ parentPort!.on('message', (m: FrameMessage) => {
     if ('data' in m && m.data.length === 0) return void parentPort!.postMessage({ id, taken: m.data.buffer as ArrayBuffer, length: 0 } satisfies FrameResult, [m.data.buffer as ArrayBuffer]);
     if ('data' in m) {
       // Hashed as it arrives: pieces come in the stream's order.
-      f.hash?.update(m.data);
+      f.hash?.input.update(m.data);
       f.input.push(m.data);
     }
     else f.ending = true;

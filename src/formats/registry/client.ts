@@ -20,6 +20,12 @@ interface ClientOptions {
   warn?: (message: string) => void;
 }
 
+/** Bytes whose producer takes their sha256 itself, on another thread (see hashingZstd): `digest()`, hex, once they are through. */
+interface HashedBytes {
+  bytes: Bytes;
+  digest(): string;
+}
+
 /** A blob to upload: opened once per attempt, checked against its digest and size as it is sent. */
 export interface UploadBlob {
   digest: string;
@@ -352,23 +358,32 @@ export class RegistryClient {
    * POSTed while the first bytes are made; bytes that end within WHOLE go
    * whole in the PUT that names their digest, others in one PATCH whose
    * body streams them as they are made (as docker and skopeo push), then
-   * (unless `check` throws) a PUT `?digest=` of what was sent. A failure
-   * starts the blob over in a new session, opening its bytes again.
+   * (unless `check` throws) a PUT `?digest=` of what was sent (hashed here,
+   * unless their producer does). A failure starts the blob over in a new
+   * session, opening its bytes again.
    */
-  async uploadStream(what: string, open: () => Bytes, check?: () => Promise<void>): Promise<{ digest: string; size: number }> {
+  async uploadStream(what: string, open: () => Bytes | HashedBytes, check?: () => Promise<void>): Promise<{ digest: string; size: number }> {
     return this.retrying(`uploading ${what}`, async () => {
       const starting = this.startUpload();
       // Awaited below; when the bytes fail first, theirs is the failure told.
       starting.catch(() => {});
       const sum = new StreamDigest();
+      let hashedBy: HashedBytes | undefined;
+      let size = 0;
       const source = (async function* () {
-        yield* open();
+        const opened = open();
+        hashedBy = 'digest' in opened ? opened : undefined;
+        for await (const chunk of hashedBy?.bytes ?? (opened as Bytes)) {
+          size += chunk.length;
+          if (!hashedBy) sum.update(chunk);
+          yield chunk;
+        }
       })();
+      const digest = (): string => (hashedBy ? `sha256:${hashedBy.digest()}` : sum.digest());
       let next = await source.next();
       try {
         const held: Buffer[] = [];
-        while (!next.done && sum.size + next.value.length <= WHOLE) {
-          sum.update(next.value);
+        while (!next.done && size <= WHOLE) {
           held.push(next.value);
           next = await source.next();
         }
@@ -376,22 +391,19 @@ export class RegistryClient {
         if (!next.done) {
           async function* body(): AsyncGenerator<Buffer> {
             yield* held;
-            for (; !next.done; next = await source.next()) {
-              sum.update(next.value);
-              yield next.value;
-            }
+            for (; !next.done; next = await source.next()) yield next.value;
           }
           const patched = await this.call({ method: 'PATCH', url: started, headers: { 'content-type': 'application/octet-stream' }, body: body() });
           if (patched.status !== 202 && patched.status !== 204) throw this.uploadRefused(`uploading ${what}`, patched);
           await check?.();
-          const digest = sum.digest();
-          await this.complete(what, patched.headers.location ? this.location(patched) : started, digest);
-          return { digest, size: sum.size };
+          const sent = { digest: digest(), size };
+          await this.complete(what, patched.headers.location ? this.location(patched) : started, sent.digest);
+          return sent;
         }
         await check?.();
-        const digest = sum.digest();
-        await this.complete(what, started, digest, held);
-        return { digest, size: sum.size };
+        const sent = { digest: digest(), size };
+        await this.complete(what, started, sent.digest, held);
+        return sent;
       } finally {
         // Bytes left unread (a refused session): their files are closed.
         if (!next.done) await source.return?.(undefined);

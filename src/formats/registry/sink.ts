@@ -301,8 +301,8 @@ export class RegistrySink implements ImageSink {
     let tarInfo!: { diffId: string; size: number };
     const stored = layer.blob && compressionOf(layer.blob.mediaType) === 'none' ? layer.blob : undefined;
     if (stored) {
-      // A stored tar (a docker-archive's member) is read as it is and hashed once, here (zstd's on its thread, see
-      // hashingZstd): layer.open() would hash it again to check it.
+      // A stored tar (a docker-archive's member) is read as it is and hashed once, here (zstd's on its thread, with the
+      // blob, see hashingZstd): layer.open() would hash it again to check it.
       let tar!: ReturnType<typeof checkedTar>;
       const blob = await client.uploadStream(
         what,
@@ -313,8 +313,8 @@ export class RegistrySink implements ImageSink {
             return counted(through(tar.bytes, compressor(c, this.options.level)), this.progress);
           }
           const zstd = hashingZstd(compressionLevel(c, this.options.level));
-          tar = countedTar(unchecked, () => zstd.inputDigest());
-          return counted(through(tar.bytes, zstd), this.progress);
+          tar = countedTar(unchecked, () => zstd.digests().input);
+          return { bytes: counted(through(tar.bytes, zstd), this.progress), digest: () => zstd.digests().output };
         },
         async () => void (tarInfo = tar.finish()),
       );
