@@ -6,10 +6,8 @@ import type { Writable } from 'node:stream';
 import { isatty } from 'node:tty';
 import { ExitCode, StrataError, fileError } from './errors.js';
 import { removeOnExit } from './scratch.js';
-import type { FileRead } from './model/image.js';
-import { readFailure, recycleChunk } from './tar/chunked-tar.js';
-import { HashThread, IN_FLIGHT } from './util/hash-thread.js';
-import { fsName } from './util/surrogateescape.js';
+import { recycleChunk } from './tar/chunked-tar.js';
+import { HashThread } from './util/hash-thread.js';
 
 /** Where an image's bytes go; a reader that went away becomes a BrokenPipe error. */
 export interface ByteSink {
@@ -26,13 +24,12 @@ export interface ByteSink {
   /**
    * Offered by sinks that write on another thread: write `chunk`, handing
    * its memory over (the caller never touches it again; it comes back to
-   * recycleChunk), or read a file there and write its bytes; with `hash`
-   * add them to what `digest` hashes, on the calling thread or the writing
-   * one (plan chooses; one side per digest, the writing one where it reads files).
+   * recycleChunk), and with `hash` add it to what `digest` hashes, on the
+   * calling thread or the writing one (hashSide chooses; one side per digest).
    */
-  handOver?(part: Buffer | FileRead, hash?: HashSide): Promise<void>;
-  /** With handOver: how to send a tar packed from a walk (WalkedBytes.parts), so that both threads have as much to do. */
-  plan?(tar: { size: number; sizes(): number[] }): ReadPlan;
+  handOver?(chunk: Buffer, hash?: HashSide): Promise<void>;
+  /** With handOver: the thread that should hash a tar of `files` files and `size` bytes read from disk. */
+  hashSide?(tar: { size: number; files: number }): HashSide;
   /** The hex sha256 of the chunks handed over with `hash` since the previous digest. */
   digest?(): Promise<string>;
   end(): Promise<void>;
@@ -41,64 +38,24 @@ export interface ByteSink {
 /** Where a sink writing on its own thread hashes what it is handed: on the calling thread, or the writing one. */
 type HashSide = 'caller' | 'writer';
 
-/** Which thread hashes a tar, and from which size on its files are read by the writing thread (which then hashes it). */
-interface ReadPlan {
-  hash: HashSide;
-  from: number;
-}
-
-// Costs in ms, from per-thread profiles of the 378 MB closure's stream to a
-// pipe and to a file: the calling thread's headers (0.1 s) and its open,
-// read, fstat and close calls (0.2 s, mostly per call) over 7.7k files;
-// read(2) of the files of 1 MiB and more on the writing thread (0.07 s for
-// 238 MB); sha256 (0.31 s); write(2) to a pipe (0.31 s, its reader's pace)
-// and to a file (0.07 s). Per header (the calling thread's), per file opened
-// and per MiB read (either thread's), per MiB written to a pipe and to a
-// file, per MiB hashed.
-const COST = { header: 0.012, open: 0.026, read: 0.3, pipe: 0.85, toFile: 0.2, hash: 0.85 };
-
-const MiB = 1 << 20;
-// The smallest file the writing thread reads.
-const READ_ELSEWHERE = 256 << 10;
+// Costs in ms, from per-thread profiles of the 378 MB closure's stream (the
+// main thread's sha256 0.26 s, read(2) 0.15 s, open, fstat and close 0.15 s
+// over 7.7k files with their headers; the writing thread's write(2) to a pipe
+// 0.18 s, its reader's pace) and of writes to a file: the calling thread's per
+// file and per MiB read, the writing thread's per MiB to a pipe and to a file.
+const COST = { file: 0.026, read: 0.42, pipe: 0.5, toFile: 0.2, hash: 0.72 };
 
 /**
- * How to send a tar of `size` bytes with files of `sizes` bytes. `clock`
- * holds when each thread would be done with the tars planned so far (ms, see
- * COST), moved on: the writing thread is not done before the caller has sent
- * the last bytes, and the caller waits while more than `ahead` of the
- * writing thread's work is queued. Of the ways that keep one side per digest
- * (the caller hashes and reads every file; or the writing thread hashes and
- * reads the biggest files, down to some size), the one done first, then
- * the one with the fewest files read by the writing thread.
+ * Where to hash a tar of `files` files and `size` bytes read from disk so
+ * that the busier thread has least to do: the caller spends its time per file
+ * (small files), the writing thread per byte (big files, and more of it on a pipe).
  */
-function readPlan({ size, sizes }: { size: number; sizes(): number[] }, toFile: boolean, clock: { caller: number; writer: number }): ReadPlan {
-  const files = sizes().sort((a, b) => b - a);
-  const fileCost = (bytes: number): number => COST.open + (bytes / MiB) * COST.read;
-  const write = (size / MiB) * (toFile ? COST.toFile : COST.pipe);
-  const hash = (size / MiB) * COST.hash;
-  const ahead = (IN_FLIGHT / MiB) * (toFile ? COST.toFile : COST.pipe);
-  const after = (caller: number, writer: number): { caller: number; writer: number } => {
-    const w = Math.max(clock.writer + writer, clock.caller + caller);
-    return { caller: Math.max(clock.caller + caller, w - ahead), writer: w };
-  };
-  const headers = files.length * COST.header;
-  let callerReads = files.reduce((sum, bytes) => sum + fileCost(bytes), 0);
-  let writerReads = 0;
-  let best = { plan: { hash: 'caller', from: Infinity } as ReadPlan, ...after(headers + callerReads + hash, write) };
-  for (let k = 0; k <= files.length; k++) {
-    // Files of one size go to one thread; small ones stay with the caller, which packs them into chunks without a message each.
-    if (k === 0 || ((k === files.length || files[k] !== files[k - 1]) && files[k - 1]! >= READ_ELSEWHERE)) {
-      const option = { plan: { hash: 'writer', from: k === 0 ? Infinity : files[k - 1]! } as ReadPlan, ...after(headers + callerReads, write + hash + writerReads) };
-      if (Math.max(option.caller, option.writer) < Math.max(best.caller, best.writer)) best = option;
-    }
-    if (k < files.length) {
-      callerReads -= fileCost(files[k]!);
-      writerReads += fileCost(files[k]!);
-    }
-  }
-  clock.caller = best.caller;
-  clock.writer = best.writer;
-  return best.plan;
+function hashSide({ size, files }: { size: number; files: number }, toFile: boolean): HashSide {
+  const mib = size / (1 << 20);
+  const caller = files * COST.file + mib * COST.read;
+  const writer = mib * (toFile ? COST.toFile : COST.pipe);
+  const hash = mib * COST.hash;
+  return Math.max(caller + hash, writer) <= Math.max(caller, writer + hash) ? 'caller' : 'writer';
 }
 
 /**
@@ -168,8 +125,6 @@ class FdSink implements ByteSink {
   private closed = false;
   // A regular file takes bytes faster than a pipe, whose reader sets the pace.
   private readonly toFile: boolean;
-  // When each thread would be done with the tars planned so far (see readPlan).
-  private readonly clock = { caller: 0, writer: 0 };
 
   /** `owned`: the descriptor is closed at the end. */
   constructor(
@@ -180,7 +135,6 @@ class FdSink implements ByteSink {
     this.thread = new HashThread(recycleChunk, {
       fd,
       fail: (e) => (e.code === 'EPIPE' ? new StrataError('output closed by its reader', ExitCode.BrokenPipe) : (fileError(name, e) as Error)),
-      unread: readFailure,
     });
     this.toFile = fstatSync(fd).isFile();
   }
@@ -190,21 +144,16 @@ class FdSink implements ByteSink {
     await this.thread.write(chunk, false);
   }
 
-  plan(tar: { size: number; sizes(): number[] }): ReadPlan {
-    return readPlan(tar, this.toFile, this.clock);
+  hashSide(tar: { size: number; files: number }): HashSide {
+    return hashSide(tar, this.toFile);
   }
 
-  async handOver(part: Buffer | FileRead, hash?: HashSide): Promise<void> {
+  async handOver(chunk: Buffer, hash?: HashSide): Promise<void> {
+    this.bytes += chunk.length;
     if (hash) this.hashedBy = hash;
-    if (!Buffer.isBuffer(part)) {
-      if (hash === 'caller') throw new Error(`${part.path}: read by the writing thread in a tar hashed by the calling one`);
-      this.bytes += part.size;
-      return this.thread.read({ ...part, file: fsName(part.path) }, hash === 'writer');
-    }
-    this.bytes += part.length;
     // Hashed here while the thread writes the chunks before, or there once written.
-    if (hash === 'caller') this.sum.update(part);
-    await this.thread.write(part, true, hash === 'writer');
+    if (hash === 'caller') this.sum.update(chunk);
+    await this.thread.write(chunk, true, hash === 'writer');
   }
 
   async digest(): Promise<string> {

@@ -57,11 +57,7 @@ async function readyLayer(dir: string): Promise<SizedLayer> {
     member: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, uname: userName(st.uid), gname: groupName(st.gid) },
     open: () => createReadStream(tar, { highWaterMark: 1 << 20 }),
     tarSize: () => st.size,
-    walk: () => {
-      const open = () => createReadStream(tar, { highWaterMark: 1 << 20 });
-      // One file read whole, here.
-      return { size: st.size, files: 1, open, sizes: () => [], parts: open };
-    },
+    walk: () => ({ size: st.size, files: 1, open: () => createReadStream(tar, { highWaterMark: 1 << 20 }) }),
     inputKey: () => checksum,
   };
 }

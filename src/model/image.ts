@@ -28,7 +28,7 @@ export interface Layer {
    * bytes packed from that walk: for writers that need the length first;
    * `files`, how many files with content it reads.
    */
-  walk?(): WalkedBytes;
+  walk?(): { size: number; files: number; open(): Bytes };
   /**
    * 64 hex digits from what the layer is made of (not its bytes), unique in
    * an image: names its docker-archive member when the digest is not known
@@ -109,30 +109,6 @@ export interface Descriptor {
 
 /** Bytes produced lazily, by a stream or a generator. */
 export type Bytes = AsyncIterable<Buffer> | Iterable<Buffer>;
-
-/** A layer's tar as a metadata walk measured it (see Layer.walk). */
-export interface WalkedBytes {
-  size: number;
-  files: number;
-  open(): Bytes;
-  /** The sizes of the files with content, in tar order. */
-  sizes(): number[];
-  /**
-   * The tar with the content of each file of at least `from` bytes left out,
-   * in its place a FileRead for a thread that writes the tar to read.
-   */
-  parts(from: number): Iterable<Buffer | FileRead> | AsyncIterable<Buffer | FileRead>;
-}
-
-/** The bytes a part of a tar's stream stands for. */
-export const partLength = (part: Buffer | FileRead): number => (Buffer.isBuffer(part) ? part.length : part.size);
-
-/** A file's content, left in a tar's stream for another thread to read: exactly `size` bytes, from a file still as `listed`. */
-export interface FileRead {
-  path: string;
-  size: number;
-  listed: { size: number; mtimeMs: number; ctimeMs: number; ino: number };
-}
 
 export interface Platform {
   architecture: string;

@@ -1,10 +1,8 @@
 import { type Stats, closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ExitCode, StrataError } from '../errors.js';
-import type { ReadFailure } from '../util/hash-thread.js';
 import { fsName } from '../util/surrogateescape.js';
 import { BLOCK, type TarHeader, TarType, encodeHeader, endOfArchive, writeHeader } from './header.js';
 import type { ListedStat } from './tree-walk.js';
-import type { FileRead } from '../model/image.js';
 
 // strata's own tar encoder, not tar-stream: it writes store and
 // customisation layers and the docker-archive stream, where the bytes must
@@ -14,8 +12,6 @@ import type { FileRead } from '../model/image.js';
 // measurement). Tars written in sequence without those needs use tar-stream.
 
 export const CHUNK = 1 << 20;
-// Below this, a chunk cut short is copied rather than replaced.
-const SHORT = 64 << 10;
 
 // Chunks whose reader is done with them (see util/hash-thread.ts), filled
 // again instead of leaving a megabyte of garbage per chunk.
@@ -56,27 +52,15 @@ export class ChunkedTar {
   /**
    * A member: its header, then for regular files exactly `size` bytes of
    * content and the padding. With `listed` (the file's stat when it was
-   * listed), a file modified while read stops the layer. With `elsewhere`,
-   * the content is a FileRead for the thread writing the tar to read
-   * instead, after the chunk holding the header (cut short) and before the
-   * one starting with the padding: the same bytes, once read.
+   * listed), a file modified while read stops the layer.
    */
-  *entry(header: TarHeader, path: string, listed: ListedStat | undefined, elsewhere: boolean): Generator<Buffer | FileRead> {
+  *entry(header: TarHeader, path: string, listed?: ListedStat): Generator<Buffer> {
     const direct = writeHeader(this.buf, this.pos, CHUNK - this.pos, header);
     if (direct > 0) this.advance(direct);
     else this.put(encodeHeader(header));
     if (header.type !== TarType.File || header.size === 0) return yield* this.flush();
     yield* this.flush();
-    if (elsewhere && listed) {
-      // A chunk handed out moves whole: one holding little is copied instead, and filled again.
-      if (this.pos >= SHORT) {
-        yield this.buf.subarray(0, this.pos);
-        this.buf = newChunk();
-      } else if (this.pos > 0) yield Buffer.from(this.buf.subarray(0, this.pos));
-      this.pos = 0;
-      this.offset += header.size;
-      yield { path, size: header.size, listed: { size: listed.size, mtimeMs: listed.mtimeMs, ctimeMs: listed.ctimeMs, ino: listed.ino } };
-    } else yield* this.content(path, header.size, listed);
+    yield* this.content(path, header.size, listed);
     const rest = header.size % BLOCK;
     if (rest !== 0) this.zeros(BLOCK - rest);
     yield* this.flush();
@@ -114,23 +98,20 @@ export class ChunkedTar {
     try {
       fd = openSync(fsName(path), 'r');
     } catch (e) {
-      throw readFailure({ path, size, why: 'unreadable', code: (e as NodeJS.ErrnoException).code });
+      throw new StrataError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code})`, ExitCode.Integrity);
     }
     try {
       let left = size;
       while (left > 0) {
-        let n: number;
-        try {
-          n = readSync(fd, this.buf, this.pos, Math.min(left, CHUNK - this.pos), null);
-        } catch (e) {
-          throw readFailure({ path, size, why: 'unreadable', code: (e as NodeJS.ErrnoException).code });
-        }
-        if (n === 0) throw readFailure({ path, size, why: 'shrank' });
+        const n = readSync(fd, this.buf, this.pos, Math.min(left, CHUNK - this.pos), null);
+        if (n === 0) throw new StrataError(`${path}: file shrank while being read (expected ${size} bytes); is something modifying the store?`, ExitCode.Integrity);
         left -= n;
         this.advance(n);
         yield* this.flush();
       }
-      if (listed && !sameFile(listed, fstatSync(fd))) throw readFailure({ path, size, why: 'changed' });
+      if (listed && !sameFile(listed, fstatSync(fd))) {
+        throw new StrataError(`${path}: changed while the image was written; is something modifying the store?`, ExitCode.Integrity);
+      }
     } finally {
       closeSync(fd);
     }
@@ -145,15 +126,6 @@ export class ChunkedTar {
       this.pos = 0;
     }
   }
-}
-
-/** The one-line error (exit 4) for a file that could not go into a tar as listed, whichever thread read it. */
-export function readFailure({ path, size, why, code }: ReadFailure): StrataError {
-  const message =
-    why === 'unreadable' ? `${path}: cannot read (${code})`
-    : why === 'shrank' ? `${path}: file shrank while being read (expected ${size} bytes); is something modifying the store?`
-    : `${path}: changed while the image was written; is something modifying the store?`;
-  return new StrataError(message, ExitCode.Integrity);
 }
 
 function sameFile(a: ListedStat, b: Stats): boolean {

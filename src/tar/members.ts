@@ -1,7 +1,6 @@
 import { type TarHeader, TarType, endOfArchiveLength, headerLength, padLength } from './header.js';
 import { ChunkedTar } from './chunked-tar.js';
 import type { FileFingerprints, ListedStat } from './tree-walk.js';
-import type { FileRead, WalkedBytes } from '../model/image.js';
 
 /** One member of a generated layer: its header, and the file it was made from (none for made-up directories). */
 export interface Member {
@@ -15,18 +14,12 @@ export interface Member {
  * from an earlier pass (a size walk, a first read) stops the layer; without
  * it, a file whose fstat after the read differs from its entry's stat does.
  */
-export function packMembers(members: Iterable<Member>, fingerprints?: FileFingerprints): Generator<Buffer> {
-  // With no file left to read elsewhere, nothing but chunks.
-  return pack(members, Infinity, fingerprints) as Generator<Buffer>;
-}
-
-/** As packMembers, with the content of each file of at least `from` bytes a FileRead (see ChunkedTar.entry). */
-function* pack(members: Iterable<Member>, from: number, fingerprints?: FileFingerprints): Generator<Buffer | FileRead> {
+export function* packMembers(members: Iterable<Member>, fingerprints?: FileFingerprints): Generator<Buffer> {
   fingerprints?.begin();
   const tar = new ChunkedTar();
   for (const { header, entry } of members) {
     if (entry) fingerprints?.check(entry);
-    yield* tar.entry(header, entry?.path ?? header.name, entry?.stat, header.size >= from);
+    yield* tar.entry(header, entry?.path ?? header.name, entry?.stat);
   }
   yield* tar.end();
 }
@@ -47,17 +40,22 @@ export function tarSize(members: Iterable<Member>, fingerprints?: FileFingerprin
   return offset + endOfArchiveLength(offset);
 }
 
-/**
- * A layer walked once: its tar length, and its bytes packed from that walk
- * (no second walk): a file whose size, times or inode differ from the
- * walk's when read stops it. `files`: regular files with content, each
- * opened and read.
- */
-export type WalkedTar = WalkedBytes;
+/** A layer walked once: its tar length, and its bytes packed from that walk. */
+export interface WalkedTar {
+  size: number;
+  /** Regular files with content: each is opened and read. */
+  files: number;
+  /**
+   * The tar, from the walk's headers and stats (no second walk): a file
+   * whose size, times or inode differ from the walk's when read stops it.
+   */
+  open(): Iterable<Buffer> | AsyncIterable<Buffer>;
+}
 
 /** Walk `members` once, keeping them: for writers that need the length before the bytes. */
 export function walkedTar(members: Iterable<Member>): WalkedTar {
   const list: Member[] = Array.isArray(members) ? members : [...members];
-  const sizes = (): number[] => list.flatMap(({ header }) => (header.type === TarType.File && header.size > 0 ? [header.size] : []));
-  return { size: tarSize(list), files: sizes().length, open: () => packMembers(list), sizes, parts: (from) => pack(list, from) };
+  let files = 0;
+  for (const { header } of list) if (header.type === TarType.File && header.size > 0) files++;
+  return { size: tarSize(list), files, open: () => packMembers(list) };
 }

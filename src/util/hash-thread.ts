@@ -1,22 +1,17 @@
 import { Worker } from 'node:worker_threads';
 import { workerOptions } from './worker-options.js';
-import type { FileRead } from '../model/image.js';
 
 // The thread's whole program. Each chunk that arrives is written to the
 // file descriptor when asked (plain blocking write(2), at an offset for a
 // patch; nothing more after a failed write) and added to the sha256 when
-// asked, then its memory goes back; a file to read is read into memory of
-// the thread's own, written and hashed likewise, then checked against its
-// listed stat as ChunkedTar checks it (a failure reported, nothing written
-// after it); digests and end markers are answered in order.
+// asked, then its memory goes back; digests and end markers are answered in order.
 const PROGRAM = `
 const { parentPort } = require('node:worker_threads');
-const { closeSync, fstatSync, openSync, readSync, writeSync } = require('node:fs');
+const { writeSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 let hash = createHash('sha256');
 let fd;
 let failed = false;
-let buffer;
 const pause = new Int32Array(new SharedArrayBuffer(4));
 const put = (bytes, at) => {
   for (let done = 0; done < bytes.length; ) {
@@ -29,55 +24,11 @@ const put = (bytes, at) => {
     }
   }
 };
-// Why the file could not go into the tar as listed (see ReadFailure), or nothing.
-const copy = ({ path, file, size, listed }, hashed) => {
-  let f;
-  try {
-    f = openSync(file, 'r');
-  } catch (e) {
-    return { path, size, why: 'unreadable', code: e.code };
-  }
-  try {
-    buffer ??= Buffer.allocUnsafe(${1 << 20});
-    for (let left = size; left > 0; ) {
-      let n;
-      try {
-        n = readSync(f, buffer, 0, Math.min(left, buffer.length), null);
-      } catch (e) {
-        return { path, size, why: 'unreadable', code: e.code };
-      }
-      if (n === 0) return { path, size, why: 'shrank' };
-      put(buffer.subarray(0, n));
-      if (hashed) hash.update(buffer.subarray(0, n));
-      left -= n;
-    }
-    const s = fstatSync(f);
-    if (s.size !== listed.size || s.mtimeMs !== listed.mtimeMs || s.ctimeMs !== listed.ctimeMs || s.ino !== listed.ino) return { path, size, why: 'changed' };
-  } finally {
-    closeSync(f);
-  }
-};
 parentPort.on('message', (m) => {
   if (m === 'digest') { parentPort.postMessage({ hex: hash.digest('hex') }); hash = createHash('sha256'); return; }
   if (m === 'end') { parentPort.postMessage({ ended: true }); return; }
   // The descriptor comes first: the thread may be started before it is opened.
   if (m.fd !== undefined) { fd = m.fd; return; }
-  if (m.read) {
-    if (!failed) {
-      try {
-        const unread = copy(m.read, m.hash);
-        if (unread) {
-          failed = true;
-          parentPort.postMessage({ unread });
-        }
-      } catch (e) {
-        failed = true;
-        parentPort.postMessage({ failed: { code: e.code, message: e.message } });
-      }
-    }
-    parentPort.postMessage({ read: true });
-    return;
-  }
   if (m.write && !failed) {
     try {
       put(m.bytes, m.at);
@@ -125,27 +76,14 @@ function writingThread(): Started {
 }
 
 /** Bytes sent and not yet written or hashed before a call makes its caller wait: memory stays bounded. */
-export const IN_FLIGHT = 4 << 20;
+const IN_FLIGHT = 4 << 20;
 
 /** What a HashThread writes to, and how it reports a failed write. */
 interface WriteTarget {
   fd: number;
   /** The error to raise for a failed write(2). */
   fail(e: NodeJS.ErrnoException): Error;
-  /** The error to raise for a file that could not be read as listed. */
-  unread(failure: ReadFailure): Error;
 }
-
-/** Why a file's content could not go into a tar as listed: `code`, the error of a file that would not open or read. */
-export interface ReadFailure {
-  path: string;
-  size: number;
-  why: 'unreadable' | 'shrank' | 'changed';
-  code?: string;
-}
-
-/** A file for the writing thread to read: `file`, its name for open(2). */
-type ReadJob = FileRead & { file: string | Uint8Array };
 
 /**
  * SHA-256 computed on another thread, so a stream can be read and hashed on
@@ -160,8 +98,6 @@ export class HashThread {
   // Digests and ends are answered in the order they were asked for.
   private readonly waiting: { resolve: (answer: string | undefined) => void; reject: (e: Error) => void }[] = [];
   private inFlight = 0;
-  // Files sent to read and not yet read: they hold no memory of this thread's, so they do not count in inFlight.
-  private reads = 0;
   private drained: (() => void) | undefined;
   private failure: Error | undefined;
 
@@ -178,13 +114,11 @@ export class HashThread {
       if (error) this.fail(error);
     } else this.worker = newThread();
     this.worker.unref();
-    this.worker.on('message', (m: { hex?: string; ended?: boolean; done?: number; back?: ArrayBuffer; failed?: NodeJS.ErrnoException; unread?: ReadFailure; read?: true }) => {
+    this.worker.on('message', (m: { hex?: string; ended?: boolean; done?: number; back?: ArrayBuffer; failed?: NodeJS.ErrnoException }) => {
       if (m.failed) {
         const e = Object.assign(new Error(m.failed.message), { code: m.failed.code });
         this.fail(target ? target.fail(e) : e);
-      } else if (m.unread) this.fail(target!.unread(m.unread));
-      else if (m.read) this.reads--;
-      else if (m.hex !== undefined || m.ended) {
+      } else if (m.hex !== undefined || m.ended) {
         const w = this.waiting.shift();
         if (this.failure) w?.reject(this.failure);
         else w?.resolve(m.hex);
@@ -210,18 +144,6 @@ export class HashThread {
   /** Write `chunk` to the target, and with `hash` add it to the digest; `handOver` as for update. */
   write(chunk: Buffer, handOver: boolean, hash = false): Promise<void> {
     return this.send(chunk, handOver, { write: true, hash });
-  }
-
-  /**
-   * Read the file of `job` on the thread and write its bytes (with `hash`,
-   * hashed too) after everything sent before; a file that is not as listed
-   * fails the thread as a failed write does.
-   */
-  read(job: ReadJob, hash: boolean): void {
-    if (this.failure) throw this.failure;
-    this.reads++;
-    this.worker.postMessage({ read: job, hash });
-    this.hold();
   }
 
   /** Write `bytes` at `offset` of the target (pwrite), after everything sent before. */
@@ -276,7 +198,7 @@ export class HashThread {
 
   // The thread keeps the process alive only while it owes an answer or holds unwritten bytes.
   private hold(): void {
-    const busy = this.waiting.length > 0 || ((this.inFlight > 0 || this.reads > 0) && !this.failure);
+    const busy = this.waiting.length > 0 || (this.inFlight > 0 && !this.failure);
     if (busy) this.worker.ref();
     else this.worker.unref();
   }

@@ -7,7 +7,7 @@ import type { DigestCache } from '../../layer/digest-cache.js';
 import { LayerHasher } from '../../layer/hasher.js';
 import { recycleChunk } from '../../tar/chunked-tar.js';
 import { HashThread } from '../../util/hash-thread.js';
-import { type Bytes, type FileRead, type Image, type ImageSink, type Layer, type WalkedBytes, knownTar, partLength } from '../../model/image.js';
+import { type Bytes, type Image, type ImageSink, type Layer, knownTar } from '../../model/image.js';
 import { sha256Hex } from '../../model/digest.js';
 
 /** How a docker-archive names its layer members. */
@@ -90,21 +90,19 @@ export class DockerArchiveSink implements ImageSink {
       this.progress.bytes(chunk.length);
       await this.out.write(chunk);
     };
-    // `walked`: the layer packed from a walk, whose bytes `bytes` are.
-    const send = (layer: Layer, bytes: Bytes, size: number, name: string, hashed: boolean, walked?: WalkedBytes): Promise<{ hex: Promise<string> } | undefined> => {
+    // `walked`: the layer's files and bytes, when packed from a walk.
+    const send = (layer: Layer, bytes: Bytes, size: number, name: string, hashed: boolean, walked?: { size: number; files: number }): Promise<{ hex: Promise<string> } | undefined> => {
       const { out } = this;
-      // A sink that writes on its own thread takes the chunks, and reads files of a walked layer itself, as its plan shares the work out.
-      if (out.handOver && out.digest && out.plan) {
+      // A sink that writes on its own thread takes the chunks, hashing them on whichever thread has less else to do.
+      if (out.handOver && out.digest && out.hashSide) {
         const handOver = out.handOver.bind(out);
-        const plan = walked ? out.plan(walked) : { hash: 'caller' as const, from: Infinity };
-        const side = hashed ? plan.hash : undefined;
-        const give = (part: Buffer | FileRead): Promise<void> => {
-          const n = partLength(part);
-          offset += n;
-          this.progress.bytes(n);
-          return handOver(part, side);
+        const side = hashed ? (walked ? out.hashSide(walked) : 'caller') : undefined;
+        const give = (chunk: Buffer): Promise<void> => {
+          offset += chunk.length;
+          this.progress.bytes(chunk.length);
+          return handOver(chunk, side);
         };
-        return sendLayer(layer, walked ? walked.parts(plan.from) : bytes, size, name, give, hashed ? () => out.digest!() : undefined);
+        return sendLayer(layer, bytes, size, name, give, hashed ? () => out.digest!() : undefined);
       }
       const hash = hashed ? hashThread() : undefined;
       const write = async (chunk: Buffer): Promise<void> => {
@@ -217,20 +215,19 @@ async function checkDigest(layer: Layer, name: string, got: Promise<string>, exp
  * sent, so the next layer can be sent meanwhile. Too many bytes stop the
  * layer before they are written, too few after.
  */
-async function sendLayer<Part extends Buffer | FileRead>(
+async function sendLayer(
   layer: Layer,
-  bytes: Iterable<Part> | AsyncIterable<Part>,
+  bytes: Bytes,
   size: number,
   name: string,
-  send: (part: Part) => Promise<void>,
+  send: (chunk: Buffer) => Promise<void>,
   digest: (() => Promise<string>) | undefined,
 ): Promise<{ hex: Promise<string> } | undefined> {
   let sent = 0;
-  for await (const part of bytes) {
-    const n = partLength(part);
-    if (sent + n > size) throw changed(layer, name, `more than the ${size} bytes measured`);
-    sent += n;
-    await send(part);
+  for await (const chunk of bytes) {
+    if (sent + chunk.length > size) throw changed(layer, name, `more than the ${size} bytes measured`);
+    sent += chunk.length;
+    await send(chunk);
   }
   if (sent !== size) throw changed(layer, name, `${sent} bytes instead of the ${size} measured`);
   if (!digest) return undefined;

@@ -8,7 +8,7 @@ import { through } from '../../util/streams.js';
 import { HashThread } from '../../util/hash-thread.js';
 import { claimed } from '../../image/checked-tar.js';
 import { type Compression, compressor } from '../../image/compression.js';
-import { type Blob, type Descriptor, type FileRead, type Image, type ImageSink, type Layer, knownTar, partLength } from '../../model/image.js';
+import { type Blob, type Bytes, type Descriptor, type Image, type ImageSink, type Layer, knownTar } from '../../model/image.js';
 import { OCI_INDEX } from '../../model/media-types.js';
 import { StreamDigest, sha256Digest } from '../../model/digest.js';
 import { TarType, encodeHeader, endOfArchive, padding, tarHeader } from '../../tar/header.js';
@@ -130,29 +130,28 @@ class ArchiveMembers implements BlobTarget {
     const expected = walked?.size ?? knownTar(layer)?.size;
     const hashThread = () => (this.hash ??= new HashThread(recycleChunk));
     let sent = 0;
-    const counted = async function* <Part extends Buffer | FileRead>(source: Iterable<Part> | AsyncIterable<Part>): AsyncGenerator<Part> {
-      for await (const part of source) {
-        const n = partLength(part);
-        if (expected !== undefined && sent + n > expected) throw changed(layer, `more than the ${expected} bytes measured`);
-        sent += n;
-        yield part;
+    const counted = async function* (source: Bytes): AsyncGenerator<Buffer> {
+      for await (const chunk of source) {
+        if (expected !== undefined && sent + chunk.length > expected) throw changed(layer, `more than the ${expected} bytes measured`);
+        sent += chunk.length;
+        yield chunk;
       }
       if (expected !== undefined && sent !== expected) throw changed(layer, `${sent} bytes instead of the ${expected} measured`);
     };
+    const tar = counted(walked ? walked.open() : layer.open());
     if (compression === 'none') {
-      // Packed from a walk, a chunk is read by nothing else once sent: a sink writing on its own thread takes its memory (no copy), hashes it and reads files itself, as its plan shares the work out.
+      // Packed from a walk, a chunk is read by nothing else once sent: a sink writing on its own thread takes its memory (no copy) and hashes it.
       const { out } = this;
-      const handOver = walked !== undefined && out.handOver !== undefined && out.digest !== undefined && out.plan !== undefined ? out.handOver.bind(out) : undefined;
+      const handOver = walked !== undefined && out.handOver !== undefined && out.digest !== undefined && out.hashSide !== undefined ? out.handOver.bind(out) : undefined;
       const { digest, size } = await this.blob(expected, async () => {
         if (handOver) {
-          const plan = out.plan!(walked!);
-          for await (const part of counted(walked!.parts(plan.from))) {
-            this.count(partLength(part));
-            await handOver(part, plan.hash);
+          const side = out.hashSide!(walked!);
+          for await (const chunk of tar) {
+            this.count(chunk);
+            await handOver(chunk, side);
           }
           return { digest: claimed(layer, `sha256:${await out.digest!()}`, sent).diffId, size: sent };
         }
-        const tar = counted(walked ? walked.open() : layer.open());
         const hash = hashThread();
         for await (const chunk of tar) {
           await this.put(chunk, true);
@@ -164,7 +163,6 @@ class ArchiveMembers implements BlobTarget {
       return { digest, size, diffId: digest };
     }
     const hash = hashThread();
-    const tar = counted(walked ? walked.open() : layer.open());
     const tarHashed = async function* (): AsyncGenerator<Buffer> {
       for await (const chunk of tar) {
         await hash.update(chunk);
@@ -217,15 +215,15 @@ class ArchiveMembers implements BlobTarget {
   }
 
   private async put(chunk: Buffer, counted = false): Promise<void> {
-    if (counted) this.count(chunk.length);
+    if (counted) this.count(chunk);
     else this.offset += chunk.length;
     await this.out.write(chunk);
   }
 
-  /** `n` bytes of a blob, about to be sent. */
-  private count(n: number): void {
-    this.offset += n;
-    this.progress.bytes(n);
+  /** A chunk of a blob, about to be sent. */
+  private count(chunk: Buffer): void {
+    this.offset += chunk.length;
+    this.progress.bytes(chunk.length);
   }
 }
 
