@@ -11,7 +11,7 @@ import { type SinkOptions, attachDocument, attachable } from '../formats/table.j
 import type { ClosureSource } from '../closure/stores/table.js';
 import type { SbomFormat } from './sbom.js';
 import { startWritingThread } from '../util/hash-thread.js';
-import { WalkThread } from '../guard/walk-thread.js';
+import { type WalkThread, walkThread } from '../guard/walk-thread.js';
 
 // The writing of images, which push and pull need without confs.
 export { writeImage, writeIndex };
@@ -68,7 +68,7 @@ export async function writeConfs(confs: Conf[], options: WriteOptions): Promise<
   // Started now, on the core the checks and the guard's walk leave idle: ready for the first chunk.
   if (writesThroughThreads(to)) startWritingThread();
   // The guard's walk of the store layers is shared with a thread of its own, started as early.
-  const walker = walksAhead(to, options) ? new WalkThread() : undefined;
+  const walker = walksAhead(to, options) ? walkThread() : undefined;
   // A registry's push report and an engine's load report say what was written.
   const summary = options.describe === true && !to.startsWith('docker:') && !to.startsWith('docker-daemon:');
   try {

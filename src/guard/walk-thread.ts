@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type ThreadError, fromThreadError } from '../errors.js';
 import type { Layer } from '../model/image.js';
@@ -43,14 +44,23 @@ const newThread = (): Worker => new Worker(new URL('./walk-worker.js', import.me
 
 let started: Worker | undefined;
 
+// With one core, a second thread would take the main thread's time (and its start besides).
+const helps = (): boolean => availableParallelism() > 1;
+
 /**
- * Start the next WalkThread's thread now, ahead of the walk (a thread takes
+ * Start the next walkThread's thread now, ahead of the walk (a thread takes
  * about 0.1 s to start): it never holds the process, and costs that start
  * alone if no walk takes it.
  */
 export function startWalkThread(): void {
+  if (!helps()) return;
   started ??= newThread();
   started.unref();
+}
+
+/** A walk thread (the one started ahead, if any), or none where it would not help. */
+export function walkThread(): WalkThread | undefined {
+  return started || helps() ? new WalkThread() : undefined;
 }
 
 /**

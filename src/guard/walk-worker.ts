@@ -23,7 +23,7 @@ parentPort!.on('message', ({ job, claims, recipes, target, keep }: WalkJob) => {
       const members = layer.walkAhead(seeForeign(target, foreign), keep);
       const columns = members && toColumns(members);
       const m: WalkedLayer = { job, index, columns, foreign };
-      parentPort!.postMessage(m, columns ? [columns.entries, columns.linkAt, columns.ownerAt, columns.numbers].map((a) => a.buffer as ArrayBuffer) : []);
+      parentPort!.postMessage(m, columns ? [columns.types, columns.entries, columns.linkAt, columns.ownerAt, columns.numbers].map((a) => a.buffer as ArrayBuffer) : []);
     } catch (e) {
       parentPort!.postMessage({ job, index, error: toThreadError(e) } satisfies WalkedLayer);
       return;

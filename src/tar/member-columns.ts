@@ -11,8 +11,8 @@ export interface MemberColumns {
   count: number;
   /** Header names, joined by NUL. */
   names: string;
-  /** Type of each member, one character each. */
-  types: string;
+  /** Type of each member: its character's code. */
+  types: Uint8Array;
   /** Per member: 0 no entry, 1 an entry at the header's name, 2 an entry at the next of `paths`. */
   entries: Uint8Array;
   paths: string;
@@ -35,19 +35,28 @@ export function toColumns(members: readonly Member[]): MemberColumns {
   const count = members.length;
   const numbers = new Float64Array(count * NUMBERS);
   const entries = new Uint8Array(count);
+  const types = new Uint8Array(count);
   const ownerAt = new Uint32Array(count * 2);
   const owners = new Map<string, number>();
-  const owner = (name: string) => owners.get(name) ?? owners.set(name, owners.size).size - 1;
+  // Nearly every member has the owner of the one before.
+  let lastName: string | undefined;
+  let last = 0;
+  const owner = (name: string): number => {
+    if (name !== lastName) {
+      lastName = name;
+      last = owners.get(name) ?? owners.set(name, owners.size).size - 1;
+    }
+    return last;
+  };
   const names: string[] = [];
   const paths: string[] = [];
   const links: string[] = [];
   const linkAt: number[] = [];
   const pax: MemberColumns['pax'] = [];
-  let types = '';
   for (let i = 0; i < count; i++) {
     const { header: h, entry } = members[i]!;
     names.push(h.name);
-    types += h.type;
+    types[i] = h.type.charCodeAt(0);
     if (h.linkname !== '') {
       links.push(h.linkname);
       linkAt.push(i);
@@ -107,7 +116,7 @@ export function fromColumns(c: MemberColumns): Member[] {
     const name = names[i]!;
     const header: TarHeader = {
       name,
-      type: types[i] as TarType,
+      type: String.fromCharCode(types[i]!) as TarType,
       mode: n[at]!,
       uid: n[at + 1]!,
       gid: n[at + 2]!,
