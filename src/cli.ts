@@ -4,7 +4,6 @@ import { isatty } from 'node:tty';
 import { ExitCode, StrataError } from './errors.js';
 import { leanYargs } from './util/lean-yargs.js';
 import { reportStatsAtExit } from './util/run-stats.js';
-import { startWalkThread } from './guard/walk-thread.js';
 
 // The CLI registers the commands (commands/, one module each) and turns
 // errors into exit codes.
@@ -38,25 +37,10 @@ const COMMANDS = {
   sbom: async () => (await import('./commands/sbom.js')).sbomCommand,
 };
 
-/**
- * Whether a run writes a file or standard output, so its platform guard
- * walks the store before the first byte, sharing the walk with a thread
- * (guard/walk-thread.ts). Guessed from the arguments, to start that thread
- * with the process: it is then ready when the walk begins. A wrong guess
- * costs a thread's start, or the head start.
- */
-function walksAhead(command: string, argv: string[]): boolean {
-  if (command !== 'stream' && command !== 'image') return false;
-  const to = argv.findIndex((a) => a === '--to' || a.startsWith('--to='));
-  const destination = to < 0 ? '-' : argv[to] === '--to' ? argv[to + 1] ?? '' : argv[to]!.slice('--to='.length);
-  return !argv.includes('--allow-foreign-binaries') && (destination === '-' || /^(docker-archive|oci|oci-archive):/.test(destination));
-}
-
 async function main(argv: string[]): Promise<void> {
   // A run naming a command registers that one alone, --version none; anything
   // else (help, completion, a typo to recommend a command for) needs them all.
   const first = argv[0] ?? '';
-  if (walksAhead(first, argv)) startWalkThread();
   const named = Object.hasOwn(COMMANDS, first) ? [COMMANDS[first as keyof typeof COMMANDS]] : first === '--version' ? [] : Object.values(COMMANDS);
   // Help text is rendered only for --help (or -h, maybe in a group of short
   // flags) or when no command is named (help, completion).

@@ -47,19 +47,3 @@ export function fileError(path: string, e: unknown, doing = 'cannot write'): unk
     : '';
   return new StrataError(`${path}: ${doing} (${code})${hint}`);
 }
-
-/** An error as another thread sends it back (an Error itself does not keep its exit code across). */
-export interface ThreadError {
-  message: string;
-  exitCode?: number;
-}
-
-/** `e` to send from a thread. */
-export function toThreadError(e: unknown): ThreadError {
-  return { message: (e as Error).message, exitCode: e instanceof StrataError ? e.exitCode : undefined };
-}
-
-/** The error a thread sent, as it was raised there: a StrataError keeps its exit code. */
-export function fromThreadError({ message, exitCode }: ThreadError): Error {
-  return exitCode === undefined ? new Error(message) : new StrataError(message, exitCode);
-}

@@ -11,18 +11,12 @@ import { type SinkOptions, attachDocument, attachable } from '../formats/table.j
 import type { ClosureSource } from '../closure/stores/table.js';
 import type { SbomFormat } from './sbom.js';
 import { startWritingThread } from '../util/hash-thread.js';
-import { type WalkThread, walkThread } from '../guard/walk-thread.js';
 
 // The writing of images, which push and pull need without confs.
 export { writeImage, writeIndex };
 
 /** Write the image a conf describes; several confs make a multi-platform index. `watch` sees each image before it is written. */
-export async function streamConf(
-  conf: Conf | Conf[],
-  destination: string,
-  options: ConfImageOptions & SinkOptions = {},
-  watch: (image: Image) => Image | Promise<Image> = (i) => i,
-): Promise<void> {
+export async function streamConf(conf: Conf | Conf[], destination: string, options: ConfImageOptions & SinkOptions = {}, watch: (image: Image) => Image = (i) => i): Promise<void> {
   const confs = Array.isArray(conf) ? conf : [conf];
   const opened = await Promise.allSettled(confs.map((c) => imageFromConf(c, options)));
   const images = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
@@ -33,8 +27,7 @@ export async function streamConf(
     throw failed.reason;
   }
   try {
-    const written: Image[] = [];
-    for (const image of images) written.push(await watch(image));
+    const written = images.map(watch);
     await (written.length === 1 ? writeImage(written[0]!, destination, options) : writeIndex(written, destination, options));
   } finally {
     await Promise.all(images.map((i) => i.close?.()));
@@ -67,22 +60,16 @@ export async function writeConfs(confs: Conf[], options: WriteOptions): Promise<
   const to = options.to ?? '-';
   // Started now, on the core the checks and the guard's walk leave idle: ready for the first chunk.
   if (writesThroughThreads(to)) startWritingThread();
-  // The guard's walk of the store layers is shared with a thread of its own, started as early.
-  const walker = walksAhead(to, options) ? walkThread() : undefined;
+  // Refused before anything is opened or written.
+  for (const c of confs) checkStorePaths(c.store_layers, c.store_dir);
+  const guard = await platformGuard(confs, to, options);
   // A registry's push report and an engine's load report say what was written.
   const summary = options.describe === true && !to.startsWith('docker:') && !to.startsWith('docker-daemon:');
-  try {
-    // Refused before anything is opened or written.
-    for (const c of confs) checkStorePaths(c.store_layers, c.store_dir);
-    const guard = await platformGuard(confs, to, options, walker);
-    if (summary && ['-', 'docker-archive:', 'docker-archive:-'].includes(to)) {
-      throw new StrataError('--json: standard output holds the image; write it with -o FILE or --to DEST, or drop --json');
-    }
-    if (options.sbom === undefined) await streamConf(confs, to, options, guard);
-    else await writeWithSbom(confs, to, options, options.sbom, guard);
-  } finally {
-    walker?.close();
+  if (summary && ['-', 'docker-archive:', 'docker-archive:-'].includes(to)) {
+    throw new StrataError('--json: standard output holds the image; write it with -o FILE or --to DEST, or drop --json');
   }
+  if (options.sbom === undefined) await streamConf(confs, to, options, guard);
+  else await writeWithSbom(confs, to, options, options.sbom, guard);
   return summary ? { destination: to, images: await (await import('../inspect/inspect.js')).inspectImages(to) } : undefined;
 }
 
@@ -100,26 +87,19 @@ const KEPT_MEMBERS = 40_000;
  * layers, read then not at all) have their store paths checked here, with
  * what the cache holds.
  */
-async function platformGuard(confs: Conf[], to: string, options: WriteOptions, thread?: WalkThread): Promise<(image: Image) => Image | Promise<Image>> {
+async function platformGuard(confs: Conf[], to: string, options: WriteOptions): Promise<(image: Image) => Image> {
   const unchanged = (image: Image) => image;
   if (options.allowForeignBinaries === true) return unchanged;
-  if (!walksAhead(to, options)) {
+  if (to !== '-' && !/^(docker-archive|oci|oci-archive):/.test(to)) {
     for (const c of confs) await checkPlatform(c.store_layers.flat(), { architecture: c.architecture, os: c.os ?? 'linux' }, options.cache?.beside('binaries'));
     return unchanged;
   }
   const budget = { members: KEPT_MEMBERS };
-  let left = confs.length;
-  return async (image) => {
-    const layers = image.layers.filter(isStoreLayer);
-    await checkWalkedPlatform(layers, image.platform, budget, thread?.walk(layers, image.platform, budget.members));
-    // Done with the last image: the thread's memory goes before the writing starts.
-    if (--left === 0) thread?.close();
+  return (image) => {
+    checkWalkedPlatform(image.layers.filter(isStoreLayer), image.platform, budget);
     return image;
   };
 }
-
-/** Whether the platform guard walks the store layers ahead of their read (see platformGuard). */
-const walksAhead = (to: string, options: WriteOptions): boolean => options.allowForeignBinaries !== true && (to === '-' || /^(docker-archive|oci|oci-archive):/.test(to));
 
 /** Whether `to` is written by an output's own threads: standard output, or a file. */
 const writesThroughThreads = (to: string): boolean => to === '-' || /^(docker-archive|oci-archive):/.test(to);
@@ -129,7 +109,7 @@ const writesThroughThreads = (to: string): boolean => to === '-' || /^(docker-ar
  * diff_id of the layer holding it (as the sink computed them), the manifest
  * digest where the destination has one (a registry's as its push reported it).
  */
-async function writeWithSbom(confs: Conf[], to: string, options: WriteOptions, sbom: NonNullable<WriteOptions['sbom']>, guard: (image: Image) => Image | Promise<Image>): Promise<void> {
+async function writeWithSbom(confs: Conf[], to: string, options: WriteOptions, sbom: NonNullable<WriteOptions['sbom']>, guard: (image: Image) => Image): Promise<void> {
   if (confs.length !== 1) throw new StrataError('--sbom: one image at a time; write each platform\'s image with its own --sbom');
   if (!attachable(to)) throw new StrataError(`--sbom: ${to} has no place for an SBOM; write to a file (-o FILE), an OCI layout or archive, or a registry (docker://)`);
   const conf = confs[0]!;
@@ -141,8 +121,8 @@ async function writeWithSbom(confs: Conf[], to: string, options: WriteOptions, s
   let diffIds: string[] = [];
   let repoTag: string | null | undefined;
   const pushed = pushedDigest(options);
-  await streamConf(conf, to, pushed.options, async (image) => {
-    await guard(image);
+  await streamConf(conf, to, pushed.options, (image) => {
+    guard(image);
     layers = image.layers;
     repoTag = image.repoTags[0];
     // Every sink asks for the config with the layers' diff_ids once it knows them.

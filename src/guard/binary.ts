@@ -11,18 +11,6 @@ export interface BinaryKind {
   os?: string;
 }
 
-/** The platform an image says it runs on (GOARCH and GOOS names). */
-export interface TargetPlatform {
-  architecture: string;
-  os: string;
-}
-
-/** A binary of the closure built for another platform. */
-export interface ForeignBinary {
-  path: string;
-  kind: BinaryKind;
-}
-
 /** How many bytes of a file `binaryKind` looks at first. */
 export const HEAD_BYTES = 1024;
 

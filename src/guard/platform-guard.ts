@@ -3,9 +3,19 @@ import { StrataError } from '../errors.js';
 import { type StoreLayer, identity } from '../layer/store-layer.js';
 import { fsName } from '../util/surrogateescape.js';
 import { firstFew } from '../util/text.js';
-import { type BinaryKind, type ForeignBinary, HEAD_BYTES, type TargetPlatform, binaryKind } from './binary.js';
-import type { WalkedEntry } from '../tar/tree-walk.js';
-import type { LayerClaims } from './walk-thread.js';
+import { type BinaryKind, HEAD_BYTES, binaryKind } from './binary.js';
+
+/** The platform an image says it runs on (GOARCH and GOOS names). */
+interface TargetPlatform {
+  architecture: string;
+  os: string;
+}
+
+/** A binary of the closure built for another platform. */
+interface ForeignBinary {
+  path: string;
+  kind: BinaryKind;
+}
 
 /** The flag that lets an image hold binaries of other platforms. */
 const ALLOW_FOREIGN_FLAG = '--allow-foreign-binaries';
@@ -151,46 +161,19 @@ export async function checkPlatform(paths: readonly string[], target: TargetPlat
  * both: the guard looks at every entry's lstat and opens only the
  * candidates, and each layer keeps its walk for its read while `budget`
  * (members in all, shared by the calls of one write) has room; a layer
- * past it is walked again when read. With `claims` (WalkThread.walk of
- * the same layers, with the budget as it is now), the main thread walks
- * from the first layer and the walk thread from the last until they meet;
- * what is kept, found and refused (the first layer's error in layer order,
- * then the foreign binaries) is the same as when one thread walks them all.
+ * past it is walked again when read.
  */
-export async function checkWalkedPlatform(layers: readonly StoreLayer[], target: TargetPlatform, budget: { members: number }, claims?: LayerClaims): Promise<void> {
+export function checkWalkedPlatform(layers: readonly StoreLayer[], target: TargetPlatform, budget: { members: number }): void {
+  const head = Buffer.allocUnsafe(HEAD_BYTES);
   const foreign: ForeignBinary[] = [];
-  const see = seeForeign(target, foreign);
-  const walkHere = (layer: StoreLayer) => {
-    budget.members -= layer.walkAhead(see, budget.members)?.length ?? 0;
-  };
-  let next = 0;
-  while (next < layers.length && (claims?.claim() ?? true)) walkHere(layers[next++]!);
-  // The rest, the thread's, taken in layer order: all before it were walked here without an error.
-  for (; next < layers.length; next++) {
-    const layer = layers[next]!;
-    const walked = await claims!.walked(next);
-    // Past the budget, a layer is walked without headers: an error there may not be raised.
-    if (walked === undefined || ('error' in walked && budget.members <= 0)) walkHere(layer);
-    else if ('error' in walked) throw walked.error;
-    else {
-      foreign.push(...walked.foreign);
-      if (walked.members && walked.members.length <= budget.members) {
-        layer.takeWalk(walked.members);
-        budget.members -= walked.members.length;
-      }
-    }
+  for (const layer of layers) {
+    budget.members -= layer.walkAhead(({ path, stat }) => {
+      if (!stat.isFile() || !isCandidate(path, () => stat.mode)) return;
+      const kind = readKind(fsName(path), head);
+      if (kind && isForeign(kind, target)) foreign.push({ path, kind });
+    }, budget.members);
   }
   refuseForeign(byPath(foreign), target);
-}
-
-/** What the guard does with each walked entry: a regular file that may be a binary is opened, and added to `foreign` if it is another platform's. */
-export function seeForeign(target: TargetPlatform, foreign: ForeignBinary[]): (entry: WalkedEntry) => void {
-  const head = Buffer.allocUnsafe(HEAD_BYTES);
-  return ({ path, stat }) => {
-    if (!stat.isFile() || !isCandidate(path, () => stat.mode)) return;
-    const kind = readKind(fsName(path), head);
-    if (kind && isForeign(kind, target)) foreign.push({ path, kind });
-  };
 }
 
 function refuseForeign(foreign: ForeignBinary[], target: TargetPlatform): void {

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { toThreadError } from '../errors.js';
+import { StrataError } from '../errors.js';
 import { measure } from './measure.js';
 import { type LayerRecipe, layerFromRecipe } from './recipe.js';
 
@@ -11,6 +11,7 @@ parentPort!.on('message', async ({ id, recipe }: { id: number; recipe: LayerReci
     const result = await measure(layer);
     parentPort!.postMessage({ id, result, first: layer.fingerprints?.export() });
   } catch (e) {
-    parentPort!.postMessage({ id, error: toThreadError(e) });
+    const exitCode = e instanceof StrataError ? e.exitCode : undefined;
+    parentPort!.postMessage({ id, error: { message: (e as Error).message, exitCode } });
   }
 });

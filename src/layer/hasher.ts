@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { type ThreadError, fromThreadError } from '../errors.js';
+import { StrataError } from '../errors.js';
 import { measure } from './measure.js';
 import { type Layer, knownTar } from '../model/image.js';
 import type { DigestCache } from './digest-cache.js';
@@ -75,12 +75,12 @@ export class LayerHasher {
     const worker = new Worker(new URL('./hash-worker.js', import.meta.url), workerOptions());
     worker.unref();
     this.workers.push(worker);
-    type Reply = { id: number; result?: Digest; first?: [string, string][]; error?: ThreadError };
+    type Reply = { id: number; result?: Digest; first?: [string, string][]; error?: { message: string; exitCode?: number } };
     worker.on('message', ({ result, first, error }: Reply) => {
       const job = this.running.get(worker)!;
       this.running.delete(worker);
       this.idle.push(worker);
-      if (error) job.reject(fromThreadError(error));
+      if (error) job.reject(error.exitCode === undefined ? new Error(error.message) : new StrataError(error.message, error.exitCode));
       else {
         // The worker's read counts as the first: the streaming read is checked against it.
         if (first) job.layer.fingerprints?.adopt(first);

@@ -41,7 +41,7 @@ export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttrib
       if (keep <= 0) {
         // Entries alone: no headers to make.
         for (const root of roots) for (const entry of walk(root)) see(entry);
-        return undefined;
+        return 0;
       }
       let kept: Member[] | undefined = [];
       for (const { header, entry } of members()) {
@@ -50,10 +50,7 @@ export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttrib
         if (kept && kept.length > keep) kept = undefined;
       }
       ahead = kept;
-      return kept;
-    },
-    takeWalk: (walked) => {
-      ahead = walked;
+      return kept?.length ?? 0;
     },
     // Rules are objects a worker thread cannot receive; such layers are hashed here.
     ...(rules ? {} : { recipe: { kind: 'store' as const, args: [paths, storeDir, attrs] as [string[], string, EntryAttributes] } }),
@@ -135,12 +132,10 @@ export type StoreLayer = SizedLayer & {
   /**
    * Walk the layer now, showing `see` each entry (path and lstat); the
    * layer's first read (walk() or open()) then takes this walk instead of
-   * walking again, unless it has more than `keep` members. Returns the
-   * members kept (none: undefined).
+   * walking again, unless it has more than `keep` members. Returns how many
+   * members were kept (0: none).
    */
-  walkAhead(see: (entry: WalkedEntry) => void, keep: number): Member[] | undefined;
-  /** Take what walkAhead returned for a copy of this layer (made from its recipe, on another thread) as this layer's own walk ahead. */
-  takeWalk(walked: Member[]): void;
+  walkAhead(see: (entry: WalkedEntry) => void, keep: number): number;
 };
 
 /** Whether `layer` holds store paths (and can be walked ahead). */

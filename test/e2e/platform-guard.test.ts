@@ -6,8 +6,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
@@ -15,8 +13,7 @@ import { StrataError } from '../../src/errors.js';
 import { type BinaryKind, binaryKind } from '../../src/guard/binary.js';
 import { checkPlatform, checkWalkedPlatform, findForeignBinaries } from '../../src/guard/platform-guard.js';
 import { DigestCache } from '../../src/layer/digest-cache.js';
-import { type StoreLayer, isStoreLayer, storeLayer } from '../../src/layer/store-layer.js';
-import { WalkThread } from '../../src/guard/walk-thread.js';
+import { isStoreLayer, storeLayer } from '../../src/layer/store-layer.js';
 import { parseConf } from '../../src/conf/conf.js';
 import { imageFromConf } from '../../src/build/from-conf.js';
 import { writeImage } from '../../src/build/write.js';
@@ -247,13 +244,13 @@ describe('the guard on the walk the writer reads by', () => {
   const arm64 = foreign('arm64');
   const busybox = buildFixture('busybox');
   const amd64 = { architecture: 'amd64', os: 'linux' };
-  const membersOf = (paths: string[]) => storeLayer(paths, '/nix/store', ATTRS).walkAhead(() => {}, NO_LIMIT.members)?.length ?? 0;
+  const membersOf = (paths: string[]) => storeLayer(paths, '/nix/store', ATTRS).walkAhead(() => {}, NO_LIMIT.members);
 
   test('what it finds is what the standalone guard finds, in layers kept and in layers past the budget', async () => {
     const expected = await findForeignBinaries([arm64, busybox], amd64);
     const budget = { members: membersOf([arm64]) };
     const layers = [storeLayer([arm64], '/nix/store', ATTRS), storeLayer([busybox], '/nix/store', ATTRS)];
-    await assert.rejects(
+    assert.throws(
       () => checkWalkedPlatform(layers, amd64, budget),
       (e: unknown) => e instanceof StrataError && e.exitCode === 2 && e.message.startsWith(`the closure holds ${expected.length} executable(s)`) && e.message.includes(`${expected[0]!.path} (ELF `),
     );
@@ -261,7 +258,7 @@ describe('the guard on the walk the writer reads by', () => {
     assert.equal(budget.members, 0);
     // Past the budget, still guarded: busybox is the one foreign binary of this closure on arm64.
     const arm = { architecture: 'arm64', os: 'linux' };
-    await assert.rejects(
+    assert.throws(
       () => checkWalkedPlatform([storeLayer([arm64], '/nix/store', ATTRS), storeLayer([busybox], '/nix/store', ATTRS)], arm, { members: membersOf([arm64]) }),
       (e: unknown) => e instanceof StrataError && e.message.includes(`${join(busybox, 'bin', 'busybox')} (ELF linux/amd64)`) && !e.message.includes(arm64),
     );
@@ -270,13 +267,13 @@ describe('the guard on the walk the writer reads by', () => {
   test('a layer walked ahead is read from that walk: the same tar as a layer walked when read', async () => {
     const fresh = storeLayer([busybox, buildFixture('app')], '/nix/store', ATTRS);
     const ahead = storeLayer([busybox, buildFixture('app')], '/nix/store', ATTRS);
-    await checkWalkedPlatform([ahead], amd64, NO_LIMIT);
+    checkWalkedPlatform([ahead], amd64, NO_LIMIT);
     const walked = ahead.walk();
     assert.equal(walked.size, fresh.walk().size);
     assert.equal(await sha256Of(walked.open()), await sha256Of(fresh.open()));
     // One walk, taken once: a second read walks again.
     const again = storeLayer([busybox], '/nix/store', ATTRS);
-    await checkWalkedPlatform([again], amd64, NO_LIMIT);
+    checkWalkedPlatform([again], amd64, NO_LIMIT);
     assert.equal(await sha256Of(again.open()), await sha256Of(again.open()));
   });
 
@@ -284,7 +281,7 @@ describe('the guard on the walk the writer reads by', () => {
     for (const to of ['docker-archive', 'oci']) {
       const { conf, small } = mutableStore(to);
       const image = await imageFromConf(parseConf(readFileSync(conf, 'utf8'), conf));
-      await checkWalkedPlatform(image.layers.filter(isStoreLayer), image.platform, NO_LIMIT);
+      checkWalkedPlatform(image.layers.filter(isStoreLayer), image.platform, NO_LIMIT);
       appendFileSync(small, 'changed\n');
       const out = join(tmpDir('strata-guard-walk-out-'), 'image');
       await assert.rejects(writeImage(image, `${to}:${out}`), (e: unknown) => e instanceof StrataError && e.exitCode === 4 && /z-small: changed while the image was written/.test(e.message), to);
@@ -295,7 +292,7 @@ describe('the guard on the walk the writer reads by', () => {
   test('a layer read since its walk ahead (hashed, here or in a worker) is walked again, so a file added since is in its bytes', async () => {
     const { storeDir, path } = mutableStore('added');
     const layer = storeLayer([path], storeDir, ATTRS);
-    await checkWalkedPlatform([layer], amd64, NO_LIMIT);
+    checkWalkedPlatform([layer], amd64, NO_LIMIT);
     writeFileSync(join(path, 'm-added'), 'new\n');
     // Another read of the layer (a hashing worker's), adopted as the first.
     const hashed = storeLayer([path], storeDir, ATTRS);
@@ -317,120 +314,5 @@ describe('the guard refuses before a destination is reached or made', () => {
       assert.match(r.stderr, /^strata: the closure holds \d+ executable\(s\) or librar\(ies\) not built for linux\/amd64: /, to);
     }
     assert.equal(existsSync(layout), false);
-  });
-});
-
-describe('the walk shared with the walk thread: the same errors, exit codes and findings as walked here', () => {
-  const arm64 = foreign('arm64');
-  const busybox = buildFixture('busybox');
-  const app = buildFixture('app');
-  const amd64 = { architecture: 'amd64', os: 'linux' };
-  const outcome = (walk: Promise<void>): Promise<unknown> => walk.then(() => undefined, (e: unknown) => e);
-
-  /** A store of our own: a plain path, one holding an arm64 library, one holding a socket (listening while `use` runs). */
-  async function withStore<T>(use: (store: { storeDir: string; good: string; arm: string; socket: string }) => Promise<T>): Promise<T> {
-    const storeDir = join(tmpDir('strata-guard-thread-'), 'store');
-    const at = (letter: string, name: string) => join(storeDir, `${letter.repeat(32)}-${name}`);
-    const [good, arm, socket] = [at('g', 'good'), at('a', 'arm'), at('s', 'socket')];
-    mkdirSync(join(good, 'share'), { recursive: true });
-    writeFileSync(join(good, 'share', 'README'), 'x');
-    mkdirSync(join(arm, 'lib'), { recursive: true });
-    copyFileSync(join(arm64, 'lib', 'libc.so.6'), join(arm, 'lib', 'libc.so.6'));
-    mkdirSync(socket, { recursive: true });
-    writeFileSync(join(socket, 'README'), 'x');
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(join(socket, 'sock'), resolve));
-    try {
-      return await use({ storeDir, good, arm, socket });
-    } finally {
-      server.close();
-    }
-  }
-
-  /**
-   * The outcome of checkWalkedPlatform over `make()`'s layers walked here
-   * alone, and with the walk thread having walked what it takes first: the
-   * last layer, and the ones before it down to the first or to a layer
-   * with an error (it stops there; the main thread walks the rest).
-   */
-  async function bothWays(make: () => StoreLayer[], target = amd64): Promise<{ here: unknown; there: unknown; budgets: [number, number] }> {
-    const budget = { members: Number.MAX_SAFE_INTEGER };
-    const here = await outcome(checkWalkedPlatform(make(), target, budget));
-    const thread = new WalkThread();
-    try {
-      const layers = make();
-      const threaded = { members: Number.MAX_SAFE_INTEGER };
-      const claims = thread.walk(layers, target, threaded.members);
-      const last = await claims.walked(layers.length - 1);
-      assert.ok(last, 'the thread walked the last layer');
-      if (!('error' in last)) assert.ok(await claims.walked(0), 'the thread walked every layer');
-      const there = await outcome(checkWalkedPlatform(layers, target, threaded, claims));
-      return { here, there, budgets: [budget.members, threaded.members] };
-    } finally {
-      thread.close();
-    }
-  }
-
-  const sameError = ({ here, there }: { here: unknown; there: unknown }, exitCode: number, message: RegExp) => {
-    assert.ok(here instanceof StrataError && there instanceof StrataError, `${String(here)} / ${String(there)}`);
-    assert.equal(there.message, here.message);
-    assert.equal(there.exitCode, here.exitCode);
-    assert.equal(there.exitCode, exitCode);
-    assert.match(there.message, message);
-  };
-
-  test('a store path missing from the last layer: exit 4, named, as walked here', async () => {
-    await withStore(async ({ storeDir, good }) => {
-      const missing = join(storeDir, `${'m'.repeat(32)}-missing`);
-      sameError(await bothWays(() => [storeLayer([good], storeDir, ATTRS), storeLayer([missing], storeDir, ATTRS)]), 4, /-missing: no such file; is the store path on this machine/);
-    });
-  });
-
-  test('a socket in the last layer: exit 2, named; an earlier layer\'s error still comes first', async () => {
-    await withStore(async ({ storeDir, good, socket }) => {
-      sameError(await bothWays(() => [storeLayer([good], storeDir, ATTRS), storeLayer([socket], storeDir, ATTRS)]), 2, /-socket\/sock: a socket cannot be put in a tar layer/);
-      const missing = join(storeDir, `${'m'.repeat(32)}-missing`);
-      sameError(await bothWays(() => [storeLayer([missing], storeDir, ATTRS), storeLayer([good], storeDir, ATTRS), storeLayer([socket], storeDir, ATTRS)]), 4, /-missing: no such file/);
-    });
-  });
-
-  test('foreign binaries in the last layers: the same refusal, paths sorted, and the same members kept', async () => {
-    const layers = () => [storeLayer([app], '/nix/store', ATTRS), storeLayer([busybox], '/nix/store', ATTRS), storeLayer([arm64], '/nix/store', ATTRS)];
-    const found = await bothWays(layers);
-    sameError(found, 2, new RegExp(`^the closure holds ${readdirSync(join(arm64, 'lib')).length} executable\\(s\\)`));
-    assert.equal(found.budgets[1], found.budgets[0]);
-    // On arm64, the amd64 busybox (a middle layer) is the one foreign binary.
-    sameError(await bothWays(layers, { architecture: 'arm64', os: 'linux' }), 2, /bin\/busybox \(ELF linux\/amd64\)/);
-  });
-
-  test('strata stream with a bad last layer refuses as a walk here does, and ends; so does a library caller\'s process, without exit()', async () => {
-    await withStore(async ({ storeDir, good, arm, socket }) => {
-      const work = tmpDir('strata-guard-thread-');
-      const confOf = (name: string, layers: string[][]) => {
-        const file = join(work, name);
-        writeFileSync(file, JSON.stringify({
-          architecture: 'amd64', config: {}, created: '1970-01-01T00:00:01Z', mtime: '1970-01-01T00:00:01Z', uid: 0, gid: 0, uname: 'root', gname: 'root',
-          store_dir: storeDir, from_image: null, customisation_layer: null, repo_tag: 'guard:1', store_layers: layers,
-        }));
-        return file;
-      };
-      const out = join(work, 'image.tar');
-      const socketConf = confOf('socket.json', [[good], [good], [socket]]);
-      const bySocket = strata(['stream', socketConf, '-o', out]);
-      assert.equal(bySocket.status, 2, bySocket.stderr);
-      assert.equal(bySocket.stderr, `strata: ${socket}/sock: a socket cannot be put in a tar layer; remove it from the store path\n`);
-      const byArm = strata(['stream', confOf('arm.json', [[good], [arm]]), '-o', out]);
-      assert.equal(byArm.status, 2, byArm.stderr);
-      assert.match(byArm.stderr, new RegExp(`^strata: the closure holds 1 executable\\(s\\) or librar\\(ies\\) not built for linux/amd64: ${arm}/lib/libc\\.so\\.6 \\(ELF `));
-      assert.equal(existsSync(out), false);
-      // The library's caller catches the error and returns: nothing of strata's (the walk thread, the writing thread) keeps its process alive.
-      const program = `import { streamConfFiles } from ${JSON.stringify(join(REPO_ROOT, 'dist', 'index.js'))};
-        try { await streamConfFiles({ confs: [${JSON.stringify(socketConf)}], to: ${JSON.stringify(`docker-archive:${out}`)} }); } catch (e) { console.log(e.exitCode, e.message); }`;
-      const library = spawnSync(process.execPath, ['--input-type=module', '-e', program], { encoding: 'utf8', timeout: 120_000 });
-      assert.equal(library.signal, null, 'the process ended on its own');
-      assert.equal(library.status, 0, library.stderr);
-      assert.equal(library.stdout, `2 ${socket}/sock: a socket cannot be put in a tar layer; remove it from the store path\n`);
-      assert.equal(existsSync(out), false);
-    });
   });
 });
