@@ -13,10 +13,9 @@ import { workerOptions } from '../util/worker-options.js';
  * output depends on the level and block size only, never on the number of
  * threads or on how the input arrives.
  *
- * gzip, as pigz does: the input is cut into blocks, each deflated on its own
- * by a pool of threads (primed with the 32 KiB before it and ending on a byte
- * boundary, so the ratio stays close to gzip's), and the results joined in
- * order into one gzip member. zstd: zstd's own threads, whose jobs are cut
+ * gzip: the input is cut into blocks, each made a gzip member of its own by
+ * a pool of threads (libdeflate, see block-worker.ts), and the members joined
+ * in order. zstd: zstd's own threads, whose jobs are cut
  * at fixed sizes (a multi-threaded frame is the same for any number of
  * workers from 1 up; single-threaded mode, 0, makes other bytes).
  */
@@ -31,7 +30,6 @@ const DEFAULT_BLOCK_SIZE = { gzip: 1 << 20, zstd: 4 << 20 } as const;
 /** zstd's job size by default: an input shorter than this is a frame of one job. */
 export const ZSTD_JOB = DEFAULT_BLOCK_SIZE.zstd;
 
-const WINDOW = 32 * 1024;
 // zstd's smallest job (ZSTDMT_JOBSIZE_MIN): it would round a smaller one up.
 const ZSTD_MIN_JOB = 512 * 1024;
 
@@ -231,19 +229,15 @@ class ZstdFrame extends Transform {
   }
 }
 
-/** gzip of fixed-size blocks deflated on the threads, joined in order. */
+/** gzip of fixed-size blocks, each made a gzip member on the threads, joined in order. */
 class GzipBlocks extends Transform {
   private block: Buffer | undefined;
   private pos = 0;
-  private started = false;
+  private submitted = false;
   // Submitted blocks, oldest first; `done` once the result is in.
   private readonly queue: { result: Promise<Uint8Array>; done: boolean }[] = [];
-  private previousTail: Uint8Array | undefined;
-  private ordered: Promise<unknown> = Promise.resolve();
   // Blocks at the threads or not yet passed on: what bounds the stream's memory.
   private readonly inFlight: number;
-  private crc = 0;
-  private length = 0;
 
   constructor(private readonly threads: CompressionThreads, private readonly level: number, private readonly blockSize: number) {
     super();
@@ -264,13 +258,12 @@ class GzipBlocks extends Transform {
   }
 
   private async fill(chunk: Buffer): Promise<void> {
-    this.start();
     // A whole block that owns its memory (a file read's chunk) goes to the thread as it is, uncopied.
     if (this.pos === 0 && chunk.length === this.blockSize && ownChunk(chunk)) {
       const spare = this.block;
       this.block = chunk;
       this.pos = chunk.length;
-      await this.submit(false, spare);
+      await this.submit(spare);
       return;
     }
     for (let from = 0; from < chunk.length; ) {
@@ -278,47 +271,26 @@ class GzipBlocks extends Transform {
       const n = chunk.copy(this.block, this.pos, from);
       from += n;
       this.pos += n;
-      if (this.pos === this.blockSize) await this.submit(false);
+      if (this.pos === this.blockSize) await this.submit();
     }
   }
 
   private async finish(): Promise<void> {
-    this.start();
-    // The last block ends the deflate stream, even when empty.
-    await this.submit(true);
+    // The rest of the input is the last member; no input at all, one empty member (a gzip file holds at least one).
+    if (this.pos > 0 || !this.submitted) await this.submit();
     while (this.queue.length > 0) this.pushResult(await this.queue.shift()!.result);
-    const trailer = Buffer.alloc(8);
-    trailer.writeUInt32LE(this.crc, 0);
-    trailer.writeUInt32LE(this.length % 2 ** 32, 4);
-    this.push(trailer);
-  }
-
-  // zlib's own header: no name, mtime 0, the level hint zlib gives, Unix.
-  private start(): void {
-    if (this.started) return;
-    this.started = true;
-    const xfl = this.level === 9 ? 2 : this.level < 2 ? 4 : 0;
-    this.push(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]));
   }
 
   /** Send the block to the threads; `spare`, an unused block's memory, is filled next. */
-  private async submit(last: boolean, spare?: Buffer): Promise<void> {
+  private async submit(spare?: Buffer): Promise<void> {
+    this.submitted = true;
     const data = (this.block ??= this.newBlock()).subarray(0, this.pos);
-    const dictionary = this.previousTail;
-    // A copy: the block's memory goes to the thread.
-    if (!last) this.previousTail = Uint8Array.prototype.slice.call(data, Math.max(0, data.length - WINDOW));
-    const length = data.length;
-    const deflated = this.threads.run({ level: this.level, data, dictionary, last });
     const entry: { result: Promise<Uint8Array>; done: boolean } = { result: Promise.resolve(new Uint8Array()), done: false };
-    // The CRC and length are taken in stream order: each block waits for the one before.
-    entry.result = Promise.all([this.ordered, deflated]).then(([, { out, crc, input }]) => {
+    entry.result = this.threads.run({ level: this.level, data }).then(({ out, input }) => {
       recycleChunk(input);
-      this.crc = crc32Combine(this.crc, crc, length);
-      this.length += length;
       entry.done = true;
       return out;
     });
-    this.ordered = entry.result;
     // A failure is reported where the result is awaited.
     entry.result.catch(() => {});
     this.queue.push(entry);
@@ -334,7 +306,7 @@ class GzipBlocks extends Transform {
 
 // ---------------------------------------------------------------------------
 
-type Pending = { job: BlockJob; resolve: (r: { out: Uint8Array; crc: number; input: ArrayBuffer }) => void; reject: (e: Error) => void };
+type Pending = { job: BlockJob; resolve: (r: { out: Uint8Array; input: ArrayBuffer }) => void; reject: (e: Error) => void };
 
 /** Threads that compress blocks, started as needed; idle ones do not keep the process alive. `size` is also zstd's worker count. */
 export class CompressionThreads {
@@ -346,7 +318,7 @@ export class CompressionThreads {
   private readonly queue: Pending[] = [];
   private next = 0;
 
-  run(job: Omit<BlockJob, 'id'>): Promise<{ out: Uint8Array; crc: number; input: ArrayBuffer }> {
+  run(job: Omit<BlockJob, 'id'>): Promise<{ out: Uint8Array; input: ArrayBuffer }> {
     return new Promise((resolve, reject) => {
       this.queue.push({ job: { ...job, id: this.next++ }, resolve, reject });
       this.dispatch();
@@ -413,54 +385,3 @@ const sharedThreads = (): CompressionThreads => (shared ??= new CompressionThrea
 
 /** Start the shared gzip threads ahead of their first block: their start-up overlaps the caller's other work. */
 export const startGzipThreads = (): void => sharedThreads().start();
-
-// ---------------------------------------------------------------------------
-// CRC-32 of two pieces joined, from theirs (zlib's crc32_combine): appending
-// `length` zero bits is a linear map over GF(2), applied by repeated squaring.
-
-function gf2Times(matrix: Uint32Array, vector: number): number {
-  let sum = 0;
-  for (let i = 0; vector !== 0; i++, vector >>>= 1) if (vector & 1) sum ^= matrix[i]!;
-  return sum >>> 0;
-}
-
-function gf2Square(square: Uint32Array, matrix: Uint32Array): void {
-  for (let n = 0; n < 32; n++) square[n] = gf2Times(matrix, matrix[n]!);
-}
-
-function crc32Combine(crc1: number, crc2: number, length2: number): number {
-  if (length2 === 0) return crc1;
-  return (gf2Times(zerosOperator(length2), crc1 >>> 0) ^ crc2) >>> 0;
-}
-
-// Blocks have one size but a stream's last: the operator for the block size is seldom made again.
-const operators = new Map<number, Uint32Array>();
-
-/** The operator appending `length` zero bytes, composed from the squarings of the one for a zero bit. */
-function zerosOperator(length: number): Uint32Array {
-  const made = operators.get(length);
-  if (made) return made;
-  const even = new Uint32Array(32);
-  const odd = new Uint32Array(32);
-  // The operator for one zero bit, then two, then four.
-  odd[0] = 0xedb88320;
-  for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row;
-  gf2Square(even, odd);
-  gf2Square(odd, even);
-  let result = Uint32Array.from({ length: 32 }, (_, n) => 2 ** n);
-  const apply = (operator: Uint32Array): void => void (result = result.map((column) => gf2Times(operator, column)));
-  let len = length;
-  do {
-    gf2Square(even, odd);
-    if (len % 2 === 1) apply(even);
-    len = Math.floor(len / 2);
-    if (len === 0) break;
-    gf2Square(odd, even);
-    if (len % 2 === 1) apply(odd);
-    len = Math.floor(len / 2);
-  } while (len !== 0);
-  // Last blocks' lengths seldom come again: a few are kept, then all made anew.
-  if (operators.size >= 8) operators.clear();
-  operators.set(length, result);
-  return result;
-}

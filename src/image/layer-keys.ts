@@ -12,7 +12,7 @@ const CONFIG_FIELD = 'dev.strata.layers';
 export interface KeyedLayer {
   key: string;
   diffId: string;
-  /** `gzip/1/3`, `zstd/3`, `none`: the compressor and level that made the blob. */
+  /** `gzip/1/4`, `zstd/3`, `none`: the compressor and level that made the blob. */
   compression: string;
   digest: string;
   size: number;
@@ -21,14 +21,13 @@ export interface KeyedLayer {
 /**
  * How a blob was compressed, as keyed layers and the digest cache record it:
  * the compressor, its level and, for gzip, the version of the block format
- * (2: deflate's memory level 9 at levels 1 to 3; 3: and each block deflated
- * into one piece of memory, which never repeats the sync-flush marker as
- * Node's 16 KiB pieces did when one filled up just there), so blobs made
- * otherwise are never taken for these.
+ * (2 and 3: zlib, blocks joined into one member; 4: each block its own
+ * member, deflated by libdeflate 1.25), so blobs made otherwise are never
+ * taken for these.
  */
 export function compressionId(c: Compression, level: number | undefined): string {
   if (c === 'none') return c;
-  return c === 'gzip' ? `gzip/${compressionLevel(c, level)}/3` : `${c}/${compressionLevel(c, level)}`;
+  return c === 'gzip' ? `gzip/${compressionLevel(c, level)}/4` : `${c}/${compressionLevel(c, level)}`;
 }
 
 export function keyAnnotations(l: Pick<KeyedLayer, 'key' | 'diffId' | 'compression'>): Record<string, string> {

@@ -75,7 +75,7 @@ test('layer keys: the same key, the same bytes (another umask, the roots in anot
   const config = raw(ref('keys-docker'), '--config');
   assert.deepEqual(
     config['dev.strata.layers'],
-    [...keyed.map((l: any) => ({ key: l.annotations[KEY], diff_id: l.annotations['dev.strata.layer.diff-id'], compression: 'gzip/1/3' })), null],
+    [...keyed.map((l: any) => ({ key: l.annotations[KEY], diff_id: l.annotations['dev.strata.layer.diff-id'], compression: 'gzip/1/4' })), null],
   );
   assert.deepEqual(config.rootfs.diff_ids.slice(0, -1), keyed.map((l: any) => l.annotations['dev.strata.layer.diff-id']));
   assert.equal(runFromRegistry(ref('keys-docker')), HELLO);
