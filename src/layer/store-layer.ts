@@ -6,7 +6,7 @@ import type { Layer } from '../model/image.js';
 import { sha256Hex } from '../model/digest.js';
 import { TarType, tarHeader } from '../tar/header.js';
 import { type Member, type WalkedTar, packMembers, tarSize, walkedTar } from '../tar/members.js';
-import { type EntryAttributes, FileFingerprints, type ListedStat, type WalkedEntry, entryHeader, walk } from '../tar/tree-walk.js';
+import { type EntryAttributes, type EntryStat, FileFingerprints, KeptEntries, type WalkedEntry, entryHeader, walk } from '../tar/tree-walk.js';
 import { layerKeyOf, pathContent } from './key.js';
 import { type LayerPerms, type Perms, pathlibForm } from './perms.js';
 
@@ -21,15 +21,15 @@ export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttrib
   const roots = paths.map((p) => storeRoot(p, storeDir));
   const fingerprints = new FileFingerprints();
   const rules = perms?.forLayer(roots);
-  const members = () => storeLayerMembers(roots, storeDir, attrs, rules);
+  const members = (entries: Iterable<{ path: string; stat: EntryStat }> = walkAll(roots)) => storeLayerMembers(entries, storeDir, attrs, rules);
   // A walk done ahead of the first read, taken by that read.
-  let ahead: Member[] | undefined;
+  let ahead: KeptEntries | undefined;
   const firstRead = (): Iterable<Member> => {
     const kept = ahead;
     ahead = undefined;
     // A layer already read (hashed here or in a worker) is walked again, so
     // that read checks this one against it: a file added since shows.
-    return kept && !fingerprints.read() ? kept : members();
+    return members(kept && !fingerprints.read() ? kept.entries() : undefined);
   };
   return {
     contents: paths,
@@ -38,19 +38,17 @@ export function storeLayer(paths: string[], storeDir: string, attrs: EntryAttrib
     tarSize: () => tarSize(members(), fingerprints),
     walk: () => walkedTar(firstRead()),
     walkAhead: (see, keep) => {
-      if (keep <= 0) {
-        // Entries alone: no headers to make.
-        for (const root of roots) for (const entry of walk(root)) see(entry);
-        return 0;
-      }
-      let kept: Member[] | undefined = [];
-      for (const { header, entry } of members()) {
-        if (entry) see(entry);
-        kept?.push(entry ? { header, entry: { path: entry.path, stat: listed(entry.stat) } } : { header });
-        if (kept && kept.length > keep) kept = undefined;
+      // Entries alone, no headers: those are made when the layer is read.
+      let kept: KeptEntries | undefined = keep > 0 ? new KeptEntries() : undefined;
+      // Members, counting the store directory's parents, which the read adds.
+      const parents = storeDirParents(storeDir).length;
+      for (const entry of walkAll(roots)) {
+        see(entry);
+        kept?.add(entry);
+        if (kept && kept.length + parents > keep) kept = undefined;
       }
       ahead = kept;
-      return kept?.length ?? 0;
+      return kept ? kept.length + parents : 0;
     },
     // Rules are objects a worker thread cannot receive; such layers are hashed here.
     ...(rules ? {} : { recipe: { kind: 'store' as const, args: [paths, storeDir, attrs] as [string[], string, EntryAttributes] } }),
@@ -143,15 +141,14 @@ export function isStoreLayer(layer: Layer): layer is StoreLayer {
   return 'walkAhead' in layer;
 }
 
-// Kept with what a read checks of their lstat alone: less than half the memory, and much less to collect.
-const listed = ({ mode, size, mtimeMs, ctimeMs, ino }: ListedStat): ListedStat => ({ mode, size, mtimeMs, ctimeMs, ino });
+function* walkAll(roots: string[]): Generator<WalkedEntry> {
+  for (const root of roots) yield* walk(root);
+}
 
-function* storeLayerMembers(paths: string[], storeDir: string, attrs: EntryAttributes, rules?: LayerPerms): Generator<Member & { entry?: WalkedEntry }> {
+function* storeLayerMembers(entries: Iterable<{ path: string; stat: EntryStat }>, storeDir: string, attrs: EntryAttributes, rules?: LayerPerms): Generator<Member> {
   for (const dir of storeDirParents(storeDir)) yield { header: tarHeader({ name: dir, type: TarType.Directory, mode: 0o755, ...attrs }) };
-  for (const root of paths) {
-    for (const entry of walk(root)) {
-      const header = entryHeader(entry.path, entry, attrs);
-      yield { header: rules ? rules.apply(header, entry.path, entry.path) : header, entry };
-    }
+  for (const entry of entries) {
+    const header = entryHeader(entry.path, entry, attrs);
+    yield { header: rules ? rules.apply(header, entry.path, entry.path) : header, entry };
   }
 }

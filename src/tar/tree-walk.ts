@@ -1,4 +1,4 @@
-import { type Stats, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { type Stats, constants, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { ExitCode, StrataError } from '../errors.js';
 import { compareCodePoints } from '../util/compare.js';
 import { decodeName, fsName, hasLoneSurrogate } from '../util/surrogateescape.js';
@@ -72,24 +72,31 @@ function lstatOrFail(path: string, escaped: boolean): Stats {
   }
 }
 
+/** What a tar header is made from: a walk's lstat, or the fields of it a kept walk holds. */
+export type EntryStat = ListedStat & Pick<Stats, 'rdev'>;
+
+const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFIFO, S_IFCHR, S_IFBLK } = constants;
+
 /** The tar header for a walked entry, named `name` in the archive. */
-export function entryHeader(name: string, entry: WalkedEntry, attrs: EntryAttributes): TarHeader {
+export function entryHeader(name: string, entry: { path: string; stat: EntryStat }, attrs: EntryAttributes): TarHeader {
   const st = entry.stat;
   let type: TarType;
   let size = 0;
   let linkname = '';
   let devmajor = 0;
   let devminor = 0;
-  if (st.isFile()) {
+  // The type from the mode's bits: a kept walk holds numbers, not Stats.
+  const kind = st.mode & S_IFMT;
+  if (kind === S_IFREG) {
     type = TarType.File;
     size = st.size;
-  } else if (st.isDirectory()) type = TarType.Directory;
-  else if (st.isSymbolicLink()) {
+  } else if (kind === S_IFDIR) type = TarType.Directory;
+  else if (kind === S_IFLNK) {
     type = TarType.Symlink;
     linkname = decodeName(readlinkSync(fsName(entry.path), { encoding: 'buffer' }));
-  } else if (st.isFIFO()) type = TarType.Fifo;
-  else if (st.isCharacterDevice() || st.isBlockDevice()) {
-    type = st.isCharacterDevice() ? TarType.CharDevice : TarType.BlockDevice;
+  } else if (kind === S_IFIFO) type = TarType.Fifo;
+  else if (kind === S_IFCHR || kind === S_IFBLK) {
+    type = kind === S_IFCHR ? TarType.CharDevice : TarType.BlockDevice;
     // Linux dev_t: major in bits 8-19 and 32-43, minor in bits 0-7 and 20-31.
     const rdev = BigInt(st.rdev);
     devmajor = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
@@ -98,6 +105,49 @@ export function entryHeader(name: string, entry: WalkedEntry, attrs: EntryAttrib
   // One literal, not spreads: a layer makes one of these per file.
   const { mtime, uid, gid, uname, gname } = attrs;
   return { name, type, mode: st.mode & 0o7777, uid, gid, size, mtime, linkname, uname, gname, devmajor, devminor };
+}
+
+// Numbers a kept entry holds, in this order.
+const KEPT_FIELDS = 6;
+
+/**
+ * Walked entries kept for a later read, in columns: a path and six numbers
+ * each, no object per entry. A walk ahead keeps thousands of entries alive
+ * until their layer is read, and objects that live that long are what the
+ * garbage collector spends its time copying.
+ */
+export class KeptEntries {
+  private readonly paths: string[] = [];
+  private numbers = new Float64Array(KEPT_FIELDS * 256);
+
+  get length(): number {
+    return this.paths.length;
+  }
+
+  add({ path, stat }: WalkedEntry): void {
+    const at = this.paths.length * KEPT_FIELDS;
+    if (at === this.numbers.length) {
+      const more = new Float64Array(this.numbers.length * 2);
+      more.set(this.numbers);
+      this.numbers = more;
+    }
+    const n = this.numbers;
+    n[at] = stat.mode;
+    n[at + 1] = stat.size;
+    n[at + 2] = stat.mtimeMs;
+    n[at + 3] = stat.ctimeMs;
+    n[at + 4] = stat.ino;
+    n[at + 5] = stat.rdev;
+    this.paths.push(path);
+  }
+
+  /** The entries in the order added, each a fresh object (short-lived: made as the layer is read). */
+  *entries(): Generator<{ path: string; stat: EntryStat }> {
+    const n = this.numbers;
+    for (let i = 0, at = 0; i < this.paths.length; i++, at += KEPT_FIELDS) {
+      yield { path: this.paths[i]!, stat: { mode: n[at]!, size: n[at + 1]!, mtimeMs: n[at + 2]!, ctimeMs: n[at + 3]!, ino: n[at + 4]!, rdev: n[at + 5]! } };
+    }
+  }
 }
 
 /**
