@@ -82,15 +82,10 @@ export function encodeHeader(h: TarHeader): Buffer {
  * their fields, pax records of its own).
  */
 export function writeHeader(b: Buffer, at: number, room: number, h: TarHeader): number {
-  const name = directoryName(h);
-  if (h.pax !== undefined && h.pax.size > 0) return 0;
-  if (!isAscii(name) || !isAscii(h.linkname) || !fitsAscii(h.uname, 32) || !fitsAscii(h.gname, 32)) return 0;
-  if (!fitsOctal(h.uid, 8) || !fitsOctal(h.gid, 8) || !fitsOctal(h.size, 12) || !fitsOctal(h.mtime, 12)) return 0;
-  if ((h.type === TarType.CharDevice || h.type === TarType.BlockDevice) && (!fitsOctal(h.devmajor, 8) || !fitsOctal(h.devminor, 8))) return 0;
-  let records = '';
-  if (name.length > 100) records += paxRecord('path', name);
-  if (h.linkname.length > 100) records += paxRecord('linkpath', h.linkname);
-  const data = records.length === 0 ? 0 : BLOCK + records.length + padLength(records.length);
+  const plain = plainHeader(h);
+  if (plain === undefined) return 0;
+  const { name, records } = plain;
+  const data = paxDataLength(records);
   if (data + BLOCK > room) return 0;
   if (data > 0) {
     writeUstar(b, at, PAX_HEADER, '././@PaxHeader', '', records.length);
@@ -100,6 +95,22 @@ export function writeHeader(b: Buffer, at: number, room: number, h: TarHeader): 
   writeUstar(b, at + data, h, name, h.linkname, h.size);
   return data + BLOCK;
 }
+
+/** The name and pax records of a member writeHeader writes (see there); undefined for the general encoder. */
+function plainHeader(h: TarHeader): { name: string; records: string } | undefined {
+  const name = directoryName(h);
+  if (h.pax !== undefined && h.pax.size > 0) return undefined;
+  if (!isAscii(name) || !isAscii(h.linkname) || !fitsAscii(h.uname, 32) || !fitsAscii(h.gname, 32)) return undefined;
+  if (!fitsOctal(h.uid, 8) || !fitsOctal(h.gid, 8) || !fitsOctal(h.size, 12) || !fitsOctal(h.mtime, 12)) return undefined;
+  if ((h.type === TarType.CharDevice || h.type === TarType.BlockDevice) && (!fitsOctal(h.devmajor, 8) || !fitsOctal(h.devminor, 8))) return undefined;
+  let records = '';
+  if (name.length > 100) records += paxRecord('path', name);
+  if (h.linkname.length > 100) records += paxRecord('linkpath', h.linkname);
+  return { name, records };
+}
+
+/** Bytes of the pax header (block and records) that carries `records`: none for none. */
+const paxDataLength = (records: string): number => (records.length === 0 ? 0 : BLOCK + records.length + padLength(records.length));
 
 const PAX_HEADER = tarHeader({ name: '././@PaxHeader', type: 'x' as TarType, mode: 0 });
 
@@ -179,11 +190,10 @@ export function endOfArchiveLength(offset: number): number {
   return 2 * BLOCK + (rest === 0 ? 0 : RECORD - rest);
 }
 
-const scratch = Buffer.allocUnsafe(4 * BLOCK);
-
-/** Bytes the header of `h` takes (its pax header included), as the writers encode it. */
+/** Bytes the header of `h` takes (its pax header included), as the writers encode it; counted, not written, in the common case. */
 export function headerLength(h: TarHeader): number {
-  return writeHeader(scratch, 0, scratch.length, h) || encodeHeader(h).length;
+  const plain = plainHeader(h);
+  return plain === undefined ? encodeHeader(h).length : paxDataLength(plain.records) + BLOCK;
 }
 
 function paxHeader(records: [string, string][]): Buffer {
