@@ -72,6 +72,16 @@ function lstatOrFail(path: string, escaped: boolean): Stats {
   }
 }
 
+// Read when the header is made, which for a kept walk is when its layer is read:
+// a link replaced since by another kind of file stops the layer there.
+function linkTarget(path: string): string {
+  try {
+    return decodeName(readlinkSync(fsName(path), { encoding: 'buffer' }));
+  } catch (e) {
+    throw new StrataError(`${path}: changed while the image was written (${(e as NodeJS.ErrnoException).code}); is something modifying the store?`, ExitCode.Integrity);
+  }
+}
+
 /** What a tar header is made from: a walk's lstat, or the fields of it a kept walk holds. */
 export type EntryStat = ListedStat & Pick<Stats, 'rdev'>;
 
@@ -93,7 +103,7 @@ export function entryHeader(name: string, entry: { path: string; stat: EntryStat
   } else if (kind === S_IFDIR) type = TarType.Directory;
   else if (kind === S_IFLNK) {
     type = TarType.Symlink;
-    linkname = decodeName(readlinkSync(fsName(entry.path), { encoding: 'buffer' }));
+    linkname = linkTarget(entry.path);
   } else if (kind === S_IFIFO) type = TarType.Fifo;
   else if (kind === S_IFCHR || kind === S_IFBLK) {
     type = kind === S_IFCHR ? TarType.CharDevice : TarType.BlockDevice;

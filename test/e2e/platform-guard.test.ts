@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
@@ -287,6 +287,19 @@ describe('the guard on the walk the writer reads by', () => {
       await assert.rejects(writeImage(image, `${to}:${out}`), (e: unknown) => e instanceof StrataError && e.exitCode === 4 && /z-small: changed while the image was written/.test(e.message), to);
       if (to === 'docker-archive') assert.equal(existsSync(out), false);
     }
+  });
+
+  test('a symlink replaced by a file between the guard\'s walk and the read stops the write (exit 4), naming it', async () => {
+    const { conf, path } = mutableStore('relinked');
+    const link = join(path, 'y-link');
+    symlinkSync('z-small', link);
+    const image = await imageFromConf(parseConf(readFileSync(conf, 'utf8'), conf));
+    checkWalkedPlatform(image.layers.filter(isStoreLayer), image.platform, NO_LIMIT);
+    rmSync(link);
+    writeFileSync(link, 'now a file\n');
+    const out = join(tmpDir('strata-guard-walk-out-'), 'image.tar');
+    await assert.rejects(writeImage(image, `docker-archive:${out}`), (e: unknown) => e instanceof StrataError && e.exitCode === 4 && e.message.startsWith(`${link}: changed while the image was written`));
+    assert.equal(existsSync(out), false);
   });
 
   test('a layer read since its walk ahead (hashed, here or in a worker) is walked again, so a file added since is in its bytes', async () => {
