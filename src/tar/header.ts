@@ -114,25 +114,48 @@ const paxDataLength = (records: string): number => (records.length === 0 ? 0 : B
 
 const PAX_HEADER = tarHeader({ name: '././@PaxHeader', type: 'x' as TarType, mode: 0 });
 
-/** One ustar block of ASCII fields whose numbers fit (names cut to their fields, as Python does). */
+/**
+ * One ustar block of ASCII fields whose numbers fit (names cut to their
+ * fields, as Python does), with its checksum: the sum of the block's bytes,
+ * the checksum field counted as spaces. Fields are written byte by byte and
+ * summed as they go: Buffer's write and fill cost a call into Node each,
+ * several per member, more than these loops over a path's length.
+ */
 function writeUstar(b: Buffer, at: number, h: TarHeader, name: string, linkname: string, size: number): void {
-  b.fill(0, at, at + BLOCK);
-  b.write(name, at, 100, 'latin1');
-  octalDigits(b, at + 100, 8, h.mode & 0o7777);
-  octalDigits(b, at + 108, 8, h.uid);
-  octalDigits(b, at + 116, 8, h.gid);
-  octalDigits(b, at + 124, 12, size);
-  octalDigits(b, at + 136, 12, h.mtime);
-  b.write(h.type, at + 156, 'latin1');
-  b.write(linkname, at + 157, 100, 'latin1');
-  b.write('ustar\x0000', at + 257, 'latin1');
-  b.write(h.uname, at + 265, 32, 'latin1');
-  b.write(h.gname, at + 297, 32, 'latin1');
+  fillBytes.call(b, 0, at, at + BLOCK);
+  let sum = 8 * 0x20;
+  sum += putAscii(b, at, name, 100);
+  sum += octalDigits(b, at + 100, 8, h.mode & 0o7777);
+  sum += octalDigits(b, at + 108, 8, h.uid);
+  sum += octalDigits(b, at + 116, 8, h.gid);
+  sum += octalDigits(b, at + 124, 12, size);
+  sum += octalDigits(b, at + 136, 12, h.mtime);
+  sum += putAscii(b, at + 156, h.type, 1);
+  sum += putAscii(b, at + 157, linkname, 100);
+  sum += putAscii(b, at + 257, 'ustar\x0000', 8);
+  sum += putAscii(b, at + 265, h.uname, 32);
+  sum += putAscii(b, at + 297, h.gname, 32);
   if (h.type === TarType.CharDevice || h.type === TarType.BlockDevice) {
-    octalDigits(b, at + 329, 8, h.devmajor);
-    octalDigits(b, at + 337, 8, h.devminor);
+    sum += octalDigits(b, at + 329, 8, h.devmajor);
+    sum += octalDigits(b, at + 337, 8, h.devminor);
   }
-  checksum(b, at, name.length, linkname.length);
+  // Six digits and a NUL; the field's last byte stays a space, as Python leaves it.
+  octalDigits(b, at + 148, 7, sum);
+  b[at + 155] = 0x20;
+}
+
+// The typed array's own fill, without Buffer.fill's checks (a header's block is always in range).
+const fillBytes = Uint8Array.prototype.fill;
+
+/** The first `limit` characters of ASCII `s` at `at`; returns their bytes' sum. */
+function putAscii(b: Buffer, at: number, s: string, limit: number): number {
+  let sum = 0;
+  for (let i = 0, n = Math.min(s.length, limit); i < n; i++) {
+    const c = s.charCodeAt(i);
+    b[at + i] = c;
+    sum += c;
+  }
+  return sum;
 }
 
 /** A pax record of ASCII text: its length in decimal (counting itself), the key, the value. */
@@ -153,27 +176,17 @@ function directoryName(h: TarHeader): string {
 const fitsAscii = (s: string, limit: number): boolean => s.length <= limit && isAscii(s);
 const fitsOctal = (v: number, width: number): boolean => Number.isInteger(v) && v >= 0 && v < 8 ** (width - 1);
 
-/** `value` as width-1 octal digits and a NUL (integers below 8**(width-1)). */
-function octalDigits(b: Buffer, at: number, width: number, value: number): void {
+/** `value` as width-1 octal digits and a NUL (integers below 8**(width-1)); returns the digits' bytes' sum. */
+function octalDigits(b: Buffer, at: number, width: number, value: number): number {
   b[at + width - 1] = 0;
+  let sum = 0;
   for (let i = at + width - 2; i >= at; i--) {
-    b[i] = 0x30 + (value % 8);
+    const digit = 0x30 + (value % 8);
+    b[i] = digit;
+    sum += digit;
     value = Math.floor(value / 8);
   }
-}
-
-/**
- * The checksum field: the sum of the block's bytes, the field itself counted
- * as spaces. Only the bytes that can be non-zero are added: the ends of the
- * name and link fields and everything after the device numbers are NULs.
- */
-function checksum(b: Buffer, at: number, nameLength: number, linkLength: number): void {
-  b.fill(0x20, at + 148, at + 156);
-  let sum = 0;
-  for (let i = at, end = at + Math.min(nameLength, 100); i < end; i++) sum += b[i]!;
-  for (let i = at + 100, end = at + 157 + Math.min(linkLength, 100); i < end; i++) sum += b[i]!;
-  for (let i = at + 257; i < at + 345; i++) sum += b[i]!;
-  octalDigits(b, at + 148, 7, sum);
+  return sum;
 }
 
 export function padding(size: number): Buffer {
