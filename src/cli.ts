@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises';
-import { isatty } from 'node:tty';
 import { ExitCode, StrataError } from './errors.js';
 import { leanYargs } from './util/lean-yargs.js';
 import { reportStatsAtExit } from './util/run-stats.js';
+import { isTerminal } from './util/terminal.js';
 
 // The CLI registers the commands (commands/, one module each) and turns
 // errors into exit codes.
@@ -56,7 +56,7 @@ async function main(argv: string[]): Promise<void> {
     .alias('h', 'help')
     .version(await packageVersion())
     // Asked of a terminal only: creating process.stdout makes a pipe on fd 1 non-blocking.
-    .wrap(Math.min(110, (isatty(1) ? process.stdout.columns : undefined) ?? 100))
+    .wrap(Math.min(110, (isTerminal(1) ? process.stdout.columns : undefined) ?? 100))
     .fail((msg, err) => {
       throw err ?? new StrataError(msg);
     })

@@ -9,7 +9,7 @@ import { type ConfImageOptions, imageFromConf } from './from-conf.js';
 import type { Image } from '../model/image.js';
 import { type SinkOptions, attachDocument, attachable } from '../formats/table.js';
 import type { ClosureSource } from '../closure/stores/table.js';
-import type { SbomFormat } from './sbom.js';
+import type { SbomFormat } from '../sbom/formats.js';
 import { startWritingThread } from '../util/hash-thread.js';
 
 // The writing of images, which push and pull need without confs.
