@@ -64,9 +64,9 @@ async function main(argv: string[]): Promise<void> {
 }
 
 reportStatsAtExit();
-// Once nothing is left to run or write (pending writes keep the event loop
-// alive), exit through the exit handlers without Node's teardown of the
-// heap, some milliseconds for what the walk left in it.
+// Once the event loop is empty (a pending write keeps it busy, so nothing is
+// left unwritten), exit: the exit handlers still run (scratch files, stats),
+// and Node's freeing of the heap, some 10 ms after a store walk, is skipped.
 process.once('beforeExit', (code) => process.exit(code));
 // The arguments after node and the script (yargs/helpers' hideBin would load yargs' whole entry).
 main(process.argv.slice(2)).catch((e: unknown) => {
