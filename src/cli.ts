@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises';
-import { isatty } from 'node:tty';
 import { ExitCode, StrataError } from './errors.js';
 import { leanYargs } from './util/lean-yargs.js';
 import { reportStatsAtExit } from './util/run-stats.js';
+import { isTerminal } from './util/terminal.js';
 
 // The CLI registers the commands (commands/, one module each) and turns
 // errors into exit codes.
@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<void> {
   // Help text is rendered only for --help (or -h, maybe in a group of short
   // flags) or when no command is named (help, completion).
   const mayPrintHelp = named.length > 1 || argv.some((a) => a === '--help' || /^-[^-]*h/.test(a));
-  const [y, commands] = await Promise.all([leanYargs(argv, mayPrintHelp), Promise.all(named.map((load) => load()))]);
+  const [y, commands, version] = await Promise.all([leanYargs(argv, mayPrintHelp), Promise.all(named.map((load) => load())), packageVersion()]);
   const cli = commands.reduce((y, command) => command(y), y.scriptName('strata').usage('$0 <command>: layered container images from Nix and Guix store closures'));
   await cli
     .demandCommand(1, 'name a command; see strata --help')
@@ -54,9 +54,9 @@ async function main(argv: string[]): Promise<void> {
     .completion('completion', 'print a bash completion script (strata completion >> ~/.bashrc)')
     .help()
     .alias('h', 'help')
-    .version(await packageVersion())
+    .version(version)
     // Asked of a terminal only: creating process.stdout makes a pipe on fd 1 non-blocking.
-    .wrap(Math.min(110, (isatty(1) ? process.stdout.columns : undefined) ?? 100))
+    .wrap(Math.min(110, (isTerminal(1) ? process.stdout.columns : undefined) ?? 100))
     .fail((msg, err) => {
       throw err ?? new StrataError(msg);
     })
@@ -64,6 +64,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 reportStatsAtExit();
+// Once the event loop is empty (a pending write keeps it busy, so nothing is
+// left unwritten), exit: the exit handlers still run (scratch files, stats),
+// and Node's freeing of the heap, some 10 ms after a store walk, is skipped.
+process.once('beforeExit', (code) => process.exit(code));
 // The arguments after node and the script (yargs/helpers' hideBin would load yargs' whole entry).
 main(process.argv.slice(2)).catch((e: unknown) => {
   if (e instanceof StrataError) {

@@ -1,5 +1,6 @@
 import type { Bytes } from './model/image.js';
 import { shortenStorePaths } from './closure/store-path.js';
+import { isTerminal } from './util/terminal.js';
 import { humanSize } from './util/text.js';
 
 /**
@@ -110,11 +111,15 @@ const REDRAW_MS = 100;
 /**
  * Draws progress on `stream` when it is a terminal, redrawn at most ten
  * times a second from a timer (so counting bytes costs an addition), the
- * last line kept; draws nothing otherwise.
+ * last line kept; draws nothing otherwise. Standard error (the default) is
+ * asked first whether it is a terminal: process.stderr, a stream to create,
+ * is made only to be written to.
  */
-export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): TerminalProgress {
-  const log = (line: string, to: NodeJS.WritableStream = stream): void => void to.write(`${line}\n`);
-  if (!stream.isTTY) return { ...silent, log };
+export function terminalProgress(given?: NodeJS.WriteStream): TerminalProgress {
+  if (given === undefined ? !isTerminal(2) : !given.isTTY) {
+    return { ...silent, log: (line, to = given ?? process.stderr) => void to.write(`${line}\n`) };
+  }
+  const stream = given ?? process.stderr;
   let state = initialState();
   let started = 0;
   let timer: NodeJS.Timeout | undefined;

@@ -1,7 +1,8 @@
 import { ExitCode, StrataError } from '../errors.js';
 import type { WriteOptions } from './write.js';
 import { pushedDigest } from './write-image.js';
-import { type SbomFormat, historySbom, sbomFile, storedSbom } from './sbom.js';
+import { historySbom, sbomFile, storedSbom } from './sbom.js';
+import type { SbomFormat } from '../sbom/formats.js';
 import type { AttachedDocument } from '../image/format.js';
 import type { ImageSource } from '../image/source.js';
 import { platformName } from '../image/platform.js';

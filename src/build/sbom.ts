@@ -8,12 +8,9 @@ import { selectImage } from '../image/platform.js';
 import type { ImageSource, SourceImage } from '../image/source.js';
 import { pathAndRef } from '../image/format.js';
 import type { Platform } from '../model/image.js';
+import type { SbomFormat } from '../sbom/formats.js';
 import type { SbomModel } from '../sbom/sbom.js';
 import { SPDX_MEDIA_TYPE, spdx } from '../sbom/spdx.js';
-
-/** The SBOM document formats: CycloneDX 1.6 JSON and SPDX 2.3 JSON. */
-export const SBOM_FORMATS = ['cyclonedx', 'spdx'] as const;
-export type SbomFormat = (typeof SBOM_FORMATS)[number];
 
 /** Each format's writer, media type (an OCI artifactType too) and file suffix beside an image file. */
 const WRITERS: Record<SbomFormat, { write(model: SbomModel): string; mediaType: string; suffix: string }> = {

@@ -7,9 +7,9 @@ import { checkPlatform, checkWalkedPlatform } from '../guard/platform-guard.js';
 import { checkStorePaths, isStoreLayer } from '../layer/store-layer.js';
 import { type ConfImageOptions, imageFromConf } from './from-conf.js';
 import type { Image } from '../model/image.js';
-import { type SinkOptions, attachDocument, attachable } from '../formats/table.js';
+import { type SinkOptions, attachDocument, attachable, prepareDestination } from '../formats/table.js';
 import type { ClosureSource } from '../closure/stores/table.js';
-import type { SbomFormat } from './sbom.js';
+import type { SbomFormat } from '../sbom/formats.js';
 import { startWritingThread } from '../util/hash-thread.js';
 
 // The writing of images, which push and pull need without confs.
@@ -146,6 +146,8 @@ export interface StreamOptions extends WriteOptions {
 
 /** Write the image of conf.json files: `strata stream`. */
 export async function streamConfFiles(options: StreamOptions): Promise<WrittenImages | undefined> {
+  // Loaded while the confs are read, not after the guard's walk.
+  prepareDestination(options.to ?? '-');
   const confs = await Promise.all(options.confs.map(async (f) => parseConf(await readText(f, 'conf'), f, { warn: options.warn })));
   return writeConfs(confs, options);
 }
@@ -157,6 +159,7 @@ export interface BuildImageOptions extends MakeConfOptions, WriteOptions {}
 export async function buildImage(options: BuildImageOptions): Promise<WrittenImages | undefined> {
   // Every reference guides the planner; images in a registry also lend a push their keyed layers, unread.
   const images = (options.reuse ?? []).filter((r) => r.startsWith('docker:'));
+  prepareDestination(options.to ?? '-');
   const conf = await makeConf(options);
   return writeConfs([conf], { ...options, registry: { ...options.registry, reuseFrom: images } });
 }

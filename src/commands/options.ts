@@ -10,7 +10,7 @@ import { MANIFEST_FORMATS, type ManifestFormat } from '../formats/registry/manif
 import type { SourceOptions } from '../formats/table.js';
 import { DEFAULT_MAX_LAYERS, DEFAULT_STRATEGY, STRATEGIES, type Strategy } from '../plan/strategies.js';
 import { terminalProgress } from '../progress.js';
-import { SBOM_FORMATS, type SbomFormat } from '../build/sbom.js';
+import { SBOM_FORMATS, type SbomFormat } from '../sbom/formats.js';
 
 // Options several commands share, and the library options they turn into.
 

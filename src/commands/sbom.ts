@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
-import { SBOM_FORMATS, type SbomFormat, closureSbom, sourceImageSbom } from '../build/sbom.js';
+import { closureSbom, sourceImageSbom } from '../build/sbom.js';
+import { SBOM_FORMATS, type SbomFormat } from '../sbom/formats.js';
 import { StrataError } from '../errors.js';
 import { parsePlatform } from '../image/platform.js';
 import { writeOutput } from '../output.js';

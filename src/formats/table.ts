@@ -41,6 +41,12 @@ export function openDestination(name: string, options: SinkOptions = {}): Promis
   return format.openSink(name.slice(colon + 1), options);
 }
 
+/** Start loading the writer of destination `name` (see Format.prepareSink); a name openDestination refuses is left to it. */
+export function prepareDestination(name: string): void {
+  const transport = name === '-' ? 'docker-archive' : name.slice(0, Math.max(0, name.indexOf(':')));
+  FORMATS.find((f) => f.name === transport)?.prepareSink?.();
+}
+
 /** The format of a destination that can store a document with its image (see attachDocument), or undefined. */
 export function attachable(name: string): boolean {
   const colon = name.indexOf(':');

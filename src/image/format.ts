@@ -60,6 +60,13 @@ export interface Format<O extends CommonSinkOptions = CommonSinkOptions, S = unk
   reader?: FormatReader<S>;
   openSink?(reference: string, options: O): Promise<OpenedSink>;
   /**
+   * Start loading what openSink loads, for a run that opens the sink after
+   * a long synchronous step (the platform guard's walk): opening then takes
+   * no turn of the event loop, which would run the garbage collection the
+   * walk left pending on the way to the first byte.
+   */
+  prepareSink?(): void;
+  /**
    * Store a document with the image just written to `reference`: beside its
    * file, or as an OCI 1.1 referrer of its manifest (`digest`, when the
    * writer told it). Returns where it went, for messages.

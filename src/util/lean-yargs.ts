@@ -2,9 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isatty } from 'node:tty';
 import { inspect } from 'node:util';
 import type { Argv } from 'yargs';
+import { isTerminal } from './terminal.js';
 
 // yargs' own ESM entry imports cliui and string-width up front, and loading
 // them (Unicode tables, an Intl.Segmenter) is most of yargs' start-up cost,
@@ -34,14 +34,15 @@ async function loadRenderer(): Promise<Renderer> {
  * printed after all).
  */
 export async function leanYargs(argv: string[], mayPrintHelp: boolean): Promise<Argv> {
-  const [{ YargsFactory }, { getProcessArgvBin }, Parser, findUp, y18n, preloaded] = await Promise.all([
+  const [{ YargsFactory }, { getProcessArgvBin }, Parser, preloaded] = await Promise.all([
     import(yargsFile('build/lib/yargs-factory.js')) as Promise<{ YargsFactory: (shim: unknown) => (argv: string[]) => Argv }>,
     import(yargsFile('build/lib/utils/process-argv.js')) as Promise<{ getProcessArgvBin: () => string }>,
     importFromYargs<unknown>('yargs-parser'),
-    importFromYargs<unknown>('escalade/sync'),
-    importFromYargs<(opts: { directory: string; updateFiles: boolean }) => unknown>('y18n'),
     mayPrintHelp ? loadRenderer() : undefined,
   ]);
+  // CommonJS both: required, as import() would load and run Node's CommonJS export lexer for them.
+  const findUp = requireFromYargs('escalade/sync') as unknown;
+  const y18n = requireFromYargs('y18n') as (opts: { directory: string; updateFiles: boolean }) => unknown;
   let renderer = preloaded;
   // require() of an ES module gives its namespace, or its 'module.exports' export where it has one (cliui).
   const requireDefault = <T>(spec: string): T => {
@@ -75,7 +76,7 @@ export async function leanYargs(argv: string[], mayPrintHelp: boolean): Promise<
       exit: (code: number) => process.exit(code),
       nextTick: process.nextTick,
       // Asked of a terminal only: creating process.stdout makes a pipe on fd 1 non-blocking.
-      stdColumns: isatty(1) ? (process.stdout.columns ?? null) : null,
+      stdColumns: isTerminal(1) ? (process.stdout.columns ?? null) : null,
     },
     readFileSync,
     readdirSync,

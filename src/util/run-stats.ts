@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 
 /**
  * With STRATA_STATS set, one line on stderr at exit: the bytes this process
@@ -15,6 +15,13 @@ export function reportStatsAtExit(): void {
     } catch {
       // Not Linux: no count.
     }
-    process.stderr.write(`strata: stats: read ${read} bytes, peak RSS ${process.resourceUsage().maxRSS} kB\n`);
+    const line = `strata: stats: read ${read} bytes, peak RSS ${process.resourceUsage().maxRSS} kB\n`;
+    // Straight to fd 2: a run that wrote nothing else to stderr need not create process.stderr to exit.
+    try {
+      writeSync(2, line);
+    } catch {
+      // Made non-blocking by a process.stderr created before, and full.
+      process.stderr.write(line);
+    }
   });
 }

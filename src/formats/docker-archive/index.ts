@@ -4,6 +4,10 @@ import type { ImageSink } from '../../model/image.js';
 import { type ByteSink, openOutput, writeOutput } from '../../output.js';
 import type { HeldLayer } from './writer.js';
 
+// The writer, loaded once, on the first prepareSink or sink.
+let writer: Promise<typeof import('./writer.js')> | undefined;
+const loadWriter = (): Promise<typeof import('./writer.js')> => (writer ??= import('./writer.js'));
+
 /** `docker save`'s archive, as `docker load` and nixpkgs' streamLayeredImage have it. */
 export const dockerArchive: Format = {
   name: 'docker-archive',
@@ -16,10 +20,12 @@ export const dockerArchive: Format = {
     const [path, named] = pathAndRef(reference);
     // The tag is after the last colon that follows the last slash (a registry's port comes before).
     const repoTag = named === undefined || named.lastIndexOf(':') > named.lastIndexOf('/') ? named : `${named}:latest`;
-    const { DockerArchiveSink } = await import('./writer.js');
+    const { DockerArchiveSink } = await loadWriter();
     const output = openOutput(path === '' ? '-' : path);
     return { sink: new DockerArchiveSink(output.sink, options.progress, options.cache, { nixpkgsNames: options.nixpkgsNames, repoTag }), commit: output.commit, abort: output.abort };
   },
+  // A failure to load is the sink's to report.
+  prepareSink: () => void loadWriter().catch(() => {}),
   // Beside the file: app.tar.cdx.json.
   async attach(reference, doc) {
     const [path] = pathAndRef(reference);
@@ -30,6 +36,6 @@ export const dockerArchive: Format = {
 
 /** The archive as a stream to any byte sink (an engine's load request); layers the reader holds go as empty members. */
 export async function archiveWriter(out: ByteSink, options: CommonSinkOptions, held?: HeldLayer): Promise<ImageSink> {
-  const { DockerArchiveSink } = await import('./writer.js');
+  const { DockerArchiveSink } = await loadWriter();
   return new DockerArchiveSink(out, options.progress, options.cache, { held });
 }
