@@ -58,9 +58,8 @@ export interface WriteOptions extends ConfImageOptions, SinkOptions {
  */
 export async function writeConfs(confs: Conf[], options: WriteOptions): Promise<WrittenImages | undefined> {
   const to = options.to ?? '-';
-  // Started now, on the core the checks and the guard's walk leave idle: ready for the first chunk. Tars written
-  // as they are (not compressed, hashed beside the compressor) are hashed on a thread of their own too.
-  if (writesThroughThreads(to)) startWritingThread(!to.startsWith('oci-archive:') || (options.compression ?? 'none') === 'none');
+  // Started now, on the core the checks and the guard's walk leave idle: ready for the first chunk.
+  if (writesThroughThreads(to)) startWritingThread();
   // Refused before anything is opened or written.
   for (const c of confs) checkStorePaths(c.store_layers, c.store_dir);
   const guard = await platformGuard(confs, to, options);

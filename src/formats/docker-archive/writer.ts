@@ -90,15 +90,17 @@ export class DockerArchiveSink implements ImageSink {
       this.progress.bytes(chunk.length);
       await this.out.write(chunk);
     };
-    const send = (layer: Layer, bytes: Bytes, size: number, name: string, hashed: boolean): Promise<{ hex: Promise<string> } | undefined> => {
+    // `walked`: the layer's files and bytes, when packed from a walk.
+    const send = (layer: Layer, bytes: Bytes, size: number, name: string, hashed: boolean, walked?: { size: number; files: number }): Promise<{ hex: Promise<string> } | undefined> => {
       const { out } = this;
-      // A sink that writes on its own thread takes the chunks, and hashes them on another.
-      if (out.handOver && out.digest) {
+      // A sink that writes on its own thread takes the chunks, hashing them on whichever thread has less else to do.
+      if (out.handOver && out.digest && out.hashSide) {
         const handOver = out.handOver.bind(out);
+        const side = hashed ? (walked ? out.hashSide(walked) : 'caller') : undefined;
         const give = (chunk: Buffer): Promise<void> => {
           offset += chunk.length;
           this.progress.bytes(chunk.length);
-          return handOver(chunk, hashed);
+          return handOver(chunk, side);
         };
         return sendLayer(layer, bytes, size, name, give, hashed ? () => out.digest!() : undefined);
       }
@@ -153,7 +155,7 @@ export class DockerArchiveSink implements ImageSink {
           reserved = { at: offset, length };
           await put(Buffer.alloc(length));
         }
-        const got = (await send(layer, walked.open(), walked.size, name, true))!;
+        const got = (await send(layer, walked.open(), walked.size, name, true, walked))!;
         const known = layer.known?.digest;
         layers.push({
           name,

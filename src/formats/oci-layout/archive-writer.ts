@@ -142,12 +142,13 @@ class ArchiveMembers implements BlobTarget {
     if (compression === 'none') {
       // Packed from a walk, a chunk is read by nothing else once sent: a sink writing on its own thread takes its memory (no copy) and hashes it.
       const { out } = this;
-      const handOver = walked !== undefined && out.handOver !== undefined && out.digest !== undefined ? out.handOver.bind(out) : undefined;
+      const handOver = walked !== undefined && out.handOver !== undefined && out.digest !== undefined && out.hashSide !== undefined ? out.handOver.bind(out) : undefined;
       const { digest, size } = await this.blob(expected, async () => {
         if (handOver) {
+          const side = out.hashSide!(walked!);
           for await (const chunk of tar) {
             this.count(chunk);
-            await handOver(chunk, true);
+            await handOver(chunk, side);
           }
           return { digest: claimed(layer, `sha256:${await out.digest!()}`, sent).diffId, size: sent };
         }
