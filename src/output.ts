@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -119,7 +118,6 @@ class FdSink implements ByteSink {
   // Written chunks are copies, or handed over.
   readonly flushed = true;
   private readonly thread: HashThread;
-  private sum = createHash('sha256');
   // Who hashed the chunks since the previous digest.
   private hashedBy: HashSide = 'caller';
   private closed = false;
@@ -151,16 +149,11 @@ class FdSink implements ByteSink {
   async handOver(chunk: Buffer, hash?: HashSide): Promise<void> {
     this.bytes += chunk.length;
     if (hash) this.hashedBy = hash;
-    // Hashed here while the thread writes the chunks before, or there once written.
-    if (hash === 'caller') this.sum.update(chunk);
-    await this.thread.write(chunk, true, hash === 'writer');
+    await this.thread.write(chunk, true, hash === undefined ? undefined : hash === 'writer' ? 'here' : 'next');
   }
 
   async digest(): Promise<string> {
-    if (this.hashedBy === 'writer') return this.thread.digest();
-    const hex = this.sum.digest('hex');
-    this.sum = createHash('sha256');
-    return hex;
+    return this.thread.digest(this.hashedBy === 'caller');
   }
 
   protected pwrite(offset: number, bytes: Buffer): Promise<void> {
