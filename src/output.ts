@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -118,6 +119,7 @@ class FdSink implements ByteSink {
   // Written chunks are copies, or handed over.
   readonly flushed = true;
   private readonly thread: HashThread;
+  private sum = createHash('sha256');
   // Who hashed the chunks since the previous digest.
   private hashedBy: HashSide = 'caller';
   private closed = false;
@@ -149,11 +151,16 @@ class FdSink implements ByteSink {
   async handOver(chunk: Buffer, hash?: HashSide): Promise<void> {
     this.bytes += chunk.length;
     if (hash) this.hashedBy = hash;
-    await this.thread.write(chunk, true, hash === undefined ? undefined : hash === 'writer' ? 'here' : 'next');
+    // Hashed here while the thread writes the chunks before, or there once written.
+    if (hash === 'caller') this.sum.update(chunk);
+    await this.thread.write(chunk, true, hash === 'writer');
   }
 
   async digest(): Promise<string> {
-    return this.thread.digest(this.hashedBy === 'caller');
+    if (this.hashedBy === 'writer') return this.thread.digest();
+    const hex = this.sum.digest('hex');
+    this.sum = createHash('sha256');
+    return hex;
   }
 
   protected pwrite(offset: number, bytes: Buffer): Promise<void> {

@@ -1,20 +1,16 @@
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { workerOptions } from './worker-options.js';
 
-// The program of every such thread. Each chunk that arrives is written to
-// the file descriptor when asked (plain blocking write(2), at an offset for a
-// patch; nothing more after a failed write), then added to the sha256 when
-// asked: here, or passed on to the next thread (a port to it) to be hashed
-// there while this one writes the next chunk. Its memory then goes back.
-// Each thread answers the digests of what it hashed, in order; the writing
-// one answers ends.
+// The thread's whole program. Each chunk that arrives is written to the
+// file descriptor when asked (plain blocking write(2), at an offset for a
+// patch; nothing more after a failed write) and added to the sha256 when
+// asked, then its memory goes back; digests and end markers are answered in order.
 const PROGRAM = `
 const { parentPort } = require('node:worker_threads');
 const { writeSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 let hash = createHash('sha256');
 let fd;
-let next;
 let failed = false;
 const pause = new Int32Array(new SharedArrayBuffer(4));
 const put = (bytes, at) => {
@@ -28,18 +24,11 @@ const put = (bytes, at) => {
     }
   }
 };
-const take = (m) => {
-  if (m === 'digest next') return next.postMessage('digest');
-  if (m === 'digest') {
-    parentPort.postMessage({ hex: hash.digest('hex') });
-    hash = createHash('sha256');
-    return;
-  }
-  if (m === 'end') return parentPort.postMessage({ ended: true });
-  // The descriptor and the next thread come first: a thread may be started before either exists.
+parentPort.on('message', (m) => {
+  if (m === 'digest') { parentPort.postMessage({ hex: hash.digest('hex') }); hash = createHash('sha256'); return; }
+  if (m === 'end') { parentPort.postMessage({ ended: true }); return; }
+  // The descriptor comes first: the thread may be started before it is opened.
   if (m.fd !== undefined) { fd = m.fd; return; }
-  if (m.next) { next = m.next; return; }
-  if (m.from) { m.from.on('message', take); return; }
   if (m.write && !failed) {
     try {
       put(m.bytes, m.at);
@@ -49,56 +38,41 @@ const take = (m) => {
       parentPort.postMessage({ failed: { code: e.code, message: e.message } });
     }
   }
-  if (m.hash === 'next') return next.postMessage({ hash: true, bytes: m.bytes }, [m.bytes.buffer]);
   if (m.hash) hash.update(m.bytes);
   // The memory goes back, to be filled again: it arrived as this thread's own
   // (handed over, or a copy), whole even when the chunk was a part of it.
   parentPort.postMessage({ done: m.bytes.length, back: m.bytes.buffer }, [m.bytes.buffer]);
-};
-parentPort.on('message', take);`;
+});`;
 
-/** Threads started ahead of their HashThread, and a failure before they were taken. */
+/** A writing thread started ahead of its HashThread, and a failure before it was taken. */
 interface Started {
-  writer: Worker;
-  hasher?: Worker;
+  worker: Worker;
   error?: Error;
 }
 
 let started: Started | undefined;
 
 /**
- * Start the threads of the next HashThread given a target now, while the
+ * Start the thread of the next HashThread given a target now, while the
  * process has a core to spare (a thread takes about 0.1 s of CPU to start):
- * they are ready when the first chunk comes. With `hashing`, a second thread
- * too, hashing what the first has written. They hold the process only once taken.
+ * it is ready when the first chunk comes. It holds the process only once taken.
  */
-export function startWritingThread(hashing = false): void {
+export function startWritingThread(): void {
   if (started) return;
-  const threads: Started = { writer: newThread() };
-  if (hashing) threads.hasher = chained(threads.writer);
-  for (const worker of [threads.writer, threads.hasher]) {
-    worker?.unref();
-    worker?.on('error', (e) => (threads.error ??= e));
-  }
-  started = threads;
+  const worker = newThread();
+  const thread: Started = { worker };
+  worker.unref();
+  worker.on('error', (e) => (thread.error ??= e));
+  started = thread;
 }
 
 const newThread = (): Worker => new Worker(PROGRAM, { ...workerOptions(), eval: true });
 
-/** A new thread hashing the chunks `writer` is asked to hash, once written. */
-function chained(writer: Worker): Worker {
-  const hasher = newThread();
-  const { port1, port2 } = new MessageChannel();
-  writer.postMessage({ next: port1 }, [port1]);
-  hasher.postMessage({ from: port2 }, [port2]);
-  return hasher;
-}
-
-/** The started threads, or a new writing thread. */
-function writingThreads(): Started {
-  const threads = started ?? { writer: newThread() };
+/** The started thread, or a new one. */
+function writingThread(): Started {
+  const thread = started ?? { worker: newThread() };
   started = undefined;
-  return threads;
+  return thread;
 }
 
 /** Bytes sent and not yet written or hashed before a call makes its caller wait: memory stays bounded. */
@@ -115,18 +89,14 @@ interface WriteTarget {
  * SHA-256 computed on another thread, so a stream can be read and hashed on
  * two cores at once; or, with a `target`, chunks written there with blocking
  * write(2) calls, so the main thread never waits on a pipe's reader, and
- * those asked to be hashed then hashed on a third thread, while the writing
- * thread writes the next: reading, writing and hashing go on at once.
- * Chunks are written and hashed in the order given; a failed write is raised
- * by the next call (and `finish`).
+ * hashed there too when asked (FdSink has the thread with less else to do
+ * hash: see hashSide). Chunks are written and hashed in the order given; a
+ * failed write is raised by the next call (and `finish`).
  */
 export class HashThread {
   private readonly worker: Worker;
-  // With a target, the thread hashing what the writing thread has written: started by the first chunk to hash, if not before.
-  private hasher: Worker | undefined;
-  // Digests asked of each thread (answered by the one that hashed) and ends (by the one that writes), each in the order asked.
-  private readonly digests = new Map<Worker, Waiting[]>();
-  private readonly ends: Waiting[] = [];
+  // Digests and ends are answered in the order they were asked for.
+  private readonly waiting: { resolve: (answer: string | undefined) => void; reject: (e: Error) => void }[] = [];
   private inFlight = 0;
   private drained: (() => void) | undefined;
   private failure: Error | undefined;
@@ -134,17 +104,32 @@ export class HashThread {
   /** `recycle` receives the memory of chunks once written and hashed. */
   constructor(
     private readonly recycle?: (memory: ArrayBuffer) => void,
-    private readonly target?: WriteTarget,
+    target?: WriteTarget,
   ) {
     if (target) {
-      const { writer, hasher, error } = writingThreads();
-      this.worker = writer;
-      writer.postMessage({ fd: target.fd });
-      for (const worker of [writer, hasher]) worker?.removeAllListeners('error');
-      if (hasher) this.listen((this.hasher = hasher));
+      const { worker, error } = writingThread();
+      this.worker = worker;
+      worker.postMessage({ fd: target.fd });
+      worker.removeAllListeners('error');
       if (error) this.fail(error);
     } else this.worker = newThread();
-    this.listen(this.worker);
+    this.worker.unref();
+    this.worker.on('message', (m: { hex?: string; ended?: boolean; done?: number; back?: ArrayBuffer; failed?: NodeJS.ErrnoException }) => {
+      if (m.failed) {
+        const e = Object.assign(new Error(m.failed.message), { code: m.failed.code });
+        this.fail(target ? target.fail(e) : e);
+      } else if (m.hex !== undefined || m.ended) {
+        const w = this.waiting.shift();
+        if (this.failure) w?.reject(this.failure);
+        else w?.resolve(m.hex);
+      } else {
+        if (m.back) this.recycle?.(m.back);
+        this.inFlight -= m.done!;
+        if (this.inFlight < IN_FLIGHT) this.drained?.();
+      }
+      this.hold();
+    });
+    this.worker.on('error', (e) => this.fail(e));
   }
 
   /**
@@ -156,13 +141,8 @@ export class HashThread {
     return this.send(chunk, handOver, { hash: true });
   }
 
-  /**
-   * Write `chunk` to the target, and with `hash` add it to the digest: on
-   * the writing thread (`here`), or on the next one (`next`), once written;
-   * `handOver` as for update.
-   */
-  write(chunk: Buffer, handOver: boolean, hash?: 'here' | 'next'): Promise<void> {
-    if (hash === 'next' && !this.hasher) this.listen((this.hasher = chained(this.worker)));
+  /** Write `chunk` to the target, and with `hash` add it to the digest; `handOver` as for update. */
+  write(chunk: Buffer, handOver: boolean, hash = false): Promise<void> {
     return this.send(chunk, handOver, { write: true, hash });
   }
 
@@ -171,47 +151,21 @@ export class HashThread {
     return this.send(bytes, false, { write: true, at: offset });
   }
 
-  /** The hex digest of everything hashed since the previous digest (on the next thread, with `next`). */
-  async digest(next = false): Promise<string> {
-    const by = next ? this.hasher! : this.worker;
-    return (await this.ask(next ? 'digest next' : 'digest', this.asked(by)))!;
+  /** The hex digest of everything hashed since the previous digest. */
+  async digest(): Promise<string> {
+    return (await this.ask('digest'))!;
   }
 
-  /** Resolves once everything sent is written (and, without a target, hashed); rejects with a failed write. */
+  /** Resolves once everything sent is written and hashed; rejects with a failed write. */
   async finish(): Promise<void> {
-    await this.ask('end', this.ends);
+    await this.ask('end');
   }
 
   close(): void {
     void this.worker.terminate();
-    void this.hasher?.terminate();
   }
 
-  private listen(worker: Worker): void {
-    worker.unref();
-    worker.on('message', (m: { hex?: string; ended?: boolean; done?: number; back?: ArrayBuffer; failed?: NodeJS.ErrnoException }) => {
-      if (m.failed) {
-        const e = Object.assign(new Error(m.failed.message), { code: m.failed.code });
-        this.fail(this.target ? this.target.fail(e) : e);
-      } else if (m.hex !== undefined || m.ended) {
-        const w = (m.ended ? this.ends : this.asked(worker)).shift();
-        if (this.failure) w?.reject(this.failure);
-        else w?.resolve(m.hex);
-      } else {
-        if (m.back) this.recycle?.(m.back);
-        this.inFlight -= m.done!;
-        if (this.inFlight < IN_FLIGHT) this.drained?.();
-      }
-      this.hold();
-    });
-    worker.on('error', (e) => this.fail(e));
-  }
-
-  private asked(worker: Worker): Waiting[] {
-    return this.digests.get(worker) ?? this.digests.set(worker, []).get(worker)!;
-  }
-
-  private async send(chunk: Buffer, handOver: boolean, what: { write?: boolean; hash?: boolean | 'here' | 'next'; at?: number }): Promise<void> {
+  private async send(chunk: Buffer, handOver: boolean, what: { write?: boolean; hash?: boolean; at?: number }): Promise<void> {
     if (this.failure) throw this.failure;
     // Memory is moved only when the chunk owns it alone (never a slice of Node's shared small-buffer pool); else an exact copy moves.
     const own = handOver && chunk.buffer instanceof ArrayBuffer && chunk.buffer.byteLength >= 64 * 1024;
@@ -226,10 +180,10 @@ export class HashThread {
     }
   }
 
-  private ask(what: 'digest' | 'digest next' | 'end', queue: Waiting[]): Promise<string | undefined> {
+  private ask(what: 'digest' | 'end'): Promise<string | undefined> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      queue.push({ resolve, reject });
+      this.waiting.push({ resolve, reject });
       this.worker.postMessage(what);
       this.hold();
     });
@@ -237,23 +191,15 @@ export class HashThread {
 
   private fail(e: Error): void {
     this.failure ??= e;
-    for (const w of [...[...this.digests.values()].flatMap((q) => q.splice(0)), ...this.ends.splice(0)]) w.reject(this.failure);
+    for (const w of this.waiting.splice(0)) w.reject(this.failure);
     this.drained?.();
     this.hold();
   }
 
-  // The threads keep the process alive only while they owe an answer or hold unwritten bytes.
+  // The thread keeps the process alive only while it owes an answer or holds unwritten bytes.
   private hold(): void {
-    const busy = [...this.digests.values()].some((q) => q.length > 0) || this.ends.length > 0 || (this.inFlight > 0 && !this.failure);
-    for (const worker of [this.worker, this.hasher]) {
-      if (busy) worker?.ref();
-      else worker?.unref();
-    }
+    const busy = this.waiting.length > 0 || (this.inFlight > 0 && !this.failure);
+    if (busy) this.worker.ref();
+    else this.worker.unref();
   }
-}
-
-/** A caller waiting for an answer. */
-interface Waiting {
-  resolve(answer: string | undefined): void;
-  reject(e: Error): void;
 }
