@@ -128,6 +128,20 @@ test('a reader that goes away: quiet exit 141', () => {
   assert.equal(r.stderr, '');
 });
 
+test('an output that takes no more bytes (/dev/full): exit 2, one line naming it, the process gone with its writing thread', () => {
+  // More than the writing thread holds in flight, in big and in small files: the failure comes while chunks wait.
+  const files: Record<string, Buffer> = { 'big': Buffer.alloc(12 << 20, 'f') };
+  for (let i = 0; i < 200; i++) files[`small/${i}`] = Buffer.alloc(3000, i);
+  const conf = writeConf('full.json', { store_layers: [[storePath('gggg-full', files)]] });
+  const named = strata(['stream', conf, '-o', '/dev/full']);
+  assert.equal(named.status, 2, named.stderr);
+  assert.equal(named.stderr, 'strata: /dev/full: cannot write (ENOSPC); the disk is full\n');
+  // Standard output on the device: written in place, the failure named as standard output.
+  const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" stream "${conf}" > /dev/full`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr, 'strata: standard output: cannot write (ENOSPC); the disk is full\n');
+});
+
 test('a standard output another process made non-blocking (a pipe, a socket) still gets the whole image', () => {
   const conf = writeConf('nonblocking.json', { store_layers: [[storePath('nnnn-big', { 'blob': Buffer.alloc(4 << 20, 'n') })]] });
   const expected = createHash('sha256').update(strataOk(['stream', conf]).stdoutBytes).digest('hex');
