@@ -3,7 +3,7 @@ import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs'
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { isatty } from 'node:tty';
+import { isTerminal } from './util/terminal.js';
 import { ExitCode, StrataError, fileError } from './errors.js';
 import { removeOnExit } from './scratch.js';
 import { recycleChunk } from './tar/chunked-tar.js';
@@ -219,7 +219,7 @@ interface Output {
  */
 export function openOutput(target: string): Output {
   if (target === '-') {
-    if (isatty(1)) throw new StrataError('refusing to write an image to a terminal; redirect standard output or use -o FILE');
+    if (isTerminal(1)) throw new StrataError('refusing to write an image to a terminal; redirect standard output or use -o FILE');
     const sink = standardOutput();
     if (sink === undefined) {
       const stream = new StreamSink(process.stdout);
