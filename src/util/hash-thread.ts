@@ -141,9 +141,9 @@ export class HashThread {
     return this.send(chunk, handOver, { hash: true });
   }
 
-  /** Write `chunk` to the target, and with `hash` add it to the digest; `handOver` as for update. */
-  write(chunk: Buffer, handOver: boolean, hash = false): Promise<void> {
-    return this.send(chunk, handOver, { write: true, hash });
+  /** Write `chunk` to the target (at `at`, or where the last write ended), and with `hash` add it to the digest; `handOver` as for update. */
+  write(chunk: Buffer, handOver: boolean, hash = false, at?: number): Promise<void> {
+    return this.send(chunk, handOver, { write: true, hash, ...(at === undefined ? {} : { at }) });
   }
 
   /** Write `bytes` at `offset` of the target (pwrite), after everything sent before. */

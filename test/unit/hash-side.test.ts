@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { openOutput } from '../../src/output.js';
 import { CHUNK } from '../../src/tar/chunked-tar.js';
 
-test('a sink writing on its own thread has the reading thread hash a few big files to a pipe or device, the writing thread many small ones, and a file\'s', async () => {
+test('a sink writing on its own thread has the reading thread hash a few big files to a pipe or device, the writing thread many small ones, and write a file\'s big ones for the thread to hash', async () => {
   // libllvm's store path: 110 MB in 6 files; perl-modules': 18 MB in 1200.
   const llvm = { size: 110e6, files: 6 };
   const perl = { size: 18.3e6, files: 1200 };
@@ -18,8 +18,9 @@ test('a sink writing on its own thread has the reading thread hash a few big fil
   const dir = mkdtempSync(join(tmpdir(), 'strata-hash-side-'));
   try {
     const file = openOutput(join(dir, 'out'));
-    // A file takes bytes faster than a pipe's reader: its writing thread has time to hash.
-    assert.equal(file.sink.hashSide!(llvm), 'writer');
+    // A file takes bytes faster than a pipe's reader: the caller writes big files itself and the thread hashes
+    // them; many small ones are written and hashed by the thread.
+    assert.equal(file.sink.hashSide!(llvm), 'hasher');
     assert.equal(file.sink.hashSide!(perl), 'writer');
     await file.abort();
   } finally {
@@ -32,7 +33,7 @@ test('a file sink hands back the digest of what was hashed, on either thread, la
   try {
     const out = openOutput(join(dir, 'out'));
     const { sink } = out;
-    const layers = [['writer', 3], ['caller', 2], ['writer', 1]] as const;
+    const layers = [['writer', 3], ['caller', 2], ['hasher', 3], ['writer', 1], ['hasher', 1]] as const;
     const expected: string[] = [];
     const written: Buffer[] = [];
     for (const [i, [side, chunks]] of layers.entries()) {
