@@ -37,8 +37,9 @@ export interface ByteSink {
 
 /**
  * How a sink writing on its own thread splits what it is handed: hashed on
- * the calling thread or on the writing one, which writes it either way; or
- * written by the caller and hashed by the thread ('hasher').
+ * the calling thread or on the writing one, which writes it either way; or,
+ * to a regular file (whose writes never wait on a reader), written by the
+ * caller and hashed by the thread ('hasher').
  */
 type HashSide = 'caller' | 'writer' | 'hasher';
 
@@ -53,7 +54,7 @@ const COST = { file: 0.026, read: 0.42, pipe: 0.5, toFile: 0.2, hash: 0.72 };
  * How to split a tar of `files` files and `size` bytes read from disk so
  * that the busier thread has least to do: the caller spends its time per file
  * (small files), the writing thread per byte (big files, and more of it on a
- * pipe); big files are best written by the caller and hashed by the thread.
+ * pipe); a file's big files are best written by the caller and hashed by the thread.
  */
 function hashSide({ size, files }: { size: number; files: number }, toFile: boolean): HashSide {
   const mib = size / (1 << 20);
@@ -63,7 +64,7 @@ function hashSide({ size, files }: { size: number; files: number }, toFile: bool
   const busiest: [HashSide, number][] = [
     ['caller', Math.max(caller + hash, writer)],
     ['writer', Math.max(caller, writer + hash)],
-    ['hasher', Math.max(caller + writer, hash)],
+    ...(toFile ? [['hasher', Math.max(caller + writer, hash)] as [HashSide, number]] : []),
   ];
   return busiest.reduce((best, option) => (option[1] < best[1] ? option : best))[0];
 }
@@ -135,24 +136,22 @@ class FdSink implements ByteSink {
   private closed = false;
   // A regular file takes bytes faster than a pipe, whose reader sets the pace.
   private readonly toFile: boolean;
-  private readonly fail: (e: NodeJS.ErrnoException) => Error;
-  // Whether the thread may still be writing: a pipe takes the caller's writes only after the thread's.
-  private threadWrites = false;
 
   /** `owned`: the descriptor is closed at the end. */
   constructor(
     private readonly fd: number,
-    name: string,
+    private readonly name: string,
     private readonly owned = true,
   ) {
-    this.fail = (e) => (e.code === 'EPIPE' ? new StrataError('output closed by its reader', ExitCode.BrokenPipe) : (fileError(name, e) as Error));
-    this.thread = new HashThread(recycleChunk, { fd, fail: this.fail });
+    this.thread = new HashThread(recycleChunk, {
+      fd,
+      fail: (e) => (e.code === 'EPIPE' ? new StrataError('output closed by its reader', ExitCode.BrokenPipe) : (fileError(name, e) as Error)),
+    });
     this.toFile = fstatSync(fd).isFile();
   }
 
   async write(chunk: Buffer): Promise<void> {
     const at = this.advance(chunk);
-    this.threadWrites = true;
     await this.thread.write(chunk, false, false, at);
   }
 
@@ -164,17 +163,13 @@ class FdSink implements ByteSink {
     const at = this.advance(chunk);
     if (hash) this.hashedBy = hash;
     if (hash === 'hasher') {
-      // Written here, then hashed there: in a file at its place (the thread may
-      // still be writing earlier chunks at theirs), in a pipe once the thread is done.
-      if (at === undefined && this.threadWrites) await this.thread.finish();
-      this.threadWrites = false;
-      this.put(chunk, at);
+      // Written here, at its place (the thread may still be writing earlier chunks at theirs), then hashed there.
+      this.put(chunk, at!);
       await this.thread.update(chunk, true);
       return;
     }
     // Hashed here while the thread writes the chunks before, or there once written.
     if (hash === 'caller') this.sum.update(chunk);
-    this.threadWrites = true;
     await this.thread.write(chunk, true, hash === 'writer', at);
   }
 
@@ -185,15 +180,11 @@ class FdSink implements ByteSink {
     return at;
   }
 
-  private put(chunk: Buffer, at: number | undefined): void {
-    for (let done = 0; done < chunk.length; ) {
-      try {
-        done += writeSync(this.fd, chunk, done, chunk.length - done, at === undefined ? null : at + done);
-      } catch (e) {
-        // Made non-blocking by another holder of the same pipe: wait for room, as the thread does.
-        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') Atomics.wait(PAUSE, 0, 0, 1);
-        else throw this.fail(e as NodeJS.ErrnoException);
-      }
+  private put(chunk: Buffer, at: number): void {
+    try {
+      for (let done = 0; done < chunk.length; ) done += writeSync(this.fd, chunk, done, chunk.length - done, at + done);
+    } catch (e) {
+      throw fileError(this.name, e);
     }
   }
 
@@ -233,8 +224,6 @@ class FdSink implements ByteSink {
     if (this.owned) closeSync(this.fd);
   }
 }
-
-const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /** A regular file: bytes already written can be overwritten. */
 class FileSink extends FdSink {
