@@ -272,6 +272,13 @@ if (selected.has('startup')) row('-', 'startup', 'strata start-up alone (--versi
 if (selected.has('startup-stream')) row('-', 'startup-stream', 'strata stream start-up, to its first read (a missing conf)', await measure(`node ${q(cli)} stream ${q(join(work, 'missing.json'))} 2>/dev/null; [ $? -eq 2 ]`));
 
 
+// Node 20 parses the bundle NODE_EXTRA_CA_CERTS names at every start, before any of strata runs
+// (strata's registry client reads CA bundles itself): where it is set, every strata row pays it.
+if (selected.has('startup') && process.env.NODE_EXTRA_CA_CERTS) {
+  const set = await measure('node -e 0');
+  const unset = await measure('env -u NODE_EXTRA_CA_CERTS node -e 0');
+  console.log(`node -e 0: ${set.seconds.toFixed(3)} s with NODE_EXTRA_CA_CERTS as set here, ${unset.seconds.toFixed(3)} s without it`);
+}
 if (!quick && selected.has('startup')) {
   const { popularityOrder } = await import(join(root, 'dist', 'plan', 'popularity.js'));
   const { DEFAULT_STRATEGY, planLayers } = await import(join(root, 'dist', 'plan', 'plan.js'));
