@@ -300,20 +300,21 @@ export class RegistrySink implements ImageSink {
     }
     let tarInfo!: { diffId: string; size: number };
     const stored = layer.blob && compressionOf(layer.blob.mediaType) === 'none' ? layer.blob : undefined;
-    if (stored) {
+    if (stored || c === 'zstd') {
       // A stored tar (a docker-archive's member) is read as it is and hashed once, here (zstd's on its thread, with the
-      // blob, see hashingZstd): layer.open() would hash it again to check it.
+      // blob, see hashingZstd): layer.open() would hash it again to check it. zstd's thread hashes a store layer's tar
+      // too, so no thread of the pool is held for it: those and their chunks in flight took a push over 200 MB.
       let tar!: ReturnType<typeof checkedTar>;
       const blob = await client.uploadStream(
         what,
         () => {
-          const unchecked = { ...layer, open: () => stored.open() };
+          const source = stored ? { ...layer, open: () => stored.open() } : layer;
           if (c !== 'zstd') {
-            tar = checkedTar(unchecked);
+            tar = checkedTar(source);
             return counted(through(tar.bytes, compressor(c, this.options.level)), this.progress);
           }
           const zstd = hashingZstd(compressionLevel(c, this.options.level));
-          tar = countedTar(unchecked, () => zstd.digests().input);
+          tar = countedTar(source, () => zstd.digests().input);
           return { bytes: counted(through(tar.bytes, zstd), this.progress), digest: () => zstd.digests().output };
         },
         async () => void (tarInfo = tar.finish()),
