@@ -21,7 +21,7 @@ export interface PlanningOptions {
   layeringPipeline?: string;
   /** A base image, whose layers count against maxLayers. */
   from?: string;
-  /** How a docker:// base is reached (credentials, TLS); default: the auth files. */
+  /** How docker:// images (the base, --reuse's) are reached (credentials, TLS); default: the auth files. */
   base?: SourceOptions;
   /** The platform whose image to take from a multi-platform base (default linux and this machine's). */
   os?: string;
@@ -57,7 +57,7 @@ export async function planClosure(closure: Closure, options: PlanningOptions, wr
   const baseLayers = options.from === undefined ? 0 : await countBaseLayers(options.from, platform, options.base);
   const layers = await Promise.all((options.layers ?? []).map((group) => Promise.all(group.map((p) => inStore(p, closure.storeDir)))));
   const pipeline = options.layeringPipeline === undefined ? undefined : await readPipeline(options.layeringPipeline);
-  const reuse = await Promise.all((options.reuse ?? []).map((f) => readReuse(f, options.warn)));
+  const reuse = await Promise.all((options.reuse ?? []).map((f) => readReuse(f, options.warn, options.base)));
   const layerOptions = writing && ((paths: readonly string[]) => layerBytesKey({ ...writing, store_dir: closure.storeDir }, paths));
   return planReusing(closure, { maxLayers: options.maxLayers, strategy: options.strategy, baseLayers, layers, pipeline, reuse, layerOptions });
 }

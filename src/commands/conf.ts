@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { type MakeConfOptions, makeConf } from '../build/make-conf.js';
 import { renderConf } from '../conf/conf.js';
 import { writeOutput } from '../output.js';
-import { outputOption, planOptions, planSettings } from './options.js';
+import { outputOption, planOptions, planSettings, registryReadOptions, registrySourceSettings } from './options.js';
 
 /** The options of a conf: a plan's, and the image's (conf and image take them). */
 export const confOptions = <T>(y: Argv<T>) =>
@@ -59,8 +59,8 @@ export const confCommand = <T>(y: Argv<T>) =>
   y.command(
     'conf [roots..]',
     'write the conf.json of the streaming builder (nixpkgs compatible)',
-    (y) => outputOption(confOptions(y)).option('digests', { type: 'boolean', describe: 'record each store layer\'s digest and size, so stream reads every layer once' }),
+    (y) => registryReadOptions(outputOption(confOptions(y))).option('digests', { type: 'boolean', describe: 'record each store layer\'s digest and size, so stream reads every layer once' }),
     async (a) => {
-      await writeOutput(renderConf(await makeConf({ ...confSettings(a), digests: a.digests })), a.output);
+      await writeOutput(renderConf(await makeConf({ ...confSettings(a), base: { registry: registrySourceSettings(a) }, digests: a.digests })), a.output);
     },
   );

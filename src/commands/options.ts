@@ -3,7 +3,7 @@ import type { PlanImageOptions } from '../build/plan-image.js';
 import type { WriteOptions } from '../build/write.js';
 import type { ClosureSource } from '../closure/stores/table.js';
 import { StrataError } from '../errors.js';
-import { COMPRESSIONS, type Compression } from '../image/compression-names.js';
+import { COMPRESSIONS, type Compression, DEFAULT_LEVEL } from '../image/compression-names.js';
 import { DigestCache } from '../layer/digest-cache.js';
 import { pushReport } from '../formats/registry/report.js';
 import { MANIFEST_FORMATS, type ManifestFormat } from '../formats/registry/manifest.js';
@@ -93,7 +93,7 @@ export const layerOptions = <T>(y: Argv<T>) =>
   registryReadOptions(
     y
       .option('compression', { choices: COMPRESSIONS, describe: 'layer compression for OCI destinations (default none) and registries (default gzip)' })
-      .option('compression-level', { type: 'number', describe: 'gzip 0-9 (default 4), zstd 1-19 (default 3)' })
+      .option('compression-level', { type: 'number', describe: `gzip 0-9 (default ${DEFAULT_LEVEL.gzip}), zstd 1-19 (default ${DEFAULT_LEVEL.zstd})` })
       .option('cache', { type: 'boolean', default: true, describe: 'keep layer digests across runs in $XDG_CACHE_HOME/strata, for what needs a digest before the bytes (--nixpkgs-names on a pipe, pushes); --no-cache neither reads nor writes it' })
       .group(['creds', 'authfile', 'registry-token', 'tls-verify', 'cert-dir', 'mount-from', 'additional-tag', 'verify-reused', 'manifest-format', 'digestfile', 'json', 'retry-times', 'retry-delay'], 'Registries (docker://):'),
   )
@@ -143,6 +143,9 @@ type LayerArgs = {
 
 /** How to write layers and reach registries, with a progress line on a terminal. */
 export function sinkSettings(a: LayerArgs): WriteOptions {
+  const level = a['compression-level'];
+  // yargs makes a word NaN; the range is checked with the compression.
+  if (level !== undefined && !Number.isInteger(level)) throw new StrataError(`--compression-level: expected a whole number (gzip 0-9, zstd 1-19)`);
   const cache = a.cache === false ? undefined : new DigestCache();
   const progress = terminalProgress();
   const registry = {
@@ -163,7 +166,7 @@ export function sinkSettings(a: LayerArgs): WriteOptions {
           : JSON.stringify(l),
       ),
   };
-  return { compression: a.compression, level: a['compression-level'], progress, cache, registry, daemon };
+  return { compression: a.compression, level, progress, cache, registry, daemon };
 }
 
 type RegistryReadArgs = Pick<LayerArgs, 'creds' | 'authfile' | 'registry-token' | 'tls-verify' | 'cert-dir' | 'retry-times' | 'retry-delay'>;

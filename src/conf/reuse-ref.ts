@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { StrataError } from '../errors.js';
-import { openImageSource } from '../formats/table.js';
+import { type SourceOptions, openImageSource } from '../formats/table.js';
 import { historyPaths } from '../image/history.js';
 import type { ImageSource } from '../image/source.js';
 import { startsWithBrace } from '../util/json-file.js';
@@ -24,10 +24,11 @@ export function layerBytesKey(o: LayerBytes, paths: readonly string[]): string {
  * (`strata conf`, nixpkgs' streamLayeredImage conf.json), or an image strata
  * reads (see openImageSource). A conf also gives the options its layers were
  * written with; a plan gives paths alone, and so does an image: its layers'
- * store paths from the history comments strata and nixpkgs write.
+ * store paths from the history comments strata and nixpkgs write. `source`:
+ * how a docker:// image is reached.
  */
-export async function readReuse(ref: string, warn?: (m: string) => void): Promise<ReusedLayer[]> {
-  if (!(await startsWithBrace(ref))) return imageLayers(ref);
+export async function readReuse(ref: string, warn?: (m: string) => void, source?: SourceOptions): Promise<ReusedLayer[]> {
+  if (!(await startsWithBrace(ref))) return imageLayers(ref, source);
   const text = await readFile(ref, 'utf8');
   let isConf = false;
   try {
@@ -45,10 +46,10 @@ export async function readReuse(ref: string, warn?: (m: string) => void): Promis
  * other paths is simply not kept). Layers naming no store paths (a base
  * image's, the customisation layer's contents aside) are left out.
  */
-async function imageLayers(ref: string): Promise<ReusedLayer[]> {
+async function imageLayers(ref: string, options?: SourceOptions): Promise<ReusedLayer[]> {
   let source: ImageSource;
   try {
-    source = await openImageSource(ref);
+    source = await openImageSource(ref, options);
   } catch (e) {
     if (!(e instanceof StrataError)) throw e;
     throw new StrataError(`--reuse ${ref}: ${e.message.startsWith(ref) ? e.message.slice(ref.length).replace(/^:\s*/, '') : e.message}; give a plan written by strata plan --format json, a conf.json or an image`, e.exitCode);

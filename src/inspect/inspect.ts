@@ -1,6 +1,6 @@
 import { humanSize } from '../util/text.js';
 import type { ImageSource, SourceImage } from '../image/source.js';
-import { openImageSource } from '../formats/table.js';
+import { type SourceOptions, openImageSource } from '../formats/table.js';
 import { platformName, selectImage } from '../image/platform.js';
 import { fromPy } from '../util/pyjson.js';
 import { historyPaths } from '../image/history.js';
@@ -36,11 +36,13 @@ export interface InspectOptions {
   image: string;
   /** Which image of a multi-platform index (default: the host's, or the only one). */
   platform?: Platform;
+  /** How a docker:// image is reached (credentials, TLS); default: the auth files. */
+  source?: SourceOptions;
 }
 
 /** Describe an image without reading its layers: `strata inspect`. */
 export async function inspectImage(options: InspectOptions): Promise<Inspection> {
-  const source = await openImageSource(options.image);
+  const source = await openImageSource(options.image, options.source);
   try {
     return inspectSource(source, selectImage(source, options.platform));
   } finally {

@@ -1,6 +1,6 @@
 import { ExitCode, StrataError } from '../errors.js';
 import type { ImageSource, SourceImage } from '../image/source.js';
-import { locateImage } from '../formats/table.js';
+import { type SourceOptions, locateImage } from '../formats/table.js';
 import { sha256Digest } from '../model/digest.js';
 import { compressionOf } from '../image/compression.js';
 import { keyedLayers } from '../image/layer-keys.js';
@@ -9,6 +9,8 @@ import { keyedLayers } from '../image/layer-keys.js';
 export interface VerifyOptions {
   /** The image, named as locateImage reads it. */
   image: string;
+  /** How a docker:// image is reached (credentials, TLS); default: the auth files. */
+  source?: SourceOptions;
 }
 
 /**
@@ -25,7 +27,7 @@ export interface VerifyOptions {
  * the first mismatch.
  */
 export async function verifyImage(options: VerifyOptions): Promise<{ images: number; layers: number }> {
-  const located = await locateImage(options.image);
+  const located = await locateImage(options.image, options.source);
   let source: ImageSource | undefined;
   try {
     source = await located.open();

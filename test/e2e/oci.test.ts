@@ -71,6 +71,9 @@ test('compressed output is deterministic: same blobs twice, gzip headers without
     assert.equal(head[3]! & 0x08, 0, 'gzip header has no file name');
   }
   assert.equal(strata([...base, '--to', `oci:${a}:x`, '--compression', 'gzip', '--compression-level', '12']).status, 2);
+  const word = strata([...base, '--to', `oci:${a}:y`, '--compression', 'gzip', '--compression-level', 'fast']);
+  assert.equal(word.status, 2);
+  assert.equal(word.stderr, 'strata: --compression-level: expected a whole number (gzip 0-9, zstd 1-19)\n');
   assert.equal(strata([...base, '-o', join(work, 'x.tar'), '--compression', 'gzip']).status, 2);
 });
 

@@ -275,6 +275,25 @@ describe('credentials and redirects', () => {
     const baseIds = JSON.parse(skopeo('inspect', '--tls-verify=false', '--config', '--creds', `alice:${password}`, ref)).rootfs.diff_ids;
     const ids = JSON.parse(runTool('tar', ['-xOf', onPrivate, manifestJson(onPrivate)[0].Config]).stdout).rootfs.diff_ids;
     assert.deepEqual(ids.slice(0, baseIds.length), baseIds, 'the base\'s layers first');
+    // Commands that only read an image take the same registry flags.
+    const layers = baseIds.length;
+    assert.equal(run(['verify', ref, '--creds', `alice:${password}`], cleanEnv).stdout, `ok: ${layers} layers verified\n`);
+    assert.equal(JSON.parse(run(['inspect', ref, '--json', '--authfile', authfile], cleanEnv).stdout).layers.length, layers);
+    assert.equal(run(['inspect', ref], cleanEnv).status, 5, 'no credentials to inspect with');
+    const planned = run(['plan', app, '--from', ref, '--authfile', authfile, '--format', 'json'], cleanEnv);
+    assert.equal(planned.status, 0, planned.stderr);
+    const conf = run(['conf', app, '--from', ref, '--creds', `alice:${password}`], cleanEnv);
+    assert.equal(conf.status, 0, conf.stderr);
+    assert.equal(JSON.parse(conf.stdout).from_image, ref);
+    // An auth file that is there but cannot be read stops the run (its credentials would go unsent); a missing one is skipped.
+    const unreadable = run(['pull', ref, target('unreadable'), '--authfile', dir], cleanEnv);
+    assert.equal(unreadable.status, 2);
+    assert.equal(unreadable.stderr, `strata: ${dir}: cannot read the auth file (EISDIR); fix it or point --authfile elsewhere\n`);
+    assert.equal(run(['pull', ref, target('absent'), '--authfile', join(dir, 'absent.json'), '--creds', `alice:${password}`], cleanEnv).stdout, `${digest}\n`);
+    // Credentials in the reference are refused, and not shown.
+    const inline = run(['pull', `docker://alice:${password}@${secure.host}/private/app:1`, target('inline')], cleanEnv);
+    assert.equal(inline.status, 2);
+    assert.match(inline.stderr, /^strata: docker:\/\/\*\*\*@127\.0\.0\.1:\d+\/private\/app:1: a reference carries no credentials; give them with --creds USER:PASS, --authfile FILE or an auth file's entry\n$/);
 
         const broken = run(['pull', ref, target('broken')], helperEnv({ credHelpers: { [secure.host]: 'broken' } }));
     assert.equal(broken.status, 5);

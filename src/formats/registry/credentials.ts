@@ -114,8 +114,11 @@ async function readAuthFile(file: AuthFile): Promise<AuthFileContents | undefine
   let text: string;
   try {
     text = await readFile(file.path, 'utf8');
-  } catch {
-    return undefined; // A missing auth file is the usual case.
+  } catch (e) {
+    // A missing auth file is the usual case; one that cannot be read would leave credentials silently unsent.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new StrataError(`${file.path}: cannot read the auth file (${code}); fix it or point --authfile elsewhere`);
   }
   let json: Record<string, unknown>;
   try {

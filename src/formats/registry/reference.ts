@@ -26,6 +26,9 @@ export function parseRegistryReference(text: string, what = `docker:${text}`): R
     throw new StrataError(`${what}: ${why}; expected docker://HOST[:PORT]/REPO[:TAG|@sha256:DIGEST], e.g. docker://localhost:5000/app:1.0`);
   };
   if (!text.startsWith('//')) fail('the reference must start with //');
+  // USER:PASS@ before the host: never sent, and never shown back.
+  const userinfo = /^\/\/([^/]*)@/.exec(text)?.[1];
+  if (userinfo !== undefined) throw new StrataError(`${what.replace(userinfo, '***')}: a reference carries no credentials; give them with --creds USER:PASS, --authfile FILE or an auth file's entry`);
   const rest = text.slice(2);
   const slash = rest.indexOf('/');
   if (slash < 0) fail('no repository after the host');
