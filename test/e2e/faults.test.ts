@@ -2,7 +2,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, chmodSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CLI, strata, strataOk, worldReadableCli } from '../helpers/cli.js';
@@ -140,6 +140,30 @@ test('an output that takes no more bytes (/dev/full): exit 2, one line naming it
   const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" stream "${conf}" > /dev/full`], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stderr, 'strata: standard output: cannot write (ENOSPC); the disk is full\n');
+});
+
+test('a file system that fills up: every file and directory output fails in one line naming it, leaving nothing', () => {
+  // Bytes that do not compress, more than the file system holds.
+  const conf = writeConf('fills.json', { store_layers: [[storePath('ffff-fills', { noise: randomBytes(6 << 20) })]] });
+  const disk = join(work, 'small-disk');
+  mkdirSync(disk);
+  runTool('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', disk]);
+  try {
+    for (const [to, shown] of [
+      [['-o', join(disk, 'image.tar')], join(disk, 'image.tar')],
+      [['--to', `oci-archive:${join(disk, 'image.oci.tar')}`, '--compression', 'zstd'], join(disk, 'image.oci.tar')],
+      ...(['none', 'gzip', 'zstd'] as const).map((c) => [['--to', `oci:${join(disk, `layout-${c}`)}:1`, '--compression', c], join(disk, `layout-${c}`)]),
+    ] as [string[], string][]) {
+      const r = strata(['stream', conf, ...to]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr, `strata: ${shown}: cannot write (ENOSPC); the disk is full\n`, to.join(' '));
+      // Only a layout's skeleton is left (no index.json names an image), and no temporary file anywhere.
+      const left = readdirSync(disk, { recursive: true, encoding: 'utf8' }).filter((f) => !/^layout-\w+(\/oci-layout|\/blobs(\/sha256)?)?$/.test(f));
+      assert.deepEqual(left, [], to.join(' '));
+    }
+  } finally {
+    runTool('umount', [disk]);
+  }
 });
 
 test('a standard output another process made non-blocking (a pipe, a socket) still gets the whole image', () => {

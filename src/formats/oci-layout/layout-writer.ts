@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { ExitCode, StrataError, fileError } from '../../errors.js';
 import { removeOnExit } from '../../scratch.js';
+import { writeDrained } from '../../output.js';
 import { type Progress, silent } from '../../progress.js';
 import { through } from '../../util/streams.js';
 import { type Compression, compressionOf, compressor, layerMediaType } from '../../image/compression.js';
@@ -222,11 +223,15 @@ async function writeBlob(dir: string, source: Bytes, progress: Progress): Promis
   const sum = new StreamDigest();
   const forget = removeOnExit(temp);
   const out = createWriteStream(temp);
+  // A failed write (a full disk) is raised here, by the next chunk or the end, not as an unhandled event.
+  let failure: Error | undefined;
+  out.on('error', (e) => (failure ??= e));
   try {
     for await (const chunk of source) {
       sum.update(chunk);
       progress.bytes(chunk.length);
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+      await writeDrained(out, chunk);
+      if (failure) throw failure;
     }
     out.end();
     await finished(out);
@@ -234,7 +239,7 @@ async function writeBlob(dir: string, source: Bytes, progress: Progress): Promis
     out.destroy();
     await rm(temp, { force: true });
     forget();
-    throw e;
+    throw failure ?? e;
   }
   const digest = sum.digest();
   await rename(temp, blobPath(dir, digest));
