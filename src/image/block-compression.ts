@@ -63,6 +63,9 @@ export function hashingZstd(level: number): Transform & { digests(): { input: st
   return frame;
 }
 
+/** Output rooms the zstd thread is given to fill again, at most. */
+const ROOMS = 8;
+
 /** Input of a zstd frame at its thread before the stream waits for it. */
 const ZSTD_AHEAD = 4 << 20;
 
@@ -103,13 +106,24 @@ class FrameThread {
 
   /** Memory of the frames' outputs, once sent, going back with the next message. */
   private static rooms: ArrayBuffer[] = [];
+  /** Rooms sent and not yet back in an output: about what the thread holds. */
+  private static lent = 0;
 
-  static giveRoom(memory: ArrayBuffer): void {
-    if (FrameThread.rooms.length < 8) FrameThread.rooms.push(memory);
+  /** Whether the memory was kept: a few rooms, here and at the thread, are enough. */
+  static giveRoom(memory: ArrayBuffer): boolean {
+    if (FrameThread.rooms.length + FrameThread.lent >= ROOMS) return false;
+    FrameThread.rooms.push(memory);
+    return true;
+  }
+
+  /** An output came in a room. */
+  static roomUsed(): void {
+    FrameThread.lent = Math.max(0, FrameThread.lent - 1);
   }
 
   post(m: FrameMessage, transfer: ArrayBuffer[] = []): void {
     const rooms = FrameThread.rooms.splice(0);
+    FrameThread.lent += rooms.length;
     this.worker.postMessage(rooms.length > 0 ? { ...m, rooms } : m, [...transfer, ...rooms]);
   }
 
@@ -192,10 +206,12 @@ class ZstdFrame extends Transform {
   onResult(r: FrameResult): void {
     if ('out' in r) {
       const out = Buffer.from(r.out.buffer, r.out.byteOffset, r.out.length);
+      if (r.room) FrameThread.roomUsed();
       this.push(r.room ? returnable(out, FrameThread.giveRoom) : out);
     } else if ('taken' in r) {
-      // A file read's chunk is filled again rather than left as garbage.
-      recycleChunk(r.taken);
+      // A file read's chunk is filled again rather than left as garbage: as the thread's output room when it lacks
+      // rooms (outputs handed on to a writing thread do not come back to it), else as a chunk to read into.
+      if (!(r.taken.byteLength === CHUNK && FrameThread.giveRoom(r.taken))) recycleChunk(r.taken);
       this.ahead -= r.length;
       const resume = this.waiting;
       if (resume && this.ahead < ZSTD_AHEAD) {

@@ -1,7 +1,6 @@
 import { ExitCode, StrataError } from '../errors.js';
 import { StreamDigest } from '../model/digest.js';
 import type { Layer } from '../model/image.js';
-import type { HashThread } from '../util/hash-thread.js';
 
 /**
  * A layer's tar bytes passing through on their way to a compressor or a
@@ -20,19 +19,6 @@ export function checkedTar(layer: Layer): { bytes: AsyncGenerator<Buffer>; finis
     bytes: bytes(),
     finish: () => claimed(layer, tar.digest(), tar.size),
   };
-}
-
-/** checkedTar hashing on `thread` (one layer's at a time), for a main thread that has other work. */
-export function checkedTarOnThread(layer: Layer, thread: HashThread): { bytes: AsyncGenerator<Buffer>; finish(): Promise<{ diffId: string; size: number }> } {
-  let size = 0;
-  async function* bytes(): AsyncGenerator<Buffer> {
-    for await (const chunk of layer.open()) {
-      await thread.update(chunk);
-      size += chunk.length;
-      yield chunk;
-    }
-  }
-  return { bytes: bytes(), finish: async () => claimed(layer, `sha256:${await thread.digest()}`, size) };
 }
 
 /** checkedTar for bytes hashed where they go (a compressor hashing on its thread): here only counted; `digest`, hex, once they are through. */

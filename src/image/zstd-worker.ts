@@ -76,7 +76,8 @@ function send(id: number, f: Frame, c: Context): void {
   // A copy, in memory of its own: the context's room is filled again. A full room's goes into one given back (the
   // pieces of a long frame, streamed); a frame's last piece (a small frame's whole output, often sent whole and not
   // given back) into memory of its size.
-  const room = f.filled >= ROOM / 2 ? (rooms.pop() ?? new ArrayBuffer(ROOM)) : undefined;
+  const given = f.filled >= ROOM / 2 ? rooms.pop() : undefined;
+  const room = f.filled >= ROOM / 2 ? (given !== undefined && given.byteLength >= f.filled ? given : new ArrayBuffer(ROOM)) : undefined;
   const piece = room ? new Uint8Array(room, 0, c.out.copy(new Uint8Array(room), 0, 0, f.filled)) : Uint8Array.prototype.slice.call(c.out, 0, f.filled);
   f.filled = 0;
   // Pieces go in the frame's order: the output's digest is the blob's.
@@ -175,7 +176,8 @@ function begin(f: Frame): void {
 
 parentPort!.on('message', (m: FrameMessage) => {
   const { id } = m;
-  if (m.rooms) rooms.push(...m.rooms);
+  // A few are enough; the sender counts what it lent, this caps what drifts past its count.
+  if (m.rooms) rooms.push(...m.rooms.slice(0, Math.max(0, 8 - rooms.length)));
   try {
     if ('start' in m) {
       const f: Frame = { settings: m.start, filled: 0, input: [], at: 0, ending: false, ...(m.start.hash ? { hash: { input: createHash('sha256'), output: createHash('sha256') } } : {}) };

@@ -15,8 +15,15 @@ export async function* through(source: AsyncIterable<Buffer> | Iterable<Buffer>,
 }
 
 // Chunks their producer made for one reader and never touches again (fresh
-// file reads): that reader may hand their memory to a thread, uncopied.
+// file reads, full tar chunks): that reader may hand their memory to a
+// thread, uncopied.
 const fresh = new WeakSet<Buffer>();
+
+/** Mark `chunk` as its reader's to keep (see ownChunk): its producer never touches it again. */
+export function markOwn(chunk: Buffer): Buffer {
+  fresh.add(chunk);
+  return chunk;
+}
 
 /**
  * `length` bytes of a file from `start`, read in sequence into `size`-byte
@@ -36,8 +43,7 @@ export async function* fileRange(path: string, start: number, length: number, ta
         got += bytesRead;
       }
       done += want;
-      fresh.add(buf);
-      yield buf;
+      yield markOwn(buf);
     }
   } finally {
     await fh.close();

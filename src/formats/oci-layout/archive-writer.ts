@@ -4,10 +4,11 @@ import { basename, dirname, join } from 'node:path';
 import { ExitCode, StrataError, fileError } from '../../errors.js';
 import { type ByteSink, scratchFile } from '../../output.js';
 import { type Progress, silent } from '../../progress.js';
-import { through } from '../../util/streams.js';
+import { doneWith, through } from '../../util/streams.js';
 import { HashThread } from '../../util/hash-thread.js';
 import { claimed } from '../../image/checked-tar.js';
-import { type Compression, compressor } from '../../image/compression.js';
+import { type Compression, compressionLevel, compressor } from '../../image/compression.js';
+import { hashingZstd } from '../../image/block-compression.js';
 import { type Blob, type Bytes, type Descriptor, type Image, type ImageSink, type Layer, knownTar } from '../../model/image.js';
 import { OCI_INDEX } from '../../model/media-types.js';
 import { StreamDigest, sha256Digest } from '../../model/digest.js';
@@ -162,24 +163,48 @@ class ArchiveMembers implements BlobTarget {
       });
       return { digest, size, diffId: digest };
     }
-    const hash = hashThread();
+    // Compressed bytes run a little longer than the tar at worst.
+    const bound = expected === undefined ? undefined : expected + Math.floor(expected / 128) + 65536;
+    if (compression === 'zstd') {
+      // zstd's thread hashes the tar and the blob as it makes it: no copy of each chunk goes to a hashing thread.
+      const zstd = hashingZstd(compressionLevel(compression, level));
+      const { digest, size } = await this.blob(bound, () => this.compressed(through(tar, zstd), () => `sha256:${zstd.digests().output}`));
+      return { digest, size, diffId: claimed(layer, `sha256:${zstd.digests().input}`, sent).diffId };
+    }
+    // Both digests here: gzip's threads take every core, and a hashing thread would take a copy of each chunk.
+    const tarSum = new StreamDigest();
     const tarHashed = async function* (): AsyncGenerator<Buffer> {
       for await (const chunk of tar) {
-        await hash.update(chunk);
+        tarSum.update(chunk);
         yield chunk;
       }
     };
-    // Compressed bytes run a little longer than the tar at worst.
-    const bound = expected === undefined ? undefined : expected + Math.floor(expected / 128) + 65536;
-    const { digest, size } = await this.blob(bound, async () => {
-      const sum = new StreamDigest();
+    const sum = new StreamDigest();
+    const hashed = async function* (): AsyncGenerator<Buffer> {
       for await (const chunk of through(tarHashed(), compressor(compression, level))) {
         sum.update(chunk);
-        await this.put(chunk, true);
+        yield chunk;
       }
-      return { digest: sum.digest(), size: sum.size };
-    });
-    return { digest, size, diffId: claimed(layer, `sha256:${await hash.digest()}`, sent).diffId };
+    };
+    const { digest, size } = await this.blob(bound, () => this.compressed(hashed(), () => sum.digest()));
+    return { digest, size, diffId: claimed(layer, tarSum.digest(), sent).diffId };
+  }
+
+  /** A compressed blob's bytes written as they come; `digest` once they are through. */
+  private async compressed(bytes: AsyncIterable<Buffer>, digest: () => string): Promise<{ digest: string; size: number }> {
+    const { out } = this;
+    let size = 0;
+    for await (const chunk of bytes) {
+      size += chunk.length;
+      this.count(chunk);
+      // A compressor's output is in memory of its own, read by nothing else: a sink writing on its own thread takes it uncopied.
+      if (out.handOver) await out.handOver(chunk);
+      else {
+        await out.write(chunk);
+        doneWith(chunk);
+      }
+    }
+    return { digest: digest(), size };
   }
 
   /**

@@ -12,9 +12,8 @@ import { type RegistryReference, formatReference, parseRegistryReference, parseR
 import { type KeyedLayer, compressionId, keyAnnotations, keyedLayers, withKeysInConfig } from '../../image/layer-keys.js';
 import { DOCKER_MANIFEST_LIST, OCI_INDEX } from '../../model/media-types.js';
 import { tlsSettings } from './tls.js';
-import { checkedTar, checkedTarOnThread, countedTar } from '../../image/checked-tar.js';
+import { checkedTar, countedTar } from '../../image/checked-tar.js';
 import { ZSTD_JOB, hashingZstd } from '../../image/block-compression.js';
-import { HashThread } from '../../util/hash-thread.js';
 import { StreamDigest, sha256Digest } from '../../model/digest.js';
 import { diffIdsOf } from '../../image/config-fields.js';
 import { parsePyJson } from '../../util/pyjson.js';
@@ -94,8 +93,6 @@ export class RegistrySink implements ImageSink {
   private readonly types: MediaTypes;
   private readonly progress: Progress;
   private readonly reuseRefs: RegistryReference[];
-  /** Threads hashing the tars of the layers in flight, reused from layer to layer. */
-  private readonly hashers: HashThread[] = [];
   /** Layers the destination and the --reuse images hold, by key and compression. */
   private shipped = new Map<string, Shipped>();
   /** Their blobs by the diff_id of their tar and their compression (gzip or zstd): for layers with no key. */
@@ -170,7 +167,6 @@ export class RegistrySink implements ImageSink {
       await this.options.onPushed?.({ reference: formatReference(this.ref), digest, mediaType, blobs });
     } finally {
       for (const c of [client, ...others]) c.close();
-      for (const h of this.hashers.splice(0)) h.close();
     }
   }
 
@@ -300,52 +296,26 @@ export class RegistrySink implements ImageSink {
     }
     let tarInfo!: { diffId: string; size: number };
     const stored = layer.blob && compressionOf(layer.blob.mediaType) === 'none' ? layer.blob : undefined;
-    if (stored || c === 'zstd') {
-      // A stored tar (a docker-archive's member) is read as it is and hashed once, here (zstd's on its thread, with the
-      // blob, see hashingZstd): layer.open() would hash it again to check it. zstd's thread hashes a store layer's tar
-      // too, so no thread of the pool is held for it: those and their chunks in flight took a push over 200 MB.
-      let tar!: ReturnType<typeof checkedTar>;
-      const blob = await client.uploadStream(
-        what,
-        () => {
-          const source = stored ? { ...layer, open: () => stored.open() } : layer;
-          if (c !== 'zstd') {
-            tar = checkedTar(source);
-            return counted(through(tar.bytes, compressor(c, this.options.level)), this.progress);
-          }
-          const zstd = hashingZstd(compressionLevel(c, this.options.level));
-          tar = countedTar(source, () => zstd.digests().input);
-          return { bytes: counted(through(tar.bytes, zstd), this.progress), digest: () => zstd.digests().output };
-        },
-        async () => void (tarInfo = tar.finish()),
-      );
-      return this.pushed(layer, c, blob, tarInfo, done);
-    }
-    // The tar is hashed on a thread of the sink's pool: the main thread reads, feeds the compressor and sends.
-    let thread = this.hashers.pop() ?? new HashThread();
-    let attempts = 0;
-    let tar!: ReturnType<typeof checkedTarOnThread>;
-    let blob: { digest: string; size: number };
-    try {
-      blob = await client.uploadStream(
-        what,
-        () => {
-          // A failed attempt left part of a tar in the thread's hash: a new thread starts clean.
-          if (attempts++ > 0) {
-            thread.close();
-            thread = new HashThread();
-          }
-          tar = checkedTarOnThread(layer, thread);
-          return counted(c === 'none' ? tar.bytes : through(tar.bytes, compressor(c, this.options.level)), this.progress);
-        },
-        // A tar that is not what the layer claims is never committed.
-        async () => void (tarInfo = await tar.finish()),
-      );
-    } catch (e) {
-      thread.close();
-      throw e;
-    }
-    this.hashers.push(thread);
+    // A stored tar (a docker-archive's member) is read as it is and hashed once, here: layer.open() would hash it again
+    // to check it. zstd's thread hashes the tar with the blob (see hashingZstd); other tars are hashed here, as they
+    // pass: the compressing threads take every core, and a hashing thread would take a copy of every chunk (with its
+    // chunks in flight, a zstd push from the store went over 200 MB).
+    let tar!: ReturnType<typeof checkedTar>;
+    const blob = await client.uploadStream(
+      what,
+      () => {
+        const source = stored ? { ...layer, open: () => stored.open() } : layer;
+        if (c !== 'zstd') {
+          tar = checkedTar(source);
+          return counted(through(tar.bytes, compressor(c, this.options.level)), this.progress);
+        }
+        const zstd = hashingZstd(compressionLevel(c, this.options.level));
+        tar = countedTar(source, () => zstd.digests().input);
+        return { bytes: counted(through(tar.bytes, zstd), this.progress), digest: () => zstd.digests().output };
+      },
+      // A tar that is not what the layer claims is never committed.
+      async () => void (tarInfo = tar.finish()),
+    );
     return this.pushed(layer, c, blob, tarInfo, done);
   }
 
