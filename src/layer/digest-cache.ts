@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,6 +28,11 @@ export class DigestCache {
 
   async put(key: string, value: { digest: string; size: number }): Promise<void> {
     await this.write(key, value);
+  }
+
+  /** Forget the entry under `key` (one found wrong). */
+  async drop(key: string): Promise<void> {
+    await rm(this.file(key), { force: true }).catch(() => {});
   }
 
   /** Any JSON kept under `key` (what else follows from store paths alone); undefined when missing or corrupt. */

@@ -6,8 +6,8 @@ import { type Layer, knownTar } from '../model/image.js';
 import type { DigestCache } from './digest-cache.js';
 import { workerOptions } from '../util/worker-options.js';
 
-/** A digest, and whether this run measured it (rather than being told it). */
-type Digest = { digest: string; size: number; measured?: boolean };
+/** A digest, and whether this run measured it (rather than being told it), or the cache key it was found under. */
+type Digest = { digest: string; size: number; measured?: boolean; cachedAs?: string };
 
 /** Hashing threads: every core but the one the main thread streams on. */
 const POOL = Math.max(1, availableParallelism() - 1);
@@ -42,7 +42,7 @@ export class LayerHasher {
     if (known) return known;
     const key = this.cache && layer.cacheKey ? layer.cacheKey() : undefined;
     const hit = key === undefined ? undefined : await this.cache!.get(key);
-    if (hit) return hit;
+    if (hit) return { ...hit, cachedAs: key };
     const measured = layer.recipe ? await this.inWorker(layer) : await measure(layer);
     if (key !== undefined) await this.cache!.put(key, measured);
     return { ...measured, measured: true };

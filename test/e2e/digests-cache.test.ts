@@ -89,4 +89,15 @@ test('the digest cache: filled on the first stream, used on the next, missed whe
   assert.equal(two.status, 0, two.stderr);
   assert.ok(!two.stdoutBytes.equals(one));
   assert.ok(strataOk(['stream', '--no-cache', conf2]).stdoutBytes.equals(two.stdoutBytes));
+
+  // A file rewritten inside it, the path's inode and ctime unchanged (a store never does this): the cached digest is
+  // belied, the run stops, and the entry goes, so the next run measures the layer again.
+  const nixpkgsNames = ['stream', '--nixpkgs-names', conf2];
+  writeFileSync(join(path, 'f'), 'TWO\n');
+  const stale = strata(nixpkgsNames, { env: withCache(cache) });
+  assert.equal(stale.status, 4, stale.stderr);
+  assert.match(stale.stderr, /^strata: layer [0-9a-f]{64}\/layer\.tar \([^)]*bbbb-rebuilt\): content digest sha256:[0-9a-f]{64} instead of sha256:[0-9a-f]{64}, the digest cache's; [^\n]*the entry is dropped, so the next run measures the layer again \(--no-cache skips the cache\)\n$/);
+  const healed = strata(nixpkgsNames, { env: withCache(cache) });
+  assert.equal(healed.status, 0, healed.stderr);
+  assert.ok(healed.stdoutBytes.equals(strataOk(['stream', '--no-cache', '--nixpkgs-names', conf2]).stdoutBytes));
 });

@@ -122,7 +122,7 @@ export class DockerArchiveSink implements ImageSink {
     for (const [i, layer] of image.layers.entries()) {
       const plan = plans[i]!;
       if (plan === 'digest-first') {
-        const { digest, size, measured } = await ahead[next++]!;
+        const { digest, size, measured, cachedAs } = await ahead[next++]!;
         this.progress.layer(i, image.layers.length, layer.contents.join(' '), size);
         const name = layer.member?.name ?? `${hexOf(digest)}/layer.tar`;
         chain.push(digest);
@@ -135,7 +135,9 @@ export class DockerArchiveSink implements ImageSink {
         // Hashed again unless this run measured it from files that check themselves.
         const verify = !(measured && layer.fingerprints);
         const got = await send(layer, layer.open(), size, name, verify);
-        layers.push({ name, size, layer, digest: () => (got ? checkDigest(layer, name, got.hex, digest) : Promise.resolve(digest)) });
+        // A digest the cache held that the bytes belie is dropped from it: the next run measures the layer again.
+        const stale = cachedAs === undefined ? undefined : async () => this.cache!.drop(cachedAs);
+        layers.push({ name, size, layer, digest: () => (got ? checkDigest(layer, name, got.hex, digest, stale) : Promise.resolve(digest)) });
       } else {
         // Walked before it is read (right before, or ahead by the platform guard): a file changed in between stops the layer.
         const cacheKey = this.cache && layer.cacheKey ? layer.cacheKey() : undefined;
@@ -203,10 +205,17 @@ const hexOf = (digest: string): string => digest.slice('sha256:'.length);
 const changed = (layer: Layer, name: string, what: string): StrataError =>
   new StrataError(`layer ${name} (${layer.contents.join(' ')}): ${what}; its files changed while the image was written, or the recorded digest is wrong`, ExitCode.Integrity);
 
-async function checkDigest(layer: Layer, name: string, got: Promise<string>, expected: string): Promise<string> {
+/** The digest the bytes sent had, unless not `expected`; `stale`, where `expected` came from the digest cache, forgets it there. */
+async function checkDigest(layer: Layer, name: string, got: Promise<string>, expected: string, stale?: () => Promise<void>): Promise<string> {
   const actual = `sha256:${await got}`;
-  if (actual !== expected) throw changed(layer, name, `content digest ${actual} instead of ${expected}`);
-  return expected;
+  if (actual === expected) return expected;
+  if (!stale) throw changed(layer, name, `content digest ${actual} instead of ${expected}`);
+  await stale();
+  throw new StrataError(
+    `layer ${name} (${layer.contents.join(' ')}): content digest ${actual} instead of ${expected}, the digest cache's; its files changed since it was cached, ` +
+      'which a store never does (a writable directory used as one can): the entry is dropped, so the next run measures the layer again (--no-cache skips the cache)',
+    ExitCode.Integrity,
+  );
 }
 
 /**
