@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { Plan } from '../plan/plan.js';
 import type { PyObject } from '../util/pyjson.js';
 import { type Conf, type ConfWarnings, DEFAULT_TIME, renderConf } from './conf.js';
@@ -18,7 +19,7 @@ export interface ConfOptions extends ConfWarnings, Partial<Pick<Conf, 'os' | 'au
   gid?: number;
   uname?: string;
   gname?: string;
-  /** A ready layer.tar+checksum directory or a tree to pack; none when absent. */
+  /** A ready layer.tar+checksum directory or a tree to pack; none when absent. Relative to the working directory: the conf holds it absolute, to be streamed from anywhere. */
   customisation?: string;
   fromImage?: string;
 }
@@ -37,7 +38,7 @@ export function confFromPlan(plan: Plan, options: ConfOptions): Conf {
     store_dir: plan.storeDir,
     from_image: options.fromImage ?? null,
     store_layers: plan.layers.map((l) => l.paths),
-    customisation_layer: options.customisation ?? null,
+    customisation_layer: options.customisation === undefined ? null : resolve(options.customisation),
     repo_tag: null,
     os: options.os,
     author: options.author,

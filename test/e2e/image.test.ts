@@ -85,6 +85,9 @@ test('conf + stream: a customisation tree packed by strata, and a nixpkgs-style 
   assert.deepEqual(conf.store_layers, [[busybox]]);
   assert.match(conf.repo_tag, /^shell:[0-9a-f]{32}$/);
   assert.equal(conf.customisation_layer, tree);
+  // Named relative to the working directory, it is written absolute: the conf streams from anywhere.
+  const relative = strataOk(['conf', busybox, '--name', 'Shell', '--customisation', 'custom', '--config', '{"Cmd": ["/bin/sh"], "Env": ["A=1"]}'], { cwd: work }).stdout;
+  assert.equal(relative, readFileSync(confFile, 'utf8'));
   const out = join(work, 'shell.tar');
   strataOk(['stream', confFile, '-o', out]);
   assert.equal(skopeoInspect(out).Layers.length, 2);
