@@ -12,7 +12,8 @@ import { type LayerPerms, type Perms, pathlibForm } from './perms.js';
 
 /**
  * A layer holding store paths, as nixpkgs' streaming script writes it: the
- * store directory and its parents first (mode 0755), then each path and
+ * store directory and its parents first (mode 0755; the script writes /nix
+ * and /nix/store whatever the store), then each path and
  * everything under it in pathlib order; every entry gets `attrs`, then
  * what the `perms` rules for its paths set. Its key comes from the paths'
  * NAR hashes (`narHashes`, by store path) where known.
