@@ -220,6 +220,26 @@ test('a docker-archive re-pushed with an app change from an empty cache: the lay
   }
 });
 
+test('an image built from the store over a tag whose image has no layer keys (an archive\'s push): its layers are found by their diff_id, read once to hash them, not sent', async () => {
+  const { v1 } = archives();
+  const ref = (host: string): string => `docker://${host}/keyless:release`;
+  push(['push', v1, ref(registry.host)]);
+  assert.ok(raw(ref(registry.host)).layers.every((l: any) => l.annotations?.[KEY] === undefined), 'the tag\'s image has no keys');
+  const proxy = await CountingProxy.start(registry.port);
+  try {
+    const r = await strataAsync([...image('archive two'), '--to', ref(proxy.host), '--json'], emptyCache());
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).blobs.map((b: any) => b.status), ['skipped', 'skipped', 'skipped', 'pushed', 'pushed']);
+    const manifest = raw(ref(registry.host));
+    // Sent: the app layer and the config alone; the new manifest keys the store layers, for the next push.
+    assert.equal(proxy.log.filter((p) => /\/blobs\/uploads\//.test(p.url)).reduce((n, p) => n + p.sent, 0), manifest.layers.at(-1).size + manifest.config.size);
+    assert.ok(manifest.layers.slice(0, 3).every((l: any) => typeof l.annotations?.[KEY] === 'string'));
+    assert.equal(runFromRegistry(ref(registry.host)), HELLO);
+  } finally {
+    await proxy.close();
+  }
+});
+
 test('what an --additional-tag names is read like the tag; a blob of another compression is not taken', () => {
   const { v1, v2 } = archives();
   const ref = (tag: string): string => `docker://${registry.host}/ci:${tag}`;

@@ -2,6 +2,7 @@ import { ExitCode, StrataError } from '../../errors.js';
 import { type Compression, compressionLevel, compressionOf, compressor, decompressor, prepareCompressor } from '../../image/compression.js';
 import { type Blob, type Descriptor, type Image, type ImageSink, type Layer, knownTar } from '../../model/image.js';
 import type { DigestCache } from '../../layer/digest-cache.js';
+import { LayerHasher } from '../../layer/hasher.js';
 import { type Progress, counted, silent } from '../../progress.js';
 import { through } from '../../util/streams.js';
 import { RegistryClient, type UploadBlob } from './client.js';
@@ -97,6 +98,10 @@ export class RegistrySink implements ImageSink {
   private shipped = new Map<string, Shipped>();
   /** Their blobs by the diff_id of their tar and their compression (gzip or zstd): for layers with no key. */
   private byDiffId = new Map<string, Shipped[]>();
+  /** The compressions of blobs the registry's images that key no layer hold (a tool that writes no keys pushed them). */
+  private readonly unkeyedBlobs = new Set<Compression>();
+  /** Digests of keyed layers, measured to find them among those blobs. */
+  private readonly hasher: LayerHasher;
 
   constructor(
     readonly ref: RegistryReference,
@@ -110,6 +115,7 @@ export class RegistrySink implements ImageSink {
     this.reuseRefs = (options.reuseFrom ?? []).map((r) => parseRegistryReference(r.replace(/^docker:/, ''), `--reuse ${r}`)).filter((ref) => ref.registry === this.ref.registry);
     for (const tag of options.additionalTags ?? []) parseTag(tag, '--additional-tag');
     this.progress = options.progress ?? silent;
+    this.hasher = new LayerHasher(options.cache);
   }
 
   async write(image: Image): Promise<void> {
@@ -167,6 +173,7 @@ export class RegistrySink implements ImageSink {
       await this.options.onPushed?.({ reference: formatReference(this.ref), digest, mediaType, blobs });
     } finally {
       for (const c of [client, ...others]) c.close();
+      this.hasher.close();
     }
   }
 
@@ -183,9 +190,12 @@ export class RegistrySink implements ImageSink {
   /**
    * The keyed layers of the image `client`'s repository holds under
    * `reference` (manifest and config only; each platform's of an index),
-   * and, when `byDiffId`, each compressed layer's blob by the diff_id its
-   * config names: what this push may take instead of reading its own. A tag
-   * not there yet gives nothing; a named --reuse image must be there.
+   * and each compressed layer's blob by the diff_id its config names, where
+   * a layer may be found by one: `byDiffId` (this push has layers whose
+   * diff_id is known unread), or an image keying none of its layers (a tool
+   * that writes no keys pushed it: this push's keyed layers are then
+   * measured to find theirs). What this push may take instead of reading
+   * its own. A tag not there yet gives nothing; a named --reuse image must be there.
    */
   private async readShipped(client: RegistryClient, reference: string, named: boolean, byDiffId: boolean): Promise<void> {
     const accept = [this.types.manifest, mediaTypes(this.format === 'oci' ? 'docker' : 'oci').manifest, OCI_INDEX, DOCKER_MANIFEST_LIST];
@@ -204,8 +214,9 @@ export class RegistrySink implements ImageSink {
         const id = `${l.key}\0${l.compression}`;
         if (!this.shipped.has(id)) this.shipped.set(id, { ...l, client });
       }
-      if (!byDiffId) continue;
       const layers = Array.isArray(m.layers) ? m.layers : [];
+      const keyless = keyed.length === 0 && layers.length > 0;
+      if (!byDiffId && !keyless) continue;
       const diffIds = await configDiffIds(readConfig);
       if (diffIds?.length !== layers.length) continue;
       for (const [i, d] of layers.entries()) {
@@ -214,6 +225,7 @@ export class RegistrySink implements ImageSink {
         const diffId = diffIds[i]!;
         const id = `${diffId}\0${c}`;
         const compression = keyed.find((k) => k.digest === d.digest && k.diffId === diffId)?.compression;
+        if (keyless) this.unkeyedBlobs.add(c);
         this.byDiffId.set(id, [...(this.byDiffId.get(id) ?? []), { digest: d.digest, size: d.size, diffId, client, compression }]);
       }
     }
@@ -288,8 +300,11 @@ export class RegistrySink implements ImageSink {
         return done(known.digest, known.size, known.diffId, 'mounted');
       }
     }
-    // An unkeyed layer whose tar is known unread, taken as a blob of that tar and compression an image of the registry holds (one made at this level first).
-    const same = c === 'none' || layer.key !== undefined || layer.known === undefined ? [] : (this.byDiffId.get(`${layer.known.digest}\0${c}`) ?? []);
+    // A layer whose tar is known, taken as a blob of that tar and compression an image of the registry holds (one made at
+    // this level first): an unkeyed one's known unread; a keyed one's measured, where the registry holds blobs of this
+    // compression under no key (a tool that writes none pushed them), reading it once more only if none is its.
+    const tarDigest = layer.key === undefined ? layer.known : c !== 'none' && this.unkeyedBlobs.has(c) ? await this.hasher.digest(layer) : undefined;
+    const same = c === 'none' || tarDigest === undefined ? [] : (this.byDiffId.get(`${tarDigest.digest}\0${c}`) ?? []);
     for (const blob of [...same.filter((b) => b.compression === compression), ...same.filter((b) => b.compression !== compression)]) {
       const taken = await this.takeShipped(client, blob, c, what);
       if (taken) return done(blob.digest, blob.size, blob.diffId, taken);
