@@ -218,6 +218,12 @@ test('a docker-archive re-pushed with an app change from an empty cache: the lay
   } finally {
     await proxy.close();
   }
+  // To a repository that holds nothing, with --reuse naming the first (which holds this archive now): every layer is
+  // mounted from there, none sent.
+  const reused = strata(['push', v2, ref(registry.host, 'from-archive-reused'), '--reuse', ref(registry.host), '--json'], { env: emptyCache() });
+  assert.equal(reused.status, 0, reused.stderr);
+  assert.deepEqual(JSON.parse(reused.stdout).blobs.map((b: any) => b.status), ['mounted', 'mounted', 'mounted', 'mounted', 'pushed']);
+  assert.deepEqual(raw(ref(registry.host, 'from-archive-reused')).layers, raw(ref(registry.host)).layers);
 });
 
 test('an image built from the store over a tag whose image has no layer keys (an archive\'s push): its layers are found by their diff_id, read once to hash them, not sent', async () => {
